@@ -1,0 +1,77 @@
+"""Rows of `reports/claims.json`: a statistic over seeds, its interval, its control, a verdict.
+
+Intervals are Student-t intervals of the mean over seeds (the seeds are the independent
+replicates). With a single seed no interval exists: the bounds equal the mean and the
+verdict is at best `inconclusive`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats
+
+SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    def excludes_zero(self) -> bool:
+        return self.n > 1 and (self.low > 0 or self.high < 0)
+
+    def covers_zero(self) -> bool:
+        return self.low <= 0 <= self.high
+
+    def __str__(self) -> str:
+        return f"{self.mean:.3g} [{self.low:.3g}, {self.high:.3g}]"
+
+
+def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> Interval:
+    """Mean and two-sided t-interval of the mean; a degenerate interval for one value."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if len(x) == 0:
+        return Interval(float("nan"), float("nan"), float("nan"), 0)
+    m = float(x.mean())
+    if len(x) == 1 or float(x.std()) == 0.0:
+        return Interval(m, m, m, len(x))
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * stats.sem(x))
+    return Interval(m, m - half, m + half, len(x))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One row of claims.json (field names are the output contract)."""
+
+    id: str
+    claim: str
+    statistic: str
+    value: float
+    ci_low: float
+    ci_high: float
+    control: str
+    rule: str
+    verdict: str
+
+    @classmethod
+    def from_interval(cls, id: str, claim: str, statistic: str, iv: Interval, control: str,
+                      rule: str, verdict: str) -> Claim:
+        return cls(id, claim, statistic, iv.mean, iv.low, iv.high, control, rule, verdict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def merge(rows: list[dict]) -> list[dict]:
+    """All rows sorted by claim id; a repeated id is an error (two stages claiming one row)."""
+    ids = [r["id"] for r in rows]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise ValueError(f"claim ids written by more than one stage: {dupes}")
+    return sorted(rows, key=lambda r: r["id"])

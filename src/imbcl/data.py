@@ -1,0 +1,160 @@
+"""The sparse-coding data model: imbalanced features, tokens, positive pairs.
+
+A sample is L tokens in R^d. Token r of a sample is
+
+    x_r = sum_j z_rj M_j + xi_r,     z_rj in {-1, 0, +1},   xi_r ~ N(0, noise_std^2 I_d)
+
+where M (d x K) has orthonormal columns (the features) and each feature j is active in a
+token independently with probability p_j, with a random sign. The first `n_majority`
+features form the majority group with p_j = p_majority; the others, the minority group,
+have p_j = p_majority / imbalance_ratio. rho = 1 is the balanced control.
+
+Positive pairs share the latent z and differ in their corruption: `view = noise` redraws the
+Gaussian noise for each view; `view = mask` (Wen & Li 2021) applies complementary random
+coordinate masks, scaled by 2, to one noisy token matrix.
+
+Randomness is drawn in blocks of steps. Block b of a run comes from its own generator, seeded
+by (run seed, b): a run can resume at any step, and a run gives the same stream whether it
+trains alone or beside others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from imbcl.config import DataConfig
+
+# Stream tags keep the seeds of unrelated random draws apart.
+_DICTIONARY, _EVAL, _TRAIN, _INIT = 11, 13, 17, 19
+
+
+def generator(*key: int) -> torch.Generator:
+    """A torch generator seeded from a tuple of integers (via numpy's SeedSequence)."""
+    state = np.random.SeedSequence([int(k) for k in key]).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+@dataclass(frozen=True)
+class Dictionary:
+    """The feature dictionary and its groups."""
+
+    M: np.ndarray  # (d, K) orthonormal columns
+    majority: np.ndarray  # (K,) bool: True for the majority group
+
+    @property
+    def minority(self) -> np.ndarray:
+        return ~self.majority
+
+
+def make_dictionary(cfg: DataConfig, seed: int) -> Dictionary:
+    """M = the first K coordinate axes (`identity`) or a random orthonormal d x K matrix."""
+    d, k = cfg.dim, cfg.n_features
+    if cfg.basis == "identity":
+        M = np.eye(d, k)
+    else:
+        g = generator(seed, _DICTIONARY)
+        A = torch.randn(d, k, generator=g, dtype=torch.float64)
+        Q, R = torch.linalg.qr(A)  # (d, K), sign-fixed so the draw is unique
+        M = (Q * torch.sign(torch.diagonal(R))).numpy()
+    majority = np.arange(k) < cfg.n_majority
+    return Dictionary(M=M.astype(np.float32), majority=majority)
+
+
+def feature_probs(cfg: DataConfig, imbalance_ratio: float) -> np.ndarray:
+    """(K,) per-token activation probability of each feature."""
+    p = np.full(cfg.n_features, cfg.p_majority, dtype=np.float64)
+    p[cfg.n_majority :] /= imbalance_ratio
+    return p
+
+
+def sample_latent(
+    probs: torch.Tensor, shape: tuple[int, ...], g: torch.Generator
+) -> torch.Tensor:
+    """Signed sparse codes z of shape (*shape, K) with P(z_j != 0) = probs[j]."""
+    k = probs.shape[-1]
+    active = torch.rand((*shape, k), generator=g) < probs
+    sign = torch.randint(0, 2, (*shape, k), generator=g).mul_(2).sub_(1)
+    return active * sign.to(torch.float32)
+
+
+def make_views(
+    z: torch.Tensor, M: torch.Tensor, cfg: DataConfig, g: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two corrupted views of the latent z (..., L, K) -> two (..., L, d) token matrices."""
+    clean = z @ M.T  # (..., L, d)
+    if cfg.view == "noise":
+        x1 = clean + cfg.noise_std * torch.randn(clean.shape, generator=g)
+        x2 = clean + cfg.noise_std * torch.randn(clean.shape, generator=g)
+        return x1, x2
+    noisy = clean + cfg.noise_std * torch.randn(clean.shape, generator=g)
+    mask_shape = (*clean.shape[:-2], 1, clean.shape[-1])  # one mask per sample, all tokens
+    keep = (torch.rand(mask_shape, generator=g) < 0.5).to(clean.dtype)
+    return 2 * keep * noisy, 2 * (1 - keep) * noisy
+
+
+def sample_tokens(z: torch.Tensor, M: torch.Tensor, noise_std: float, g: torch.Generator):
+    """One noisy token matrix (..., L, d) for the latent z (..., L, K)."""
+    clean = z @ M.T
+    return clean + noise_std * torch.randn(clean.shape, generator=g)
+
+
+class RunStream:
+    """Training batches of one run, drawn a block of steps at a time.
+
+    Yields (x1, x2), each (batch, L, d), for steps start, start + 1, ... .
+    """
+
+    def __init__(
+        self,
+        cfg: DataConfig,
+        M: np.ndarray,
+        imbalance_ratio: float,
+        run_seed: int,
+        batch: int,
+        block_steps: int,
+    ):
+        self.cfg = cfg
+        self.M = torch.as_tensor(M)
+        self.probs = torch.as_tensor(feature_probs(cfg, imbalance_ratio), dtype=torch.float32)
+        self.run_seed = run_seed
+        self.batch = batch
+        self.block_steps = block_steps
+
+    def block(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Both views for the steps of block b: two (block_steps, batch, L, d) tensors."""
+        g = generator(self.run_seed, _TRAIN, b)
+        z = sample_latent(self.probs, (self.block_steps, self.batch, self.cfg.tokens), g)
+        return make_views(z, self.M, self.cfg, g)
+
+    def steps(self, start: int, stop: int):
+        """Iterate (x1, x2) for steps in [start, stop)."""
+        b, offset = divmod(start, self.block_steps)
+        step = start
+        while step < stop:
+            x1, x2 = self.block(b)
+            for i in range(offset, self.block_steps):
+                if step >= stop:
+                    return
+                yield x1[i], x2[i]
+                step += 1
+            b, offset = b + 1, 0
+
+
+def eval_set(cfg: DataConfig, M: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """A balanced held-out set (rho = 1) for probes: tokens and which features are present.
+
+    Returns x (n, L, d) float32, z (n, L, K) int8 and present (n, K) bool.
+    """
+    g = generator(seed, _EVAL)
+    probs = torch.as_tensor(feature_probs(cfg, 1.0), dtype=torch.float32)
+    z = sample_latent(probs, (cfg.eval_samples, cfg.tokens), g)
+    x = sample_tokens(z, torch.as_tensor(M), cfg.noise_std, g)
+    present = (z != 0).any(dim=1)
+    return {
+        "x": x.numpy().astype(np.float32),
+        "z": z.numpy().astype(np.int8),
+        "present": present.numpy(),
+    }

@@ -1,0 +1,32 @@
+"""InfoNCE with a stop-gradient second branch, and the (lambda / 2)||theta||^2 penalty.
+
+For a batch of B positive pairs (X_b, Y_b) and encoder outputs f1 = f(X), f2 = f(Y):
+
+    sim(X_a, Y_b) = <f(X_a), stopgrad f(Y_b)>
+    loss = mean_a [ -sim(X_a, Y_a) / tau + log sum_b exp(sim(X_a, Y_b) / tau) ]
+
+The negatives of X_a are the other samples' second views Y_b, b != a. One direction only,
+as in the paper's definition (no symmetrisation, no cosine normalisation, no projection
+head). With R runs stacked, the loss is the *sum* of the runs' losses, so each run's
+gradient is exactly the gradient it would get alone.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def info_nce(f1: torch.Tensor, f2: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Per-run InfoNCE. f1, f2 (R, B, m) -> (R,). f2 is detached here (stop-gradient)."""
+    logits = f1 @ f2.detach().transpose(1, 2) / temperature  # (R, B, B)
+    R, B, _ = logits.shape
+    target = torch.arange(B, device=f1.device).repeat(R)  # (R*B,)
+    per_sample = F.cross_entropy(logits.reshape(R * B, B), target, reduction="none")
+    return per_sample.view(R, B).mean(dim=1)
+
+
+def weight_penalty(params: dict[str, torch.Tensor], weight_decay: float) -> torch.Tensor:
+    """Per-run (lambda / 2) * ||theta||^2 over all parameters: (R,)."""
+    total = sum(p.pow(2).flatten(1).sum(dim=1) for p in params.values())
+    return 0.5 * weight_decay * total  # type: ignore[return-value]
