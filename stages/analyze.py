@@ -20,10 +20,13 @@ def main() -> None:
     majority = load_npz(cli.require(f"{DATA}/dictionary.npz", "the synthesize output"))["majority"]
     roles = read_json(cli.require(f"{TRAIN}/index.json", "the train stage's output"))["roles"]
     specs = load_specs(cli.require(TRAIN, "the train stage's output"))
-    summaries = [summarise(s, load_trajectory(cli.require(TRAIN, "runs"), s), majority, p.analyze)
-                 for s in specs]
-    table, metrics, claims = analyze(summaries, majority, p.analyze,
-                                     roles["imbalanced"], roles["balanced"])
+    summaries = [
+        summarise(s, load_trajectory(cli.require(TRAIN, "runs"), s), majority, p.analyze)
+        for s in specs
+    ]
+    table, metrics, claims = analyze(
+        summaries, majority, p.analyze, roles["imbalanced"], roles["balanced"]
+    )
     with atomic_dir(OUT) as tmp:
         write_json(tmp / "metrics.json", metrics)
         write_json(tmp / "claims.json", claims)

@@ -13,8 +13,13 @@ from imbcl.dynamics import GROUPS, feature_strength, group_curves
 from imbcl.io import atomic_dir, load_npz, read_json, write_json
 from imbcl.train import load_specs, load_trajectory
 
-TRAIN, ANALYZE, DATA, FIG, OUT = ("runs/train", "runs/analyze", "data/synthetic",
-                                  "reports/figures", "runs/figures")
+TRAIN, ANALYZE, DATA, FIG, OUT = (
+    "runs/train",
+    "runs/analyze",
+    "data/synthetic",
+    "reports/figures",
+    "runs/figures",
+)
 
 
 def main() -> None:
@@ -28,24 +33,51 @@ def main() -> None:
         traj, role = load_trajectory(TRAIN, spec), role_of[spec.imbalance_ratio]
         curves = group_curves(traj, majority)
         for g in GROUPS:
-            long.append(pd.DataFrame({"role": role, "seed": spec.seed, "step": traj.steps,
-                                      "group": g, "value": curves[g]}))
+            long.append(
+                pd.DataFrame(
+                    {
+                        "role": role,
+                        "seed": spec.seed,
+                        "step": traj.steps,
+                        "group": g,
+                        "value": curves[g],
+                    }
+                )
+            )
         b = stage_steps[spec.name]
-        stages += [{"role": role, "seed": spec.seed, "stage": k, "start": b[k], "end": b[k + 1]}
-                   for k in range(len(b) - 1)]
+        stages += [
+            {"role": role, "seed": spec.seed, "stage": k, "start": b[k], "end": b[k + 1]}
+            for k in range(len(b) - 1)
+        ]
         final = feature_strength(traj.proj[-1])
-        points += [{"role": role, "seed": spec.seed, "feature": j,
-                    "group": "majority" if majority[j] else "minority", "value": final[j]}
-                   for j in range(len(final))]
+        points += [
+            {
+                "role": role,
+                "seed": spec.seed,
+                "feature": j,
+                "group": "majority" if majority[j] else "minority",
+                "value": final[j],
+            }
+            for j in range(len(final))
+        ]
     index = [
-        {"file": "trajectories.png", "caption": figures.trajectories(
-            pd.concat(long), pd.DataFrame(stages), f"{FIG}/trajectories.png", titles)},
-        {"file": "final_alignment.png", "caption": figures.final_alignment(
-            pd.DataFrame(points), f"{FIG}/final_alignment.png", titles)},
+        {
+            "file": "trajectories.png",
+            "caption": figures.trajectories(
+                pd.concat(long), pd.DataFrame(stages), f"{FIG}/trajectories.png", titles
+            ),
+        },
+        {
+            "file": "final_alignment.png",
+            "caption": figures.final_alignment(
+                pd.DataFrame(points), f"{FIG}/final_alignment.png", titles
+            ),
+        },
     ]
     with atomic_dir(OUT) as tmp:
-        write_json(tmp / "figures.json", {"section": "Training dynamics (C1, C2)",
-                                          "figures": index})
+        write_json(
+            tmp / "figures.json", {"section": "Training dynamics (C1, C2)", "figures": index}
+        )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ writes reports/metrics.json  flat numeric metrics, keys prefixed by the part's n
 """
 
 import sys
-from pathlib import Path
 
 from imbcl import cli, config
 from imbcl.io import write_json, write_text

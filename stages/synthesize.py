@@ -17,8 +17,12 @@ def main() -> None:
     p = config.load(cli.params_path(), "data")
     D = make_dictionary(p.data, p.seed)
     with atomic_dir(OUT) as tmp:
-        save_npz(tmp / "dictionary.npz", M=D.M, majority=D.majority,
-                 probs=feature_probs(p.data, p.data.imbalance_ratio))
+        save_npz(
+            tmp / "dictionary.npz",
+            M=D.M,
+            majority=D.majority,
+            probs=feature_probs(p.data, p.data.imbalance_ratio),
+        )
         save_npz(tmp / "eval.npz", **eval_set(p.data, D.M, p.seed))
 
 

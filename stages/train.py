@@ -20,8 +20,11 @@ def main() -> None:
     p = config.load(cli.params_path(), "data", "model", "train")
     M = load_npz(cli.require(f"{DATA}/dictionary.npz", "the synthesize stage's output"))["M"]
     ratios = {"imbalanced": p.data.imbalance_ratio, "balanced": p.train.control_ratio}
-    specs = [RunSpec(rho, p.model.width, p.seed + i)
-             for rho in dict.fromkeys(ratios.values()) for i in range(p.train.seeds)]
+    specs = [
+        RunSpec(rho, p.model.width, p.seed + i)
+        for rho in dict.fromkeys(ratios.values())
+        for i in range(p.train.seeds)
+    ]
     results = train_runs(specs, p.data, p.model, p.train, M)
     with atomic_dir(OUT) as tmp:
         save_runs(tmp, results)

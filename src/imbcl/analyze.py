@@ -34,8 +34,12 @@ class RunSummary:
     neurons: np.ndarray  # (K,) specialised neurons per feature at the end
 
     def row(self, majority: np.ndarray) -> dict:
-        out: dict = {"run": self.spec.name, "imbalance_ratio": self.spec.imbalance_ratio,
-                     "width": self.spec.width, "seed": self.spec.seed}
+        out: dict = {
+            "run": self.spec.name,
+            "imbalance_ratio": self.spec.imbalance_ratio,
+            "width": self.spec.width,
+            "seed": self.spec.seed,
+        }
         for k, s in enumerate(self.stage_steps[1:-1], start=1):
             out[f"stage{k}_end"] = s
         out["stage_gain"] = self.stage_gain
@@ -50,8 +54,9 @@ class RunSummary:
         return out
 
 
-def summarise(spec: RunSpec, traj: Trajectory, majority: np.ndarray,
-              cfg: AnalyzeConfig) -> RunSummary:
+def summarise(
+    spec: RunSpec, traj: Trajectory, majority: np.ndarray, cfg: AnalyzeConfig
+) -> RunSummary:
     curves = group_curves(traj, majority)
     stages = detect_stages(curves, traj.steps, cfg.n_stages, cfg.min_stage_logs)
     return RunSummary(
@@ -60,8 +65,10 @@ def summarise(spec: RunSpec, traj: Trajectory, majority: np.ndarray,
         stage_gain=stages.gain,
         rates=growth_rates(curves, traj.steps, stages),
         final={g: float(curves[g][-1]) for g in GROUPS},
-        t_learn={g: time_to_learn(curves[g], traj.steps, cfg.learned_fraction)
-                 for g in ("majority", "minority")},
+        t_learn={
+            g: time_to_learn(curves[g], traj.steps, cfg.learned_fraction)
+            for g in ("majority", "minority")
+        },
         neurons=neurons_per_feature(traj.proj[-1], traj.norm[-1], cfg.specialise_threshold),
     )
 
@@ -122,8 +129,13 @@ def claim_c2(imb: pd.DataFrame, bal: pd.DataFrame, cfg: AnalyzeConfig) -> Claim:
     )
 
 
-def analyze(summaries: list[RunSummary], majority: np.ndarray, cfg: AnalyzeConfig,
-            imbalanced: float, balanced: float) -> tuple[pd.DataFrame, dict, list[dict]]:
+def analyze(
+    summaries: list[RunSummary],
+    majority: np.ndarray,
+    cfg: AnalyzeConfig,
+    imbalanced: float,
+    balanced: float,
+) -> tuple[pd.DataFrame, dict, list[dict]]:
     """Per-run table, flat metrics (means over seeds) and the C1, C2 rows."""
     table = pd.DataFrame([s.row(majority) for s in summaries])
     imb = table[table.imbalance_ratio == imbalanced]

@@ -60,8 +60,16 @@ class Claim:
     verdict: str
 
     @classmethod
-    def from_interval(cls, id: str, claim: str, statistic: str, iv: Interval, control: str,
-                      rule: str, verdict: str) -> Claim:
+    def from_interval(
+        cls,
+        id: str,
+        claim: str,
+        statistic: str,
+        iv: Interval,
+        control: str,
+        rule: str,
+        verdict: str,
+    ) -> Claim:
         return cls(id, claim, statistic, iv.mean, iv.low, iv.high, control, rule, verdict)
 
     def as_dict(self) -> dict:

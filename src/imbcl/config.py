@@ -165,8 +165,10 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a params file as plain dicts (YAML 1.2), with a clear error when it is absent."""
     path = Path(path)
     if not path.is_file():
-        raise ParamError(f"{path}: file not found; expected a params.yaml with the sections "
-                         + ", ".join(["seed", *SECTIONS]))
+        raise ParamError(
+            f"{path}: file not found; expected a params.yaml with the sections "
+            + ", ".join(["seed", *SECTIONS])
+        )
     try:
         raw = YAML(typ="safe", pure=True).load(path.read_text())
     except YAMLError as err:
@@ -268,7 +270,7 @@ def load(path: str | Path, *sections: str, schema: dict[str, type] | None = None
     seed = _coerce("seed", raw["seed"], int, "an integer >= 0")
     if seed < 0:
         raise ParamError(f"seed = {seed}: expected an integer >= 0")
-    built = {}
+    built: dict[str, Any] = {}
     for name in sections:
         if name not in raw:
             raise ParamError(f"{name}: missing section; expected the keys of {name} in {path}")

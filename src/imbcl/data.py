@@ -70,9 +70,7 @@ def feature_probs(cfg: DataConfig, imbalance_ratio: float) -> np.ndarray:
     return p
 
 
-def sample_latent(
-    probs: torch.Tensor, shape: tuple[int, ...], g: torch.Generator
-) -> torch.Tensor:
+def sample_latent(probs: torch.Tensor, shape: tuple[int, ...], g: torch.Generator) -> torch.Tensor:
     """Signed sparse codes z of shape (*shape, K) with P(z_j != 0) = probs[j]."""
     k = probs.shape[-1]
     active = torch.rand((*shape, k), generator=g) < probs

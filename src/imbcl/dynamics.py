@@ -76,10 +76,10 @@ class Stages:
 
 
 def stage_signal(curves: dict[str, np.ndarray]) -> np.ndarray:
-    """(S, 3): log of each group curve, standardised so each group weighs the same."""
-    sig = np.stack([np.log(np.maximum(curves[g], 1e-12)) for g in GROUPS], axis=1)
-    sd = sig.std(axis=0)
-    return (sig - sig.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    """(S, 3): log of each group curve. Logs are unit-free (slopes are relative growth
+    rates), so the groups are comparable without rescaling; standardising instead would
+    blow the jitter of a flat curve up to the size of a real change."""
+    return np.stack([np.log(np.maximum(curves[g], 1e-12)) for g in GROUPS], axis=1)
 
 
 def detect_stages(

@@ -83,7 +83,7 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
 
 
-def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
+def save_npz(path: str | Path, **arrays: Any) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)

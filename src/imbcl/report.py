@@ -54,8 +54,10 @@ def _num(v: Any) -> str:
 
 
 def claims_table(rows: list[dict]) -> str:
-    lines = ["| id | claim | statistic | value [95% CI] | control | verdict |",
-             "|----|-------|-----------|----------------|---------|---------|"]
+    lines = [
+        "| id | claim | statistic | value [95% CI] | control | verdict |",
+        "|----|-------|-----------|----------------|---------|---------|",
+    ]
     for r in rows:
         value = f"{_num(r['value'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
         cells = [r["id"], r["claim"], r["statistic"], value, r["control"], f"**{r['verdict']}**"]
@@ -63,8 +65,9 @@ def claims_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def markdown(rows: list[dict], sections: list[dict], tables: list[str],
-             params: dict[str, Any]) -> str:
+def markdown(
+    rows: list[dict], sections: list[dict], tables: list[str], params: dict[str, Any]
+) -> str:
     out = [
         "# imbcl report",
         "",

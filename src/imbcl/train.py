@@ -146,8 +146,11 @@ def train_group(
     batches = _group_batches(streams, start_step, steps + 1, device)
     names = ", ".join(s.name for s in specs[:3]) + (" ..." if len(specs) > 3 else "")
     bar = tqdm(
-        total=steps - start_step, desc=f"train [{names}]", disable=not progress,
-        mininterval=1.0, leave=False,
+        total=steps - start_step,
+        desc=f"train [{names}]",
+        disable=not progress,
+        mininterval=1.0,
+        leave=False,
     )
     for t, (x1, x2) in zip(range(start_step, steps + 1), batches, strict=True):
         for p in trainable:
@@ -170,14 +173,17 @@ def train_group(
             logs["norm"].append(norm.cpu())
             logs["noise"].append(noise.cpu())
             logs["loss"].append(nce.detach().cpu())
-            per_run_bias = b.mean(dim=1) if isinstance(b, torch.Tensor) else torch.full((len(specs),), b)
+            per_run_bias = (
+                b.mean(dim=1) if isinstance(b, torch.Tensor) else torch.full((len(specs),), b)
+            )
             logs["bias"].append(per_run_bias.detach().float().cpu())
         if t in save_at:
             checkpoints[t] = {k: v.detach().cpu().clone() for k, v in params.items()}
         if t == steps:
             break
-        loss = (nce + weight_penalty({p: params[p] for p in trainable},
-                                     train_cfg.weight_decay)).sum()
+        loss = (
+            nce + weight_penalty({p: params[p] for p in trainable}, train_cfg.weight_decay)
+        ).sum()
         grads = torch.autograd.grad(loss, [params[p] for p in trainable])
         with torch.no_grad():
             for p, g in zip(trainable, grads, strict=True):
@@ -189,13 +195,17 @@ def train_group(
 
     results = []
     for r, spec in enumerate(specs):
+
         def stack(key: str, r: int = r) -> np.ndarray:
             return torch.stack([x[r] for x in logs[key]]).numpy().astype(np.float32)
 
         traj = Trajectory(
             steps=np.asarray(log_steps, dtype=np.int64),
-            proj=stack("proj"), norm=stack("norm"), noise=stack("noise"),
-            loss=stack("loss"), bias=stack("bias"),
+            proj=stack("proj"),
+            norm=stack("norm"),
+            noise=stack("noise"),
+            loss=stack("loss"),
+            bias=stack("bias"),
         )
         if not (np.isfinite(traj.proj).all() and np.isfinite(traj.norm).all()):
             raise DivergenceError(

@@ -1,0 +1,106 @@
+"""Benchmark of the training step, measured in one process (`make bench`).
+
+Prints (1) for the default configuration of params.yaml: steps/s, the achieved GFLOP/s
+from the FLOP count written out in `step_flops`, and that as a fraction of this machine's
+float32 matrix-multiply GFLOP/s, measured here in the same process; (2) for a small
+configuration (batch 64, d = 32, m = 16): steps/s of one run alone against 4, 16 and 64
+runs trained together as one stacked program; (3) peak memory. Ratios, not absolute times,
+are the result: both sides of each ratio run in this process, minutes apart at most.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from dataclasses import replace
+
+import torch
+
+from imbcl import config
+from imbcl.config import DataConfig, ModelConfig, TrainConfig
+from imbcl.data import make_dictionary
+from imbcl.train import RunSpec, train_group
+
+
+def step_flops(R: int, B: int, L: int, d: int, m: int) -> float:
+    """Multiply-add FLOPs (2 per MAC) of one training step of R stacked runs.
+
+    Per view forward: QKV projection (B*L, d) x (d, 3d); scores Q K^T and the weighted sum
+    A V, each B * L * L * d MACs; neurons (B*L, d) x (d, m). Logits: B x B x m. Both views
+    go forward (the second without a graph); the backward of the first view and of the
+    logits costs twice its forward (gradients for inputs and for weights).
+    """
+    view = 2 * (B * L * d * 3 * d + 2 * B * L * L * d + B * L * d * m)
+    logits = 2 * B * B * m
+    forward = 2 * view + logits
+    backward = 2 * (view + logits)
+    return float(R * (forward + backward))
+
+
+def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
+    """Best-of float32 GEMM throughput of this process: the machine's practical peak."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def steps_per_second(data: DataConfig, model: ModelConfig, train: TrainConfig, R: int,
+                     steps: int) -> float:
+    """Steps per second of R runs trained together (each step advances all R runs)."""
+    M = make_dictionary(data, 0).M
+    specs = [RunSpec(data.imbalance_ratio, model.width, s) for s in range(R)]
+    warm = replace(train, steps=min(10, steps))
+    train_group(specs, data, model, warm, M, progress=False)  # allocator and thread warm-up
+    t0 = time.perf_counter()
+    train_group(specs, data, model, replace(train, steps=steps), M, progress=False)
+    return steps / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--steps", type=int, default=300, help="timed steps per measurement")
+    args = parser.parse_args()
+    p = config.load(args.params, "data", "model", "train")
+    data, model, train = p.data, p.model, replace(p.train, checkpoint_steps=[0], device="cpu")
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    peak = matmul_gflops()
+    sps = steps_per_second(data, model, train, 1, args.steps)
+    flops = step_flops(1, train.batch, data.tokens, data.dim, model.width)
+    achieved = sps * flops / 1e9
+    print("\n(1) default configuration "
+          f"(batch {train.batch}, d {data.dim}, L {data.tokens}, m {model.width})")
+    print(f"  {'steps/s':>24}: {sps:8.1f}")
+    print(f"  {'FLOP per step':>24}: {flops / 1e6:8.1f} M")
+    print(f"  {'achieved GFLOP/s':>24}: {achieved:8.1f}")
+    print(f"  {'float32 matmul GFLOP/s':>24}: {peak:8.1f}")
+    print(f"  {'fraction of matmul peak':>24}: {achieved / peak:8.1%}")
+
+    small_data = replace(data, dim=32, n_features=10, n_majority=5)
+    small_model = replace(model, width=16)
+    small_train = replace(train, batch=64)
+    print("\n(2) small configuration (batch 64, d 32, m 16): runs trained together")
+    print(f"  {'runs':>5} {'steps/s':>9} {'run-steps/s':>12} {'speedup':>8}")
+    alone = steps_per_second(small_data, small_model, small_train, 1, args.steps)
+    speedups = {}
+    for R in (1, 4, 16, 64):
+        sps_r = alone if R == 1 else steps_per_second(small_data, small_model, small_train, R,
+                                                      args.steps)
+        speedups[R] = R * sps_r / alone
+        print(f"  {R:>5} {sps_r:9.1f} {R * sps_r:12.1f} {speedups[R]:7.1f}x")
+
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\n(3) peak resident memory of this process: {rss_mb:.0f} MiB")
+    print(f"\nspeedup@16 runs: {speedups[16]:.1f}x; matmul-peak fraction: {achieved / peak:.0%}")
+
+
+if __name__ == "__main__":
+    main()

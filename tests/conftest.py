@@ -1,0 +1,89 @@
+"""Shared fixtures: tiny configurations, and a real temporary git + DVC repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from imbcl.config import DataConfig, ModelConfig, TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Overrides that shrink every section to a pipeline that runs in seconds.
+TINY = {
+    "data": {"dim": 16, "n_features": 6, "n_majority": 3, "tokens": 4, "eval_samples": 64},
+    "model": {"width": 8, "bias_ramp_steps": 30, "init_std": 0.1, "bias_final": 0.1},
+    "train": {
+        "steps": 60,
+        "batch": 32,
+        "lr": 0.2,
+        "log_every": 5,
+        "seeds": 2,
+        "checkpoint_steps": [0, 20],
+        "block_steps": 10,
+    },
+}
+
+
+@pytest.fixture
+def tiny() -> tuple[DataConfig, ModelConfig, TrainConfig]:
+    return (
+        replace(DataConfig(), **TINY["data"]),
+        replace(ModelConfig(), **TINY["model"]),
+        replace(TrainConfig(), **TINY["train"]),
+    )
+
+
+def tiny_params() -> dict:
+    """The project's params.yaml with the TINY overrides applied."""
+    params = YAML(typ="safe", pure=True).load((ROOT / "params.yaml").read_text())
+    for section, values in TINY.items():
+        params[section].update(values)
+    return params
+
+
+def write_params(path: Path, params: dict) -> None:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    with open(path, "w") as fh:
+        yaml.dump(params, fh)
+
+
+def sh(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {
+        **os.environ,
+        "PATH": path,
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=check)
+
+
+@pytest.fixture
+def dvc_repo(tmp_path: Path) -> Path:
+    """A git + DVC repo holding the project's stages, library and a tiny params.yaml."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in ("stages", "src"):
+        shutil.copytree(
+            ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+        )
+    shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")
+    write_params(repo / "params.yaml", tiny_params())
+    (repo / ".gitignore").write_text("/data/\n/runs/\n__pycache__/\n")
+    sh("git", "init", "-q", cwd=repo)
+    sh("dvc", "init", "-q", cwd=repo)
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", "init", cwd=repo)
+    return repo

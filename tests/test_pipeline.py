@@ -1,0 +1,71 @@
+"""The pipeline end to end in a real temporary git + DVC repository, on tiny parameters."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from conftest import ROOT, sh, tiny_params, write_params
+
+pytestmark = pytest.mark.slow
+
+
+def test_repro_then_noop_then_identical_rerun(dvc_repo):
+    first = sh("dvc", "repro", cwd=dvc_repo, check=False)
+    assert first.returncode == 0, first.stderr[-3000:]
+    metrics = (dvc_repo / "reports/metrics.json").read_bytes()
+    claims = json.loads((dvc_repo / "reports/claims.json").read_text())
+    assert {"C1", "C2"} <= {c["id"] for c in claims}
+    for row in claims:
+        assert set(row) == {
+            "id",
+            "claim",
+            "statistic",
+            "value",
+            "ci_low",
+            "ci_high",
+            "control",
+            "rule",
+            "verdict",
+        }
+        assert row["verdict"] in {"supported", "not supported", "inconclusive"}
+    assert (dvc_repo / "reports/figures/trajectories.png").stat().st_size > 10_000
+    assert "## Claims" in (dvc_repo / "reports/README.md").read_text()
+
+    again = sh("dvc", "repro", cwd=dvc_repo)
+    assert "Running stage" not in again.stdout
+
+    sh("dvc", "repro", "-f", cwd=dvc_repo)
+    assert (dvc_repo / "reports/metrics.json").read_bytes() == metrics
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "needle"),
+    [
+        ("model", "width", "abc", "model.width = 'abc'"),
+        ("data", "imbalance_ratio", -3, "data.imbalance_ratio = -3"),
+        ("data", "imbalance_ratio", 0.5, "data.imbalance_ratio = 0.5"),
+        ("train", "lr", 0, "train.lr = 0"),
+        ("train", "colour", 1, "train.colour: unknown key"),
+    ],
+)
+def test_bad_parameter_stops_the_stage_and_writes_nothing(tmp_path, section, key, value, needle):
+    params = tiny_params()
+    params[section][key] = value
+    write_params(tmp_path / "params.yaml", params)
+    stage = "synthesize" if section == "data" else "train"
+    out = sh(sys.executable, str(ROOT / "stages" / f"{stage}.py"), cwd=tmp_path, check=False)
+    assert out.returncode == 2, out.stderr
+    assert needle in out.stderr and "Traceback" not in out.stderr
+    assert out.stderr.count("\n") == 1  # one line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
+
+
+def test_missing_input_is_named(tmp_path):
+    write_params(tmp_path / "params.yaml", tiny_params())
+    out = sh(sys.executable, str(ROOT / "stages" / "train.py"), cwd=tmp_path, check=False)
+    assert out.returncode == 2
+    assert "data/synthetic/dictionary.npz: not found" in out.stderr
+    assert not (tmp_path / "runs").exists()
