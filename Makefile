@@ -26,5 +26,8 @@ test: setup
 	mypy
 	python -m pytest -q
 
+bench: setup
+	python scripts/bench.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -51,8 +51,9 @@ def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def steps_per_second(data: DataConfig, model: ModelConfig, train: TrainConfig, R: int,
-                     steps: int) -> float:
+def steps_per_second(
+    data: DataConfig, model: ModelConfig, train: TrainConfig, R: int, steps: int
+) -> float:
     """Steps per second of R runs trained together (each step advances all R runs)."""
     M = make_dictionary(data, 0).M
     specs = [RunSpec(data.imbalance_ratio, model.width, s) for s in range(R)]
@@ -76,8 +77,10 @@ def main() -> None:
     sps = steps_per_second(data, model, train, 1, args.steps)
     flops = step_flops(1, train.batch, data.tokens, data.dim, model.width)
     achieved = sps * flops / 1e9
-    print("\n(1) default configuration "
-          f"(batch {train.batch}, d {data.dim}, L {data.tokens}, m {model.width})")
+    print(
+        "\n(1) default configuration "
+        f"(batch {train.batch}, d {data.dim}, L {data.tokens}, m {model.width})"
+    )
     print(f"  {'steps/s':>24}: {sps:8.1f}")
     print(f"  {'FLOP per step':>24}: {flops / 1e6:8.1f} M")
     print(f"  {'achieved GFLOP/s':>24}: {achieved:8.1f}")
@@ -92,8 +95,11 @@ def main() -> None:
     alone = steps_per_second(small_data, small_model, small_train, 1, args.steps)
     speedups = {}
     for R in (1, 4, 16, 64):
-        sps_r = alone if R == 1 else steps_per_second(small_data, small_model, small_train, R,
-                                                      args.steps)
+        sps_r = (
+            alone
+            if R == 1
+            else steps_per_second(small_data, small_model, small_train, R, args.steps)
+        )
         speedups[R] = R * sps_r / alone
         print(f"  {R:>5} {sps_r:9.1f} {R * sps_r:12.1f} {speedups[R]:7.1f}x")
 

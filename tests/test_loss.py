@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from imbcl.loss import info_nce, weight_penalty
+from imbcl.loss import info_nce
 
 
 def oracle(f1: torch.Tensor, f2: torch.Tensor, tau: float) -> float:
@@ -39,11 +39,6 @@ def test_runs_are_independent():
     f2 = torch.randn(2, 4, 3)
     info_nce(f1, f2, 0.5)[0].backward()
     assert f1.grad[1].abs().sum() == 0
-
-
-def test_weight_penalty_is_half_lambda_squared_norm():
-    params = {"a": torch.ones(2, 3, 3), "b": 2 * torch.ones(2, 4)}
-    assert torch.allclose(weight_penalty(params, 0.1), torch.full((2,), 0.05 * (9 + 16)))
 
 
 def test_loss_decreases_under_gradient_steps():

@@ -72,10 +72,11 @@ def feature_probs(cfg: DataConfig, imbalance_ratio: float) -> np.ndarray:
 
 def sample_latent(probs: torch.Tensor, shape: tuple[int, ...], g: torch.Generator) -> torch.Tensor:
     """Signed sparse codes z of shape (*shape, K) with P(z_j != 0) = probs[j]."""
-    k = probs.shape[-1]
-    active = torch.rand((*shape, k), generator=g) < probs
-    sign = torch.randint(0, 2, (*shape, k), generator=g).mul_(2).sub_(1)
-    return active * sign.to(torch.float32)
+    # One uniform draw u per entry decides both: active when u < p, and then u < p/2 (an
+    # event of probability 1/2 given activity) picks the sign.
+    u = torch.rand((*shape, probs.shape[-1]), generator=g)
+    plus, minus = torch.ones(()), -torch.ones(())
+    return torch.where(u < probs / 2, plus, torch.where(u < probs, minus, 0.0))
 
 
 def make_views(

@@ -1,4 +1,4 @@
-"""InfoNCE with a stop-gradient second branch, and the (lambda / 2)||theta||^2 penalty.
+"""InfoNCE with a stop-gradient second branch.
 
 For a batch of B positive pairs (X_b, Y_b) and encoder outputs f1 = f(X), f2 = f(Y):
 
@@ -8,7 +8,8 @@ For a batch of B positive pairs (X_b, Y_b) and encoder outputs f1 = f(X), f2 = f
 The negatives of X_a are the other samples' second views Y_b, b != a. One direction only,
 as in the paper's definition (no symmetrisation, no cosine normalisation, no projection
 head). With R runs stacked, the loss is the *sum* of the runs' losses, so each run's
-gradient is exactly the gradient it would get alone.
+gradient is exactly the gradient it would get alone. The (lambda / 2)||theta||^2 penalty
+of the objective enters as its gradient, lambda * theta, in the SGD update (train.py).
 """
 
 from __future__ import annotations
@@ -24,9 +25,3 @@ def info_nce(f1: torch.Tensor, f2: torch.Tensor, temperature: float) -> torch.Te
     target = torch.arange(B, device=f1.device).repeat(R)  # (R*B,)
     per_sample = F.cross_entropy(logits.reshape(R * B, B), target, reduction="none")
     return per_sample.view(R, B).mean(dim=1)
-
-
-def weight_penalty(params: dict[str, torch.Tensor], weight_decay: float) -> torch.Tensor:
-    """Per-run (lambda / 2) * ||theta||^2 over all parameters: (R,)."""
-    total = sum(p.pow(2).flatten(1).sum(dim=1) for p in params.values())
-    return 0.5 * weight_decay * total  # type: ignore[return-value]

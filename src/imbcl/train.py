@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from imbcl.config import DataConfig, ModelConfig, TrainConfig
 from imbcl.data import RunStream
 from imbcl.io import atomic_path, load_npz, read_json, save_npz, write_json
-from imbcl.loss import info_nce, weight_penalty
+from imbcl.loss import info_nce
 from imbcl.model import Params, bias_at, effective_directions, encode, init_params
 
 
@@ -90,12 +90,22 @@ def dynamics(params: Params, M: torch.Tensor) -> tuple[torch.Tensor, ...]:
 def _group_batches(
     streams: list[RunStream], start: int, stop: int, device: torch.device
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Stack the runs' streams: yields (x1, x2), each (R, B, L, d), for steps [start, stop)."""
-    iters = [s.steps(start, stop) for s in streams]
-    for pairs in zip(*iters, strict=True):
-        x1 = torch.stack([p[0] for p in pairs]).to(device, non_blocking=True)
-        x2 = torch.stack([p[1] for p in pairs]).to(device, non_blocking=True)
-        yield x1, x2
+    """Stack the runs' streams: yields (x1, x2), each (R, B, L, d), for steps [start, stop).
+
+    Runs are stacked once per block of steps, as (S, R, B, L, d), so each step's batch is a
+    contiguous slice rather than a fresh copy.
+    """
+    S = streams[0].block_steps
+    b, offset = divmod(start, S)
+    step = start
+    while step < stop:
+        blocks = [s.block(b) for s in streams]
+        x1 = torch.stack([blk[0] for blk in blocks], dim=1).to(device)  # (S, R, B, L, d)
+        x2 = torch.stack([blk[1] for blk in blocks], dim=1).to(device)
+        for i in range(offset, min(S, offset + stop - step)):
+            yield x1[i], x2[i]
+        step += S - offset
+        b, offset = b + 1, 0
 
 
 def train_group(
@@ -181,15 +191,15 @@ def train_group(
             checkpoints[t] = {k: v.detach().cpu().clone() for k, v in params.items()}
         if t == steps:
             break
-        loss = (
-            nce + weight_penalty({p: params[p] for p in trainable}, train_cfg.weight_decay)
-        ).sum()
-        grads = torch.autograd.grad(loss, [params[p] for p in trainable])
+        grads = torch.autograd.grad(nce.sum(), [params[p] for p in trainable])
         with torch.no_grad():
             for p, g in zip(trainable, grads, strict=True):
+                # The penalty (lambda / 2)||theta||^2 contributes lambda * theta to the
+                # gradient; added here rather than differentiated through the graph.
+                g = g.add(params[p], alpha=train_cfg.weight_decay)
                 if p == "w" and mask is not None:
                     g = g * mask
-                params[p] = params[p].detach() - train_cfg.lr * g
+                params[p] = params[p].detach().sub(g, alpha=train_cfg.lr)
         bar.update(1)
     bar.close()
 
