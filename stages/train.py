@@ -3,7 +3,7 @@
     python stages/train.py                 reads params.yaml [seed, data, model, train]
 writes runs/train/index.json   the runs (rho, width, seed) and which rho is which role
        runs/train/<run>.npz    logged dynamics (imbcl.train.Trajectory)
-       runs/train/<run>.pt     checkpoints at train.checkpoint_steps and the final step
+       runs/train/<run>.ckpt.npz  checkpoints at train.checkpoint_steps and the final step
 Run seeds are seed, seed + 1, ..., seed + train.seeds - 1, the same for both ratios.
 """
 

@@ -117,3 +117,18 @@ def test_weight_decay_alone_shrinks_weights_geometrically(tiny):
     res = train_group([RunSpec(1.0, model.width, 0)], data, model, train, M, progress=False)[0]
     w0, w10 = res.checkpoints[0]["w"], res.checkpoints[10]["w"]
     torch.testing.assert_close(w10, w0 * (1 - 0.1 * 0.5) ** 10, rtol=1e-5, atol=1e-8)
+
+
+def test_saved_runs_load_back_identically(tiny, tmp_path):
+    from imbcl.train import load_checkpoints, load_specs, load_trajectory, save_runs
+
+    data, model, train = tiny
+    M = make_dictionary(data, 0).M
+    res = train_group([RunSpec(2.0, model.width, 1)], data, model, train, M, progress=False)
+    save_runs(tmp_path, res)
+    (spec,) = load_specs(tmp_path)
+    assert spec == res[0].spec
+    np.testing.assert_array_equal(load_trajectory(tmp_path, spec).proj, res[0].trajectory.proj)
+    ckpt = load_checkpoints(tmp_path, spec)
+    assert sorted(ckpt) == sorted(res[0].checkpoints)
+    assert torch.equal(ckpt[20]["w"], res[0].checkpoints[20]["w"])

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from imbcl.config import DataConfig, ModelConfig, TrainConfig
 from imbcl.data import RunStream
-from imbcl.io import atomic_path, load_npz, read_json, save_npz, write_json
+from imbcl.io import load_npz, read_json, save_npz, write_json
 from imbcl.loss import info_nce
 from imbcl.model import Params, bias_at, effective_directions, encode, init_params
 
@@ -250,8 +250,9 @@ def train_runs(
 
 
 # --- storage: one directory of runs ---------------------------------------------------------
-# index.json lists the runs and their specs; <name>.npz holds the trajectory and <name>.pt the
-# checkpoints. A few coarse files per run keep `dvc status` fast.
+# index.json lists the runs and their specs; <name>.npz holds the trajectory and
+# <name>.ckpt.npz the checkpoints (npz rather than torch.save: byte-identical on rerun).
+# A few coarse files per run keep `dvc status` fast.
 
 
 def save_runs(directory: Path, results: list[RunResult]) -> None:
@@ -261,8 +262,14 @@ def save_runs(directory: Path, results: list[RunResult]) -> None:
     for res in results:
         name = res.spec.name
         save_npz(directory / f"{name}.npz", **res.trajectory.arrays())
-        with atomic_path(directory / f"{name}.pt") as tmp:
-            torch.save(res.checkpoints, tmp)
+        save_npz(
+            directory / f"{name}.ckpt.npz",
+            **{
+                f"{step}/{k}": v.numpy()
+                for step, ps in res.checkpoints.items()
+                for k, v in ps.items()
+            },
+        )
         index.append({"name": name, **asdict(res.spec)})
     write_json(directory / "index.json", {"runs": index})
 
@@ -277,4 +284,9 @@ def load_trajectory(directory: str | Path, spec: RunSpec) -> Trajectory:
 
 
 def load_checkpoints(directory: str | Path, spec: RunSpec) -> dict[int, dict[str, torch.Tensor]]:
-    return torch.load(Path(directory) / f"{spec.name}.pt", weights_only=True)
+    """Checkpoints of a run: step -> {"qkv": (3d, d), "w": (m, d)}."""
+    out: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in load_npz(Path(directory) / f"{spec.name}.ckpt.npz").items():
+        step, name = key.split("/")
+        out.setdefault(int(step), {})[name] = torch.from_numpy(value)
+    return out
