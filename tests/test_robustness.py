@@ -1,0 +1,94 @@
+"""Interrupted runs, corrupted caches and diverging training lose nothing and say why."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import ROOT, sh, tiny_params, write_params
+
+pytestmark = pytest.mark.slow
+
+
+def _popen(args: list[str], cwd) -> subprocess.Popen:
+    path = f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"
+    env = {**os.environ, "PATH": path, "DVC_NO_ANALYTICS": "1"}
+    return subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+
+
+def test_killed_training_leaves_nothing_and_the_next_repro_matches(dvc_repo):
+    params = tiny_params()
+    params["train"]["steps"] = 3000  # long enough to be killed mid-run
+    write_params(dvc_repo / "params.yaml", params)
+    sh("dvc", "repro", "synthesize", cwd=dvc_repo)
+    proc = _popen(["dvc", "repro", "train"], dvc_repo)
+    deadline = time.time() + 120
+    while time.time() < deadline and b"train [" not in (proc.stderr.peek(1 << 16)
+                                                      if hasattr(proc.stderr, "peek") else b""):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    assert proc.poll() is None, "training ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (dvc_repo / "runs" / "train").exists()  # no partial output DVC could take
+    status = sh("dvc", "status", "train", cwd=dvc_repo).stdout
+    assert "train" in status
+
+    sh("dvc", "repro", cwd=dvc_repo)
+    after_kill = (dvc_repo / "reports/metrics.json").read_bytes()
+    leftovers = [p.name for p in (dvc_repo / "runs").iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+    sh("dvc", "repro", "-f", cwd=dvc_repo)  # an uninterrupted run from scratch
+    assert (dvc_repo / "reports/metrics.json").read_bytes() == after_kill
+
+
+def test_corrupted_cached_output_is_flagged_and_rebuilt(dvc_repo):
+    sh("dvc", "repro", cwd=dvc_repo)
+    lock = (dvc_repo / "dvc.lock").read_text()
+    victim = sorted((dvc_repo / "runs" / "train").glob("*.npz"))[0]
+    original = victim.read_bytes()
+    victim.write_bytes(original[: len(original) // 2])  # a truncated trajectory
+    status = sh("dvc", "status", cwd=dvc_repo).stdout
+    assert "train" in status and "modified" in status
+    out = sh("dvc", "repro", cwd=dvc_repo).stdout
+    # DVC either reruns the stage or restores its outputs from the run-cache; both rebuild.
+    assert "Running stage 'train'" in out or "'train' is cached" in out
+    assert victim.read_bytes() == original
+    assert (dvc_repo / "dvc.lock").read_text() == lock
+
+
+def test_bad_parameters_leave_reports_untouched(dvc_repo):
+    sh("dvc", "repro", cwd=dvc_repo)
+    before = {p: p.read_bytes() for p in (dvc_repo / "reports").rglob("*") if p.is_file()}
+    for section, key, value, needle in [
+        ("model", "width", "abc", "model.width = 'abc'"),
+        ("data", "imbalance_ratio", -3, "data.imbalance_ratio = -3"),
+        ("data", "imbalance_ratio", 0.5, "data.imbalance_ratio = 0.5"),
+    ]:
+        params = tiny_params()
+        params[section][key] = value
+        write_params(dvc_repo / "params.yaml", params)
+        out = sh("dvc", "repro", cwd=dvc_repo, check=False)
+        assert out.returncode != 0
+        assert needle in out.stderr + out.stdout
+        assert "Traceback" not in out.stderr + out.stdout
+        after = {p: p.read_bytes() for p in (dvc_repo / "reports").rglob("*") if p.is_file()}
+        assert after == before
+
+
+def test_diverging_training_names_step_run_and_parameter(dvc_repo):
+    params = tiny_params()
+    params["train"]["lr"] = 1.0e4
+    params["model"]["init_std"] = 5.0
+    write_params(dvc_repo / "params.yaml", params)
+    sh("dvc", "repro", "synthesize", cwd=dvc_repo)
+    out = sh(sys.executable, str(ROOT / "stages" / "train.py"), cwd=dvc_repo, check=False)
+    assert out.returncode == 2
+    assert "diverged at step" in out.stderr and "train.lr" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert not (dvc_repo / "runs" / "train").exists()
