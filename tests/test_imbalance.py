@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imbcl.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
+from imbcl.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Interval
 from imbcl.imbalance import (
     best_alignment,
     claim_c3,
@@ -16,6 +16,7 @@ from imbcl.imbalance import (
     loglog_slope,
     margin,
     min_width,
+    regime_summary,
     run_row,
     separation,
     sweep_table,
@@ -163,3 +164,16 @@ def test_claims_c3_c5_supported_when_minority_loses_neurons_and_separation():
 def test_claim_c3_not_supported_when_minority_keeps_its_neurons():
     table = sweep_table(states_with(3), MAJORITY, 0.7, 0.3)
     assert claim_c3(table, 10.0, 16, 0.95, 0.7).verdict == NOT_SUPPORTED
+
+
+def test_regime_summary_sorts_ratios_by_the_sign_of_the_interval():
+    gaps = {
+        1.0: Interval(0.0, -1.0, 1.0, 5),
+        5.0: Interval(-2.0, -3.0, -1.0, 5),
+        20.0: Interval(2.0, 1.0, 3.0, 5),
+        50.0: Interval(3.0, 2.0, 4.0, 5),
+    }
+    assert regime_summary(gaps) == (
+        "present (CI above 0) at rho = 20, 50; reversed (CI below 0) at rho = 5; "
+        "not resolved at rho = 1"
+    )

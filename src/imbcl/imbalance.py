@@ -276,6 +276,25 @@ def regimes(table: pd.DataFrame, width: int, measure: str, confidence: float) ->
     }
 
 
+def regime_summary(gaps: dict[float, Interval]) -> str:
+    """Where an effect (gap majority - minority > 0) holds, reverses or is not resolved."""
+    parts: dict[str, list[str]] = {
+        "present (CI above 0)": [],
+        "reversed (CI below 0)": [],
+        "not resolved": [],
+    }
+    for rho, iv in gaps.items():
+        key = (
+            "present (CI above 0)"
+            if iv.n > 1 and iv.low > 0
+            else "reversed (CI below 0)"
+            if iv.n > 1 and iv.high < 0
+            else "not resolved"
+        )
+        parts[key].append(f"{rho:g}")
+    return "; ".join(f"{k} at rho = {', '.join(v)}" for k, v in parts.items() if v)
+
+
 def metrics(table: pd.DataFrame, trend: dict, width: int) -> dict[str, float]:
     """Flat means over seeds: per rho at the widest width, coverage per cell, m* and slope."""
     out: dict[str, float] = {}

@@ -12,6 +12,7 @@ import seaborn as sns
 
 from imbcl.claims import mean_ci
 from imbcl.figures import GROUP_COLORS, save, style
+from imbcl.imbalance import regime_summary, regimes
 
 
 def _by_group(table: pd.DataFrame, measure: str) -> pd.DataFrame:
@@ -87,7 +88,9 @@ def specialisation(
         f"per group, against rho at m = {width}; points are seeds, bars {confidence:.0%} "
         f"t-intervals. Minority neurons per feature: {lo.neurons_minority.mean():.2g} at "
         f"rho = 1, {hi.neurons_minority.mean():.2g} at rho = {top:g} (majority "
-        f"{lo.neurons_majority.mean():.2g} and {hi.neurons_majority.mean():.2g})."
+        f"{lo.neurons_majority.mean():.2g} and {hi.neurons_majority.mean():.2g}). "
+        f"Neuron gap majority - minority: "
+        f"{regime_summary(regimes(table, width, 'neurons', confidence))}."
     )
 
 
@@ -181,7 +184,7 @@ def min_width(trend: dict, share: float, confidence: float, path: str | Path) ->
     ax.set_title(
         f"C4: width needed to cover every feature of a group in > {share:.0%} of seeds", fontsize=10
     )
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     save(fig, path)
     return (
         f"C4. Smallest width m* of the grid at which every feature of the group has a "
@@ -211,5 +214,6 @@ def separation(table: pd.DataFrame, width: int, confidence: float, path: str | P
         f"each feature's best neuron i*, group means, against rho at m = {width}; points are "
         f"seeds, bars {confidence:.0%} t-intervals. Majority - minority gap "
         f"{by_rho.loc[1.0]:.2f} at rho = 1 and {by_rho.iloc[-1]:.2f} at rho = "
-        f"{by_rho.index[-1]:g}."
+        f"{by_rho.index[-1]:g}; the gap is "
+        f"{regime_summary(regimes(table, width, 'separation', confidence))}."
     )
