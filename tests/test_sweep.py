@@ -1,6 +1,9 @@
 """The sweep grid: its settings, a tiny trained grid, storage round trip, bad parameters."""
 
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,3 +67,39 @@ def test_bad_sweep_parameters_name_their_key(key, value, message):
     raw[key] = value
     with pytest.raises(ParamError, match=message):
         config.build(SweepConfig, raw, "sweep")
+
+
+STAGES = Path(__file__).resolve().parents[1] / "stages"
+
+
+def test_sweep_stage_rejects_a_bad_rule_in_one_line_and_writes_nothing(tmp_path):
+    params = Path(__file__).resolve().parents[1] / "params.yaml"
+    text = params.read_text().replace("test_ratio: 10.0", "test_ratio: 7.0")
+    (tmp_path / "params.yaml").write_text(text)
+    done = subprocess.run(
+        [sys.executable, str(STAGES / "sweep.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: sweep.test_ratio = 7: expected one of sweep.ratios"
+    ]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_imbalance_stage_names_the_missing_sweep(tmp_path):
+    params = Path(__file__).resolve().parents[1] / "params.yaml"
+    (tmp_path / "params.yaml").write_text(params.read_text())
+    done = subprocess.run(
+        [sys.executable, str(STAGES / "imbalance.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "runs/sweep: not found" in done.stderr
+    assert not (tmp_path / "reports").exists()

@@ -114,10 +114,10 @@ def coverage_heatmap(table: pd.DataFrame, path: str | Path) -> str:
             cbar=ax is axes[-1],
             cbar_kws={"label": "coverage (share of features)"},
         )
-        ax.set_title(f"{g} features with >= 1 specialised neuron (mean over seeds)")
+        ax.set_title(f"{g} features with >= 1 specialised neuron")
         ax.set_xlabel("imbalance ratio rho")
         ax.set_ylabel("width m (neurons)" if ax is axes[0] else "")
-    fig.suptitle("C4: coverage over imbalance ratio and width")
+    fig.suptitle("C4: coverage over imbalance ratio and width (share of features, mean over seeds)")
     save(fig, path)
     full = table.groupby(["imbalance_ratio", "width"]).coverage_minority.mean()
     return (
