@@ -285,3 +285,55 @@ def defaults(cls: type[T]) -> T:
 
 def as_dict(obj: Any) -> dict[str, Any]:
     return dataclasses.asdict(obj)
+
+
+# --- section: sweep (imbalance sweeps, claims C3-C5) --------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """The imbalance sweeps of claims C3-C5: a (rho x width x seed) grid of small runs.
+
+    The grid runs a smaller model than `train` so the whole grid fits the default pipeline's
+    time budget; every other setting (lr, tau, weight decay, view, noise, p_majority, bias
+    schedule shape) is taken from the data, model and train sections.
+    """
+
+    ratios: list[float] = floats(
+        [1.0, 2.0, 5.0, 10.0, 20.0, 50.0], lambda v: v >= 1, "a list of ratios >= 1"
+    )
+    widths: list[int] = ints([4, 8, 16, 32, 64], lambda v: v >= 1, "a list of widths >= 1")
+    seeds: int = at_least(5, 2)  # runs per grid cell: seed, seed + 1, ...
+    dim: int = at_least(16, 2)  # d of the sweep runs
+    n_features: int = at_least(8, 2)  # K of the sweep runs
+    n_majority: int = at_least(4, 1)
+    tokens: int = at_least(4, 1)  # L of the sweep runs
+    steps: int = at_least(600, 1)
+    batch: int = at_least(64, 2)
+    lr: float = positive(0.2)  # larger than train.lr so runs leave the init within `steps`
+    init_std: float = positive(0.1)  # neuron init std (times 1/sqrt(d)), as model.init_std
+    bias_ramp_steps: int = at_least(300, 1)  # b(t) ramps to model.bias_final over these
+    # Decision rules (fixed before the sweep is run).
+    test_ratio: float = at_least(10.0, 1.0)  # C3, C5 compare this rho with the control
+    cover_share: float = _num(0.5, lambda v: 0 < v < 1, "a number in (0, 1)")  # m*: 'most seeds'
+    slope_min: float = nonneg(0.0)  # C4: the slope's interval must lie above this
+    bootstrap: int = at_least(1000, 10)  # resamples of seeds for the m* slope interval
+
+    def check(self) -> None:
+        if self.n_features > self.dim or self.n_majority >= self.n_features:
+            raise ParamError(
+                f"sweep.n_features = {self.n_features}, sweep.n_majority = "
+                f"{self.n_majority}: expected n_majority < n_features <= sweep.dim"
+            )
+        if 1.0 not in self.ratios:
+            raise ParamError(f"sweep.ratios = {self.ratios}: expected the control ratio 1.0")
+        if self.test_ratio not in self.ratios:
+            raise ParamError(
+                f"sweep.test_ratio = {self.test_ratio:g}: expected one of sweep.ratios"
+            )
+        for key, grid in (("ratios", self.ratios), ("widths", self.widths)):
+            if list(grid) != sorted(set(grid)):
+                raise ParamError(f"sweep.{key} = {grid}: expected increasing, distinct values")
+
+
+SECTIONS["sweep"] = SweepConfig
