@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from imbcl import config
 from imbcl.config import ParamError, build
 
-SETTINGS = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def fields_of(section: str) -> list[tuple[str, dataclasses.Field, Any]]:
@@ -31,8 +30,13 @@ def wrong_type(kind: Any) -> st.SearchStrategy:
     if kind is bool:
         return st.one_of(st.integers(), text, st.floats(allow_nan=False))
     if kind in (int, float):
-        return st.one_of(text, st.booleans(), st.lists(st.integers(), max_size=2),
-                         st.just(float("nan")), st.just(float("inf")))
+        return st.one_of(
+            text,
+            st.booleans(),
+            st.lists(st.integers(), max_size=2),
+            st.just(float("nan")),
+            st.just(float("inf")),
+        )
     if kind is str:
         return st.one_of(st.integers(), st.booleans(), st.floats(allow_nan=False))
     return st.one_of(st.integers(), text, st.booleans())  # lists
@@ -60,8 +64,12 @@ def test_wrong_type_is_refused_by_name(section, name, data):
     assert "\n" not in message
 
 
-NUMERIC = [(s, n) for s in config.SECTIONS for n, f, k in fields_of(s)
-           if k in (int, float) and "ok" in f.metadata]
+NUMERIC = [
+    (s, n)
+    for s in config.SECTIONS
+    for n, f, k in fields_of(s)
+    if k in (int, float) and "ok" in f.metadata
+]
 
 
 @pytest.mark.parametrize(("section", "name"), NUMERIC)

@@ -9,32 +9,34 @@ import sys
 import time
 
 import pytest
+
 from conftest import ROOT, sh, tiny_params, write_params
 
 pytestmark = pytest.mark.slow
 
 
-def _popen(args: list[str], cwd) -> subprocess.Popen:
-    path = f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"
-    env = {**os.environ, "PATH": path, "DVC_NO_ANALYTICS": "1"}
-    return subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-
-
-def test_killed_training_leaves_nothing_and_the_next_repro_matches(dvc_repo):
+def test_killed_training_leaves_nothing_and_the_next_repro_matches(dvc_repo, tmp_path):
     params = tiny_params()
     params["train"]["steps"] = 3000  # long enough to be killed mid-run
     write_params(dvc_repo / "params.yaml", params)
     sh("dvc", "repro", "synthesize", cwd=dvc_repo)
-    proc = _popen(["dvc", "repro", "train"], dvc_repo)
-    deadline = time.time() + 120
-    while time.time() < deadline and b"train [" not in (proc.stderr.peek(1 << 16)
-                                                      if hasattr(proc.stderr, "peek") else b""):
-        time.sleep(0.2)
-    time.sleep(1.0)
-    assert proc.poll() is None, "training ended before it could be interrupted"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    log = tmp_path / "train.log"
+    path = f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            ["dvc", "repro", "train"],
+            cwd=dvc_repo,
+            env={**os.environ, "PATH": path, "DVC_NO_ANALYTICS": "1"},
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the kill reaches the stage too
+        )
+        deadline = time.time() + 120
+        while time.time() < deadline and "train [" not in log.read_text(errors="replace"):
+            time.sleep(0.1)  # wait for the progress bar: training has started
+        assert proc.poll() is None, "training ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
     assert not (dvc_repo / "runs" / "train").exists()  # no partial output DVC could take
     status = sh("dvc", "status", "train", cwd=dvc_repo).stdout
     assert "train" in status
