@@ -25,7 +25,9 @@ class Block(nn.Module):
         super().__init__()
         self.heads = heads
         self.ln1 = nn.LayerNorm(dim)
-        self.qkv = nn.Linear(dim, 3 * dim)
+        # no bias: a key bias adds the same score to a query's every key, so softmax removes
+        # it and its gradient is pure rounding noise, which Adam would turn into steps
+        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
         self.out = nn.Linear(dim, dim)
         self.ln2 = nn.LayerNorm(dim)
         self.fc1 = nn.Linear(dim, neurons)  # rows = MLP neurons w_i
