@@ -2,7 +2,7 @@
 balanced test split of real images (digits by default; CIFAR-10/100 or an image folder from
 real.root).
 
-    python stages/longtail_data.py        reads params.yaml [seed, real.dataset .. real.probe_per_class]
+    python stages/longtail_data.py      reads params.yaml [seed, real.dataset .. probe_per_class]
 writes data/longtail/{train,probe,test}.npz   images x (N, C, H, W) uint8, labels y (N,)
        data/longtail/meta.json                classes, training counts, shape, pixel mean/std
 """
@@ -19,9 +19,11 @@ def main() -> None:
     with atomic_dir(OUT) as tmp:
         longtail.save(tmp, lt)
     counts = lt.counts()
-    print(f"{p.real.dataset}-LT: {len(lt.classes)} classes, {counts.sum()} training images "
-          f"({counts.max()} .. {counts.min()} per class), {len(lt.probe.y)} probe, "
-          f"{len(lt.test.y)} test")
+    print(
+        f"{p.real.dataset}-LT: {len(lt.classes)} classes, {counts.sum()} training images "
+        f"({counts.max()} .. {counts.min()} per class), {len(lt.probe.y)} probe, "
+        f"{len(lt.test.y)} test"
+    )
 
 
 if __name__ == "__main__":

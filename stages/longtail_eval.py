@@ -38,8 +38,9 @@ def main() -> None:
         model = realtrain.load_model(torch.load(path), channels, side, cfg)
         f_probe, f_test = realeval.features(model, x_probe), realeval.features(model, x_test)
         pred = realeval.linear_probe(f_probe, probe.y, f_test, cfg.probe_c)
-        knn = realeval.knn_predict(f_probe, probe.y, f_test, cfg.knn_k, cfg.knn_temperature,
-                                   len(counts))
+        knn = realeval.knn_predict(
+            f_probe, probe.y, f_test, cfg.knn_k, cfg.knn_temperature, len(counts)
+        )
         row = {"variant": run["variant"], "seed": run["seed"]}
         row |= {f"probe_{k}": v for k, v in realeval.group_scores(pred, test.y, groups).items()}
         row |= {f"knn_{k}": v for k, v in realeval.group_scores(knn, test.y, groups).items()}
@@ -48,27 +49,43 @@ def main() -> None:
     table = realeval.summary(scores)
     table.insert(1, "seeds", scores.groupby("variant", sort=False).size().loc[table.variant].values)
     claim = realeval.claim_c7(scores, cfg, cfg.dataset)
-    metrics = {f"{r.variant}.{c.removesuffix('_mean')}": getattr(r, c)
-               for r in table.itertuples(index=False) for c in table.columns if c.endswith("_mean")}
-    group_names = {name: [meta["classes"][c] for c in np.flatnonzero(groups == g)]
-                   for g, name in enumerate(realeval.GROUPS)}
-    caption = realeval.figure_groups(scores, FIGURE, f"{cfg.dataset}-LT, rho = "
-                                      f"{cfg.imbalance_ratio:g}", group_names)
+    metrics = {
+        f"{r.variant}.{c.removesuffix('_mean')}": getattr(r, c)
+        for r in table.itertuples(index=False)
+        for c in table.columns
+        if c.endswith("_mean")
+    }
+    group_names = {
+        name: [meta["classes"][c] for c in np.flatnonzero(groups == g)]
+        for g, name in enumerate(realeval.GROUPS)
+    }
+    caption = realeval.figure_groups(
+        scores, FIGURE, f"{cfg.dataset}-LT, rho = {cfg.imbalance_ratio:g}", group_names
+    )
     with atomic_dir(OUT) as tmp:
         write_json(tmp / "metrics.json", metrics)
         write_json(tmp / "claims.json", [claim.as_dict()])
-        write_json(tmp / "figures.json", {"section": "Real long-tailed images (C7)",
-                                          "figures": [{"file": "longtail_groups.png",
-                                                       "caption": caption}]})
+        write_json(
+            tmp / "figures.json",
+            {
+                "section": "Real long-tailed images (C7)",
+                "figures": [{"file": "longtail_groups.png", "caption": caption}],
+            },
+        )
         scores.round(6).to_csv(tmp / "scores.csv", index=False)
     with atomic_path(f"{TABLE}.csv") as tmp:
         table.round(6).to_csv(tmp, index=False)
     fmt = realeval.formatted(table)
     write_text(f"{TABLE}.md", fmt.to_markdown(index=False) + "\n")
-    write_text(f"{TABLE}.tex", realeval.latex(
-        table, f"Linear-probe accuracy (\\%) on {cfg.dataset}-LT ($\\rho = "
-        f"{cfg.imbalance_ratio:g}$), mean $\\pm$ std over seeds; groups by "
-        f"{cfg.split_rule} of the training counts."))
+    write_text(
+        f"{TABLE}.tex",
+        realeval.latex(
+            table,
+            f"Linear-probe accuracy (\\%) on {cfg.dataset}-LT ($\\rho = "
+            f"{cfg.imbalance_ratio:g}$), mean $\\pm$ std over seeds; groups by "
+            f"{cfg.split_rule} of the training counts.",
+        ),
+    )
     print(fmt.to_string(index=False))
     print(f"C7: {claim.verdict} ({claim.value:.3f} [{claim.ci_low:.3f}, {claim.ci_high:.3f}])")
 

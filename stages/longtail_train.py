@@ -28,27 +28,43 @@ def main() -> None:
     cfg = p.real
     meta = read_json(cli.require(f"{DATA}/meta.json", "the longtail_data stage's output"))
     if cfg.nproc > 1 and "LOCAL_RANK" not in os.environ:
-        launch = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                  f"--nproc_per_node={cfg.nproc}", __file__]
+        launch = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={cfg.nproc}",
+            __file__,
+        ]
         sys.exit(subprocess.run(launch, check=False).returncode)
     ctx = realtrain.init_distributed(cfg.device)
     train = np.load(cli.require(f"{DATA}/train.npz", "the longtail_data stage's output"))["x"]
     x = realtrain.normalise(train, meta["mean"], meta["std"]).to(ctx.device)
     t0 = time.perf_counter()
-    runs = [run for k in range(cfg.seeds)
-            for run in realtrain.train_seed(x, cfg, p.seed + k, ctx)]
+    runs = [run for k in range(cfg.seeds) for run in realtrain.train_seed(x, cfg, p.seed + k, ctx)]
     if ctx.rank == 0:
         with atomic_dir(OUT) as tmp:
             for run in runs:
                 torch.save(run.state, tmp / f"{run.variant}_s{run.seed}.pt")
-            write_json(tmp / "index.json", {
-                "runs": [{"variant": r.variant, "seed": r.seed,
-                          "loss_first": float(np.mean(r.losses[:10])),
-                          "loss_last": float(np.mean(r.losses[-10:]))} for r in runs],
-                "processes": ctx.world,
-            })
-        print(f"trained {len(runs)} runs on {ctx.world} process(es), {ctx.device}, "
-              f"in {time.perf_counter() - t0:.1f} s")
+            write_json(
+                tmp / "index.json",
+                {
+                    "runs": [
+                        {
+                            "variant": r.variant,
+                            "seed": r.seed,
+                            "loss_first": float(np.mean(r.losses[:10])),
+                            "loss_last": float(np.mean(r.losses[-10:])),
+                        }
+                        for r in runs
+                    ],
+                    "processes": ctx.world,
+                },
+            )
+        print(
+            f"trained {len(runs)} runs on {ctx.world} process(es), {ctx.device}, "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )
     if ctx.world > 1:
         torch.distributed.destroy_process_group()
 

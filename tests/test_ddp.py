@@ -12,9 +12,20 @@ from ruamel.yaml import YAML
 from imbcl import config, longtail
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = {"steps": 6, "prune_at": 3, "sdclr_every": 2, "batch": 16, "seeds": 1, "embed_dim": 8,
-        "heads": 2, "depth": 1, "mlp_neurons": 8, "proj_dim": 4, "test_per_class": 20,
-        "probe_per_class": 10}
+TINY = {
+    "steps": 6,
+    "prune_at": 3,
+    "sdclr_every": 2,
+    "batch": 16,
+    "seeds": 1,
+    "embed_dim": 8,
+    "heads": 2,
+    "depth": 1,
+    "mlp_neurons": 8,
+    "proj_dim": 4,
+    "test_per_class": 20,
+    "probe_per_class": 10,
+}
 
 
 def _train(workdir: Path, nproc: int) -> dict[str, dict[str, torch.Tensor]]:
@@ -24,8 +35,14 @@ def _train(workdir: Path, nproc: int) -> dict[str, dict[str, torch.Tensor]]:
     with open(workdir / "params.yaml", "w") as fh:
         yaml.dump(raw, fh)
     env = {**os.environ, "IMBCL_PARAMS": str(workdir / "params.yaml"), "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, str(REPO / "stages/longtail_train.py")],
-                         cwd=workdir, env=env, capture_output=True, text=True, timeout=240)
+    out = subprocess.run(
+        [sys.executable, str(REPO / "stages/longtail_train.py")],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     runs = workdir / "runs/longtail"
     states = {p.stem: torch.load(p) for p in sorted(runs.glob("*.pt"))}

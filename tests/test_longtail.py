@@ -91,8 +91,9 @@ def test_cifar10_reader_builds_the_long_tail(tmp_path):
 
 def test_cifar100_reader(tmp_path):
     _write_cifar(tmp_path / "c100", "cifar100", per_class=3)
-    cfg = replace(RealConfig(), dataset="cifar100", root=str(tmp_path / "c100"),
-                  imbalance_ratio=3.0)
+    cfg = replace(
+        RealConfig(), dataset="cifar100", root=str(tmp_path / "c100"), imbalance_ratio=3.0
+    )
     lt = longtail.build(cfg, seed=0)
     assert len(lt.classes) == 100 and lt.counts()[0] == 3 and lt.counts()[-1] == 1
 
@@ -112,13 +113,21 @@ def test_cifar_malformed_batch_is_an_input_error(tmp_path):
 
 
 def test_stage_exits_cleanly_on_a_missing_cifar_root(tmp_path):
-    params = (REPO / "params.yaml").read_text().replace(
-        "  dataset: digits ", "  dataset: cifar10 ").replace(
-        '  root: ""', f'  root: "{tmp_path}/no-cifar"')
+    params = (
+        (REPO / "params.yaml")
+        .read_text()
+        .replace("  dataset: digits ", "  dataset: cifar10 ")
+        .replace('  root: ""', f'  root: "{tmp_path}/no-cifar"')
+    )
     (tmp_path / "params.yaml").write_text(params)
     env = {**os.environ, "IMBCL_PARAMS": str(tmp_path / "params.yaml")}
-    out = subprocess.run([sys.executable, str(REPO / "stages/longtail_data.py")], cwd=tmp_path,
-                         env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, str(REPO / "stages/longtail_data.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: real.root = ")
@@ -139,8 +148,15 @@ def _write_folder(root: Path, per_class: list[int]) -> None:
 
 def test_imagefolder_without_lists(tmp_path):
     _write_folder(tmp_path / "imgs", [12, 12, 12])
-    cfg = replace(RealConfig(), dataset="imagefolder", root=str(tmp_path / "imgs"),
-                  image_side=4, test_per_class=2, probe_per_class=3, imbalance_ratio=4.0)
+    cfg = replace(
+        RealConfig(),
+        dataset="imagefolder",
+        root=str(tmp_path / "imgs"),
+        image_side=4,
+        test_per_class=2,
+        probe_per_class=3,
+        imbalance_ratio=4.0,
+    )
     lt = longtail.build(cfg, seed=0)
     assert lt.classes == ["class0", "class1", "class2"]
     assert lt.counts().tolist() == [10, 5, 2]
@@ -151,11 +167,18 @@ def test_imagefolder_without_lists(tmp_path):
 def test_imagefolder_with_split_lists(tmp_path):
     _write_folder(tmp_path / "imgs", [5, 3])
     (tmp_path / "train.txt").write_text(
-        "".join(f"class0/{i}.png 0\n" for i in range(4)) + "class1/0.png 1\n")
+        "".join(f"class0/{i}.png 0\n" for i in range(4)) + "class1/0.png 1\n"
+    )
     (tmp_path / "test.txt").write_text("class0/4.png 0\nclass1/1.png 1\nclass1/2.png 1\n")
-    cfg = replace(RealConfig(), dataset="imagefolder", root=str(tmp_path / "imgs"),
-                  train_list=str(tmp_path / "train.txt"), test_list=str(tmp_path / "test.txt"),
-                  image_side=6, probe_per_class=2)
+    cfg = replace(
+        RealConfig(),
+        dataset="imagefolder",
+        root=str(tmp_path / "imgs"),
+        train_list=str(tmp_path / "train.txt"),
+        test_list=str(tmp_path / "test.txt"),
+        image_side=6,
+        probe_per_class=2,
+    )
     lt = longtail.build(cfg, seed=0)
     assert lt.counts().tolist() == [4, 1]  # the list is taken as the long tail
     assert lt.test.y.tolist() == [0, 1, 1]
@@ -165,8 +188,13 @@ def test_imagefolder_with_split_lists(tmp_path):
 def test_imagefolder_bad_list_line(tmp_path):
     _write_folder(tmp_path / "imgs", [2])
     (tmp_path / "train.txt").write_text("class0/0.png zero\n")
-    cfg = replace(RealConfig(), dataset="imagefolder", root=str(tmp_path / "imgs"),
-                  train_list=str(tmp_path / "train.txt"), test_list=str(tmp_path / "train.txt"))
+    cfg = replace(
+        RealConfig(),
+        dataset="imagefolder",
+        root=str(tmp_path / "imgs"),
+        train_list=str(tmp_path / "train.txt"),
+        test_list=str(tmp_path / "train.txt"),
+    )
     with pytest.raises(InputError, match=r"train.txt:1: expected '<relative path> <integer"):
         longtail.build(cfg, seed=0)
 

@@ -38,16 +38,16 @@ def test_nt_xent_matches_the_oracle():
     g = torch.Generator().manual_seed(0)
     z1, z2 = torch.randn(5, 3, generator=g), torch.randn(5, 3, generator=g)
     for tau in (0.1, 0.5, 1.0):
-        assert nt_xent(z1, z2, tau).item() == pytest.approx(nt_xent_oracle(z1, z2, tau),
-                                                            rel=1e-5)
+        assert nt_xent(z1, z2, tau).item() == pytest.approx(nt_xent_oracle(z1, z2, tau), rel=1e-5)
 
 
 def test_nt_xent_is_symmetric_and_scale_free():
     g = torch.Generator().manual_seed(1)
     z1, z2 = torch.randn(6, 4, generator=g), torch.randn(6, 4, generator=g)
     assert nt_xent(z1, z2, 0.2).item() == pytest.approx(nt_xent(z2, z1, 0.2).item(), rel=1e-6)
-    assert nt_xent(3 * z1, 0.5 * z2, 0.2).item() == pytest.approx(nt_xent(z1, z2, 0.2).item(),
-                                                                  rel=1e-5)
+    assert nt_xent(3 * z1, 0.5 * z2, 0.2).item() == pytest.approx(
+        nt_xent(z1, z2, 0.2).item(), rel=1e-5
+    )
 
 
 def test_nt_xent_is_low_for_matching_pairs():

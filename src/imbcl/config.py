@@ -336,21 +336,27 @@ class RealConfig:
 
     def check(self) -> None:
         if self.dataset in ("cifar10", "cifar100", "imagefolder") and not self.root:
-            raise ParamError(f"real.root = '': expected the folder holding the {self.dataset} "
-                             "data when real.dataset is " + self.dataset)
+            raise ParamError(
+                f"real.root = '': expected the folder holding the {self.dataset} "
+                "data when real.dataset is " + self.dataset
+            )
         if self.embed_dim % self.heads:
-            raise ParamError(f"real.heads = {self.heads}: expected a divisor of "
-                             f"real.embed_dim = {self.embed_dim}")
+            raise ParamError(
+                f"real.heads = {self.heads}: expected a divisor of "
+                f"real.embed_dim = {self.embed_dim}"
+            )
         if self.batch % self.nproc:
-            raise ParamError(f"real.batch = {self.batch}: expected a multiple of "
-                             f"real.nproc = {self.nproc}")
+            raise ParamError(
+                f"real.batch = {self.batch}: expected a multiple of real.nproc = {self.nproc}"
+            )
         if self.prune_at >= self.steps:
-            raise ParamError(f"real.prune_at = {self.prune_at}: expected fewer than "
-                             f"real.steps = {self.steps}")
+            raise ParamError(
+                f"real.prune_at = {self.prune_at}: expected fewer than real.steps = {self.steps}"
+            )
         if self.many_min < self.few_max:
-            raise ParamError(f"real.many_min = {self.many_min}: expected >= "
-                             f"real.few_max = {self.few_max}")
-
+            raise ParamError(
+                f"real.many_min = {self.many_min}: expected >= real.few_max = {self.few_max}"
+            )
 
 
 SECTIONS["real"] = RealConfig

@@ -70,8 +70,9 @@ def _check_classes(y: np.ndarray, n_classes: int, where: str) -> None:
         raise InputError(f"{where}: no images of class(es) {missing[:5]}; expected every class")
 
 
-def split_pool(pool: Images, test: Images | None, n_classes: int, cfg: RealConfig,
-               seed: int) -> tuple[Images, Images, Images]:
+def split_pool(
+    pool: Images, test: Images | None, n_classes: int, cfg: RealConfig, seed: int
+) -> tuple[Images, Images, Images]:
     """(train, probe, test) from a labelled pool; the test split is carved out when absent."""
     rng = np.random.default_rng(seed)
     _check_classes(pool.y, n_classes, "training pool")
@@ -79,15 +80,19 @@ def split_pool(pool: Images, test: Images | None, n_classes: int, cfg: RealConfi
     if test is None:
         short = [c for c in range(n_classes) if len(order[c]) <= cfg.test_per_class]
         if short:
-            raise InputError(f"class {short[0]} has {len(order[short[0]])} images; expected "
-                             f"more than real.test_per_class = {cfg.test_per_class}")
+            raise InputError(
+                f"class {short[0]} has {len(order[short[0]])} images; expected "
+                f"more than real.test_per_class = {cfg.test_per_class}"
+            )
         test = pool.take(np.concatenate([o[: cfg.test_per_class] for o in order]))
         order = [o[cfg.test_per_class :] for o in order]
     n_max = min(len(o) for o in order)
     counts = longtail_counts(n_max, n_classes, cfg.imbalance_ratio)
     if counts.min() < 1:
-        raise InputError(f"real.imbalance_ratio = {cfg.imbalance_ratio:g} leaves a class with "
-                         f"no image (n_max = {n_max}); expected at most {n_max:g}")
+        raise InputError(
+            f"real.imbalance_ratio = {cfg.imbalance_ratio:g} leaves a class with "
+            f"no image (n_max = {n_max}); expected at most {n_max:g}"
+        )
     train = pool.take(np.concatenate([o[:n] for o, n in zip(order, counts, strict=True)]))
     probe = pool.take(np.concatenate([o[: cfg.probe_per_class] for o in order]))
     return train, probe, test
@@ -106,8 +111,13 @@ def read_digits() -> tuple[Images, list[str]]:
 
 
 CIFAR_FILES = {
-    "cifar10": ([f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], b"labels",
-                "batches.meta", b"label_names"),
+    "cifar10": (
+        [f"data_batch_{i}" for i in range(1, 6)],
+        ["test_batch"],
+        b"labels",
+        "batches.meta",
+        b"label_names",
+    ),
     "cifar100": (["train"], ["test"], b"fine_labels", "meta", b"fine_label_names"),
 }
 CIFAR_DIRS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
@@ -148,8 +158,11 @@ def read_cifar(root: str | Path, dataset: str) -> tuple[Images, Images, list[str
     root = Path(root)
     if (root / CIFAR_DIRS[dataset]).is_dir():
         root = root / CIFAR_DIRS[dataset]
-    expect = (f"the unpacked {dataset} python archive ({CIFAR_DIRS[dataset]}/ with "
-              + ", ".join(train_names + test_names) + ")")
+    expect = (
+        f"the unpacked {dataset} python archive ({CIFAR_DIRS[dataset]}/ with "
+        + ", ".join(train_names + test_names)
+        + ")"
+    )
     if not root.is_dir():
         raise InputError(f"real.root = {root}: not found; expected {expect}")
     missing = [n for n in train_names + test_names if not (root / n).is_file()]
@@ -173,9 +186,9 @@ def _load_image(path: Path, side: int, mode: str) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
-            im = im.convert(mode).resize((side, side), Image.Resampling.BILINEAR)
-            arr = np.asarray(im, dtype=np.uint8)
+        with Image.open(path) as opened:
+            resized = opened.convert(mode).resize((side, side), Image.Resampling.BILINEAR)
+            arr = np.asarray(resized, dtype=np.uint8)
     except (OSError, UnidentifiedImageError) as err:
         raise InputError(f"{path}: not a readable image ({err})") from None
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)  # (C, side, side)
@@ -205,8 +218,10 @@ def read_imagefolder(cfg: RealConfig) -> tuple[Images, Images | None, list[str]]
     """
     root = Path(cfg.root)
     if not root.is_dir():
-        raise InputError(f"real.root = {root}: not found; expected a folder with one "
-                         "sub-folder of images per class")
+        raise InputError(
+            f"real.root = {root}: not found; expected a folder with one "
+            "sub-folder of images per class"
+        )
     classes = sorted(p.name for p in root.iterdir() if p.is_dir())
     mode = "RGB"
     if cfg.train_list:
@@ -216,8 +231,12 @@ def read_imagefolder(cfg: RealConfig) -> tuple[Images, Images | None, list[str]]
     else:
         if not classes:
             raise InputError(f"real.root = {root}: no class folders; expected root/<class>/<image>")
-        items = [(f, c) for c, name in enumerate(classes)
-                 for f in sorted((root / name).iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+        items = [
+            (f, c)
+            for c, name in enumerate(classes)
+            for f in sorted((root / name).iterdir())
+            if f.suffix.lower() in IMAGE_SUFFIXES
+        ]
         if not items:
             raise InputError(f"real.root = {root}: no images ({', '.join(IMAGE_SUFFIXES)})")
 
@@ -238,18 +257,18 @@ def build(cfg: RealConfig, seed: int) -> LongTail:
         pool, test_set, classes = read_cifar(cfg.root, cfg.dataset)
         train, probe, test = split_pool(pool, test_set, len(classes), cfg, seed)
     else:
-        pool, test_set, classes = read_imagefolder(cfg)
+        pool, folder_test, classes = read_imagefolder(cfg)
         if cfg.train_list:  # the list is the long-tailed split already (ImageNet-LT)
             rng = np.random.default_rng(seed)
             _check_classes(pool.y, len(classes), cfg.train_list)
             order = _per_class_shuffle(pool.y, len(classes), rng)
             probe = pool.take(np.concatenate([o[: cfg.probe_per_class] for o in order]))
             train = pool
-            if test_set is None:
+            if folder_test is None:
                 raise InputError("real.test_list = '': expected a test list with real.train_list")
-            test = test_set
+            test = folder_test
         else:
-            train, probe, test = split_pool(pool, test_set, len(classes), cfg, seed)
+            train, probe, test = split_pool(pool, folder_test, len(classes), cfg, seed)
     return LongTail(train, probe, test, classes)
 
 
@@ -280,11 +299,17 @@ def save(directory: Path, lt: LongTail) -> None:
         save_npz(directory / f"{name}.npz", x=part.x, y=part.y)
     mean = lt.train.x.astype(np.float64).mean(axis=(0, 2, 3)) / 255
     std = lt.train.x.astype(np.float64).std(axis=(0, 2, 3)) / 255
-    write_json(directory / "meta.json", {
-        "classes": lt.classes, "counts": lt.counts().tolist(),
-        "shape": list(lt.train.x.shape[1:]), "mean": mean.tolist(), "std": std.tolist(),
-        "sizes": {n: int(len(getattr(lt, n).y)) for n in ("train", "probe", "test")},
-    })
+    write_json(
+        directory / "meta.json",
+        {
+            "classes": lt.classes,
+            "counts": lt.counts().tolist(),
+            "shape": list(lt.train.x.shape[1:]),
+            "mean": mean.tolist(),
+            "std": std.tolist(),
+            "sizes": {n: int(len(getattr(lt, n).y)) for n in ("train", "probe", "test")},
+        },
+    )
 
 
 def load(directory: str | Path, name: str) -> Images:

@@ -22,8 +22,12 @@ from imbcl.config import RealConfig
 from imbcl.vit import ViT
 
 GROUPS = ("many", "medium", "few")
-VARIANT_LABELS = {"dense": "dense", "pruned": "magnitude-pruned", "random": "random-pruned",
-                  "sdclr": "SDCLR"}
+VARIANT_LABELS = {
+    "dense": "dense",
+    "pruned": "magnitude-pruned",
+    "random": "random-pruned",
+    "sdclr": "SDCLR",
+}
 
 
 @torch.no_grad()
@@ -34,8 +38,7 @@ def features(model: ViT, x: torch.Tensor, chunk: int = 1024) -> np.ndarray:
     return torch.cat(parts).double().cpu().numpy()
 
 
-def linear_probe(f_fit: np.ndarray, y_fit: np.ndarray, f_test: np.ndarray,
-                 c: float) -> np.ndarray:
+def linear_probe(f_fit: np.ndarray, y_fit: np.ndarray, f_test: np.ndarray, c: float) -> np.ndarray:
     """Predicted labels (N_test,) of a logistic regression fitted on (f_fit, y_fit)."""
     scaler = StandardScaler().fit(f_fit)
     clf = LogisticRegression(C=c, max_iter=3000)
@@ -43,8 +46,14 @@ def linear_probe(f_fit: np.ndarray, y_fit: np.ndarray, f_test: np.ndarray,
     return clf.predict(scaler.transform(f_test))
 
 
-def knn_predict(f_fit: np.ndarray, y_fit: np.ndarray, f_test: np.ndarray, k: int,
-                temperature: float, n_classes: int) -> np.ndarray:
+def knn_predict(
+    f_fit: np.ndarray,
+    y_fit: np.ndarray,
+    f_test: np.ndarray,
+    k: int,
+    temperature: float,
+    n_classes: int,
+) -> np.ndarray:
     """Weighted kNN on cosine similarity; (N_test,) predicted labels."""
     a = f_fit / np.linalg.norm(f_fit, axis=1, keepdims=True).clip(1e-12)
     b = f_test / np.linalg.norm(f_test, axis=1, keepdims=True).clip(1e-12)
@@ -81,19 +90,28 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
     return out.loc[order].reset_index()
 
 
-TABLE_COLUMNS = [("probe_overall", "overall"), ("probe_many", "many"),
-                 ("probe_medium", "medium"), ("probe_few", "few"),
-                 ("probe_balancedness", "balancedness (std)"), ("probe_gap", "many - few"),
-                 ("knn_overall", "kNN overall"), ("knn_few", "kNN few")]
+TABLE_COLUMNS = [
+    ("probe_overall", "overall"),
+    ("probe_many", "many"),
+    ("probe_medium", "medium"),
+    ("probe_few", "few"),
+    ("probe_balancedness", "balancedness (std)"),
+    ("probe_gap", "many - few"),
+    ("knn_overall", "kNN overall"),
+    ("knn_few", "kNN few"),
+]
 
 
 def formatted(table: pd.DataFrame) -> pd.DataFrame:
     """Percentages as 'mean ± std' strings, one row per variant."""
-    out = pd.DataFrame({"variant": [VARIANT_LABELS[v] for v in table["variant"]],
-                        "seeds": table["seeds"]})
+    out = pd.DataFrame(
+        {"variant": [VARIANT_LABELS[v] for v in table["variant"]], "seeds": table["seeds"]}
+    )
     for col, label in TABLE_COLUMNS:
-        out[label] = [f"{100 * m:.1f} ± {100 * s:.1f}"
-                      for m, s in zip(table[f"{col}_mean"], table[f"{col}_std"], strict=True)]
+        out[label] = [
+            f"{100 * m:.1f} ± {100 * s:.1f}"
+            for m, s in zip(table[f"{col}_mean"], table[f"{col}_std"], strict=True)
+        ]
     return out
 
 
@@ -101,12 +119,27 @@ def latex(table: pd.DataFrame, caption: str) -> str:
     """A booktabs table of `formatted(table)`; written by hand to avoid pandas' jinja2 path."""
     f = formatted(table)
     head = " & ".join(str(c).replace("±", r"$\pm$") for c in f.columns) + r" \\"
-    body = [" & ".join(str(v).replace("±", r"$\pm$") for v in row) + r" \\"
-            for row in f.itertuples(index=False)]
+    body = [
+        " & ".join(str(v).replace("±", r"$\pm$") for v in row) + r" \\"
+        for row in f.itertuples(index=False)
+    ]
     spec = "l" + "r" * (len(f.columns) - 1)
-    return "\n".join([r"\begin{table}[t]", r"\centering", rf"\caption{{{caption}}}",
-                      rf"\begin{{tabular}}{{{spec}}}", r"\toprule", head, r"\midrule", *body,
-                      r"\bottomrule", r"\end{tabular}", r"\end{table}", ""])
+    return "\n".join(
+        [
+            r"\begin{table}[t]",
+            r"\centering",
+            rf"\caption{{{caption}}}",
+            rf"\begin{{tabular}}{{{spec}}}",
+            r"\toprule",
+            head,
+            r"\midrule",
+            *body,
+            r"\bottomrule",
+            r"\end{tabular}",
+            r"\end{table}",
+            "",
+        ]
+    )
 
 
 def _paired(rows: pd.DataFrame, a: str, b: str, col: str) -> np.ndarray:
@@ -144,8 +177,9 @@ def claim_c7(rows: pd.DataFrame, cfg: RealConfig, dataset: str) -> Claim:
     )
 
 
-def figure_groups(scores: pd.DataFrame, path: str, title: str,
-                  group_names: dict[str, list[str]]) -> str:
+def figure_groups(
+    scores: pd.DataFrame, path: str, title: str, group_names: dict[str, list[str]]
+) -> str:
     """Probe accuracy per group and overall for each variant; points are seeds."""
     from imbcl import figures
 
@@ -153,26 +187,54 @@ def figure_groups(scores: pd.DataFrame, path: str, title: str,
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    long = scores.melt(id_vars=["variant", "seed"],
-                       value_vars=[f"probe_{g}" for g in (*GROUPS, "overall")],
-                       var_name="group", value_name="accuracy")
+    long = scores.melt(
+        id_vars=["variant", "seed"],
+        value_vars=[f"probe_{g}" for g in (*GROUPS, "overall")],
+        var_name="group",
+        value_name="accuracy",
+    )
     long["group"] = long["group"].str.removeprefix("probe_")
     long["variant"] = long["variant"].map(VARIANT_LABELS)
     long["accuracy"] *= 100
     order = [VARIANT_LABELS[v] for v in VARIANT_LABELS if v in set(scores.variant)]
     fig, ax = plt.subplots(figsize=(8.0, 4.4))
-    sns.barplot(data=long, x="group", y="accuracy", hue="variant", hue_order=order,
-                errorbar="sd", capsize=0.1, alpha=0.75, ax=ax)
-    sns.stripplot(data=long, x="group", y="accuracy", hue="variant", hue_order=order,
-                  dodge=True, palette="dark:black", size=3, legend=False, ax=ax)
+    sns.barplot(
+        data=long,
+        x="group",
+        y="accuracy",
+        hue="variant",
+        hue_order=order,
+        errorbar="sd",
+        capsize=0.1,
+        alpha=0.75,
+        ax=ax,
+    )
+    sns.stripplot(
+        data=long,
+        x="group",
+        y="accuracy",
+        hue="variant",
+        hue_order=order,
+        dodge=True,
+        palette="dark:black",
+        size=3,
+        legend=False,
+        ax=ax,
+    )
     ax.set_xlabel("class group (by training count) and overall")
     ax.set_ylabel("linear-probe test accuracy (%)")
     ax.set_title(f"{title}: probe accuracy per class group")
-    ax.legend(title="run (bar: mean, whisker: std, dots: seeds)", fontsize=8,
-              title_fontsize=8, loc="lower left")
+    ax.legend(
+        title="run (bar: mean, whisker: std, dots: seeds)",
+        fontsize=8,
+        title_fontsize=8,
+        loc="lower left",
+    )
     figures.save(fig, path)
     names = "; ".join(f"{g}: {', '.join(c)}" for g, c in group_names.items())
-    return (f"Linear-probe accuracy on the balanced test split per class group ({names}) and "
-            "overall, for dense SimCLR, magnitude pruning of the MLP neurons, random pruning "
-            "at the same ratio and step, and SDCLR; bars are means over seeds, whiskers the "
-            "std, dots single seeds.")
+    return (
+        f"Linear-probe accuracy on the balanced test split per class group ({names}) and "
+        "overall, for dense SimCLR, magnitude pruning of the MLP neurons, random pruning "
+        "at the same ratio and step, and SDCLR; bars are means over seeds, whiskers the "
+        "std, dots single seeds."
+    )

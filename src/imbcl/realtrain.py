@@ -84,8 +84,9 @@ class Pair(nn.Module):
         super().__init__()
         self.vit = vit
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor,
-                masks2: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x1: torch.Tensor, x2: torch.Tensor, masks2: list[torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         if masks2 is None:  # one pass over both views
             z = self.vit(torch.cat([x1, x2]))  # (2b, p)
             return z[: len(x1)], z[len(x1) :]
@@ -105,16 +106,26 @@ def _optimizer(model: ViT, cfg: RealConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
-def _loop(model: ViT, opt: torch.optim.Optimizer, gen: torch.Generator, x: torch.Tensor,
-          cfg: RealConfig, ctx: Context, start: int, stop: int,
-          masks: list[torch.Tensor] | None = None, sdclr: bool = False) -> list[float]:
+def _loop(
+    model: ViT,
+    opt: torch.optim.Optimizer,
+    gen: torch.Generator,
+    x: torch.Tensor,
+    cfg: RealConfig,
+    ctx: Context,
+    start: int,
+    stop: int,
+    masks: list[torch.Tensor] | None = None,
+    sdclr: bool = False,
+) -> list[float]:
     """Train steps start..stop-1; returns the loss of each step."""
     net: nn.Module = Pair(model)
     if ctx.world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
         net = DistributedDataParallel(
-            net, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+            net, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None
+        )
     shard = slice(ctx.rank * cfg.batch // ctx.world, (ctx.rank + 1) * cfg.batch // ctx.world)
     branch: list[torch.Tensor] | None = None
     losses = []
@@ -152,8 +163,9 @@ def _cpu_state(model: ViT) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
-def train_seed(x: torch.Tensor, cfg: RealConfig, seed: int, ctx: Context,
-               variants: tuple[str, ...] = VARIANTS) -> list[RealRun]:
+def train_seed(
+    x: torch.Tensor, cfg: RealConfig, seed: int, ctx: Context, variants: tuple[str, ...] = VARIANTS
+) -> list[RealRun]:
     """All variants of one seed. x (N, C, H, W) normalised training images on ctx.device."""
     channels, side = x.shape[1], x.shape[2]
 
@@ -167,8 +179,11 @@ def train_seed(x: torch.Tensor, cfg: RealConfig, seed: int, ctx: Context,
         base, gen = fresh(), torch.Generator().manual_seed(seed)
         opt = _optimizer(base, cfg)
         warm = _loop(base, opt, gen, x, cfg, ctx, 0, cfg.prune_at)
-        snapshot = (copy.deepcopy(base.state_dict()), copy.deepcopy(opt.state_dict()),
-                    gen.get_state())
+        snapshot = (
+            copy.deepcopy(base.state_dict()),
+            copy.deepcopy(opt.state_dict()),
+            gen.get_state(),
+        )
         warm_seconds = time.perf_counter() - t0
         for variant in ("dense", "pruned", "random"):
             if variant not in variants:
@@ -188,20 +203,24 @@ def train_seed(x: torch.Tensor, cfg: RealConfig, seed: int, ctx: Context,
             if masks is not None:
                 apply_masks(model, masks)
             rest = _loop(model, opt, gen, x, cfg, ctx, cfg.prune_at, cfg.steps, masks)
-            runs.append(RealRun(variant, seed, _cpu_state(model), warm + rest,
-                                warm_seconds + time.perf_counter() - t0))
+            runs.append(
+                RealRun(
+                    variant,
+                    seed,
+                    _cpu_state(model),
+                    warm + rest,
+                    warm_seconds + time.perf_counter() - t0,
+                )
+            )
     if "sdclr" in variants:
         t0 = time.perf_counter()
         model, gen = fresh(), torch.Generator().manual_seed(seed)
-        losses = _loop(model, _optimizer(model, cfg), gen, x, cfg, ctx, 0, cfg.steps,
-                       sdclr=True)
-        runs.append(RealRun("sdclr", seed, _cpu_state(model), losses,
-                            time.perf_counter() - t0))
+        losses = _loop(model, _optimizer(model, cfg), gen, x, cfg, ctx, 0, cfg.steps, sdclr=True)
+        runs.append(RealRun("sdclr", seed, _cpu_state(model), losses, time.perf_counter() - t0))
     return runs
 
 
-def load_model(state: dict[str, torch.Tensor], channels: int, side: int,
-               cfg: RealConfig) -> ViT:
+def load_model(state: dict[str, torch.Tensor], channels: int, side: int, cfg: RealConfig) -> ViT:
     model = ViT(channels, side, cfg)
     model.load_state_dict(state)
     return model.eval()

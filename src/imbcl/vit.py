@@ -36,8 +36,9 @@ class Block(nn.Module):
     def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         B, T, D = h.shape  # h (B, T, D)
         q, k, v = self.qkv(self.ln1(h)).view(B, T, 3, self.heads, D // self.heads).unbind(2)
-        a = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2),
-                                           v.transpose(1, 2))  # (B, heads, T, D / heads)
+        a = F.scaled_dot_product_attention(
+            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        )  # (B, heads, T, D / heads)
         h = h + self.out(a.transpose(1, 2).reshape(B, T, D))
         w1 = self.fc1.weight if mask is None else self.fc1.weight * mask  # (neurons, D)
         return h + self.fc2(F.gelu(F.linear(self.ln2(h), w1, self.fc1.bias)))
@@ -53,10 +54,14 @@ class ViT(nn.Module):
         self.embed = nn.Linear(channels * cfg.patch**2, cfg.embed_dim)
         self.pos = nn.Parameter(0.02 * torch.randn(1, tokens, cfg.embed_dim))
         self.blocks = nn.ModuleList(
-            Block(cfg.embed_dim, cfg.heads, cfg.mlp_neurons) for _ in range(cfg.depth))
+            Block(cfg.embed_dim, cfg.heads, cfg.mlp_neurons) for _ in range(cfg.depth)
+        )
         self.ln = nn.LayerNorm(cfg.embed_dim)
-        self.head = nn.Sequential(nn.Linear(cfg.embed_dim, cfg.embed_dim), nn.ReLU(),
-                                  nn.Linear(cfg.embed_dim, cfg.proj_dim))
+        self.head = nn.Sequential(
+            nn.Linear(cfg.embed_dim, cfg.embed_dim),
+            nn.ReLU(),
+            nn.Linear(cfg.embed_dim, cfg.proj_dim),
+        )
 
     def features(self, x: torch.Tensor, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
         """x (B, C, H, W) normalised pixels -> f(x) (B, embed_dim), before the head."""
@@ -74,7 +79,8 @@ class ViT(nn.Module):
 
 def neuron_weights(model: ViT) -> list[torch.Tensor]:
     """Each block's MLP neuron weights fc1.weight (mlp_neurons, embed_dim)."""
-    return [b.fc1.weight for b in model.blocks]  # type: ignore[union-attr]
+    blocks: list[Block] = list(model.blocks)  # type: ignore[arg-type]
+    return [b.fc1.weight for b in blocks]
 
 
 # --- SimCLR views for tiny images ----------------------------------------------------------
@@ -159,15 +165,19 @@ def _keep_top(scores: torch.Tensor, ratio: float, granularity: str) -> torch.Ten
 
 def magnitude_masks(model: ViT, ratio: float, granularity: str) -> list[torch.Tensor]:
     """Per block, keep the MLP neuron weights of largest |w_ij| (float masks, 1 = kept)."""
-    return [_keep_top(w.detach().abs(), ratio, granularity).to(w.dtype)
-            for w in neuron_weights(model)]
+    return [
+        _keep_top(w.detach().abs(), ratio, granularity).to(w.dtype) for w in neuron_weights(model)
+    ]
 
 
-def random_masks(model: ViT, ratio: float, granularity: str,
-                 gen: torch.Generator) -> list[torch.Tensor]:
+def random_masks(
+    model: ViT, ratio: float, granularity: str, gen: torch.Generator
+) -> list[torch.Tensor]:
     """The control: same shapes, granularity and kept count, entries chosen at random."""
-    return [_keep_top(torch.rand(w.shape, generator=gen).to(w.device), ratio,
-                      granularity).to(w.dtype) for w in neuron_weights(model)]
+    return [
+        _keep_top(torch.rand(w.shape, generator=gen).to(w.device), ratio, granularity).to(w.dtype)
+        for w in neuron_weights(model)
+    ]
 
 
 @torch.no_grad()
