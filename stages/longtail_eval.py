@@ -30,12 +30,14 @@ def main() -> None:
     counts = np.asarray(meta["counts"])
     groups = longtail.class_groups(counts, cfg.split_rule, cfg.many_min, cfg.few_max)
     channels, side = meta["shape"][0], meta["shape"][1]
-    x_probe = realtrain.normalise(probe.x, meta["mean"], meta["std"])
-    x_test = realtrain.normalise(test.x, meta["mean"], meta["std"])
+    realtrain.set_threads(cfg.threads)
+    device = realtrain.resolve_device(cfg.device)
+    x_probe = realtrain.normalise(probe.x, meta["mean"], meta["std"]).to(device)
+    x_test = realtrain.normalise(test.x, meta["mean"], meta["std"]).to(device)
     rows = []
     for run in index["runs"]:
         path = cli.require(f"{RUNS}/{run['variant']}_s{run['seed']}.pt", "a trained run")
-        model = realtrain.load_model(torch.load(path), channels, side, cfg)
+        model = realtrain.load_model(torch.load(path), channels, side, cfg).to(device)
         f_probe, f_test = realeval.features(model, x_probe), realeval.features(model, x_test)
         pred = realeval.linear_probe(f_probe, probe.y, f_test, cfg.probe_c)
         knn = realeval.knn_predict(

@@ -37,7 +37,8 @@ def main() -> None:
             __file__,
         ]
         sys.exit(subprocess.run(launch, check=False).returncode)
-    ctx = realtrain.init_distributed(cfg.device)
+    ctx = realtrain.init_distributed(cfg.device, cfg.threads)
+    realtrain.check_world(cfg, ctx)
     train = np.load(cli.require(f"{DATA}/train.npz", "the longtail_data stage's output"))["x"]
     x = realtrain.normalise(train, meta["mean"], meta["std"]).to(ctx.device)
     t0 = time.perf_counter()

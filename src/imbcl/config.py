@@ -325,6 +325,7 @@ class RealConfig:
     seeds: int = at_least(3, 1)  # seeds seed .. seed+seeds-1, for each variant
     nproc: int = at_least(1, 1)  # > 1: torchrun with DistributedDataParallel
     device: str = choice("cpu", "cpu", "cuda", "auto")
+    threads: int = at_least(1, 0)  # CPU threads per process; 0 = torch's default
     # stage longtail_eval
     split_rule: str = choice("thirds", "thirds", "counts")  # many / medium / few
     many_min: int = at_least(100, 0)  # counts rule: many-shot = more than many_min images

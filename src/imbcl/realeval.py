@@ -53,17 +53,24 @@ def knn_predict(
     k: int,
     temperature: float,
     n_classes: int,
+    chunk: int = 1024,
 ) -> np.ndarray:
-    """Weighted kNN on cosine similarity; (N_test,) predicted labels."""
+    """Weighted kNN on cosine similarity; (N_test,) predicted labels.
+
+    Test rows go in chunks so the similarity matrix stays (chunk, N_fit) at CIFAR sizes.
+    """
     a = f_fit / np.linalg.norm(f_fit, axis=1, keepdims=True).clip(1e-12)
     b = f_test / np.linalg.norm(f_test, axis=1, keepdims=True).clip(1e-12)
-    sim = b @ a.T  # (N_test, N_fit)
     k = min(k, len(a))
-    top = np.argsort(-sim, axis=1, kind="stable")[:, :k]  # (N_test, k)
-    weight = np.exp(np.take_along_axis(sim, top, axis=1) / temperature)
-    votes = np.zeros((len(b), n_classes))
-    np.add.at(votes, (np.arange(len(b))[:, None], y_fit[top]), weight)
-    return votes.argmax(axis=1)
+    pred = np.empty(len(b), dtype=np.int64)
+    for lo in range(0, len(b), chunk):
+        sim = b[lo : lo + chunk] @ a.T  # (chunk, N_fit)
+        top = np.argsort(-sim, axis=1, kind="stable")[:, :k]  # (chunk, k)
+        weight = np.exp(np.take_along_axis(sim, top, axis=1) / temperature)
+        votes = np.zeros((len(sim), n_classes))
+        np.add.at(votes, (np.arange(len(sim))[:, None], y_fit[top]), weight)
+        pred[lo : lo + chunk] = votes.argmax(axis=1)
+    return pred
 
 
 def group_scores(pred: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str, float]:

@@ -34,7 +34,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from imbcl.config import RealConfig
+from imbcl.config import ParamError, RealConfig
 from imbcl.vit import ViT, apply_masks, magnitude_masks, nt_xent, random_masks, views
 
 VARIANTS = ("dense", "pruned", "random", "sdclr")
@@ -55,19 +55,36 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return torch.device(f"cuda:{local_rank}") if name == "cuda" else torch.device("cpu")
 
 
-def init_distributed(device_name: str) -> Context:
+def set_threads(threads: int, world: int = 1) -> None:
+    """CPU threads per process. The default track's tensors are tiny (a step is a few
+    MFLOP), so intra-op threads cost more in synchronisation than they gain, badly so on a
+    busy machine; 0 keeps torch's default, split between the processes."""
+    if threads > 0:
+        torch.set_num_threads(threads)
+    elif world > 1:
+        torch.set_num_threads(max(1, torch.get_num_threads() // world))
+
+
+def init_distributed(device_name: str, threads: int = 0) -> Context:
     """Join the torchrun process group when launched by torchrun; else one process."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    set_threads(threads, world)
     if world == 1:
         return Context(resolve_device(device_name))
     local_rank = int(os.environ["LOCAL_RANK"])
     device = resolve_device(device_name, local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    else:  # share the cores between processes instead of oversubscribing them
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return Context(device, dist.get_rank(), dist.get_world_size())
+
+
+def check_world(cfg: RealConfig, ctx: Context) -> None:
+    """Each process encodes batch / world images: the batch must split evenly."""
+    if cfg.batch % ctx.world:
+        raise ParamError(
+            f"real.batch = {cfg.batch}: expected a multiple of the {ctx.world} processes"
+        )
 
 
 def normalise(x: np.ndarray, mean: list[float], std: list[float]) -> torch.Tensor:
