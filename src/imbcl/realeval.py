@@ -232,10 +232,11 @@ def figure_groups(
     ax.set_ylabel("linear-probe test accuracy (%)")
     ax.set_title(f"{title}: probe accuracy per class group")
     ax.legend(
-        title="run (bar: mean, whisker: std, dots: seeds)",
+        title="run (bar: mean,\nwhisker: std, dots: seeds)",
         fontsize=8,
         title_fontsize=8,
-        loc="lower left",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
     )
     figures.save(fig, path)
     names = "; ".join(f"{g}: {', '.join(c)}" for g, c in group_names.items())
