@@ -337,3 +337,84 @@ class SweepConfig:
 
 
 SECTIONS["sweep"] = SweepConfig
+
+
+# --- section: real (the long-tailed image track, claim C7) ---------------------------------
+
+
+@dataclass(frozen=True)
+class RealConfig:
+    """The real long-tailed image track: data, small ViT + SimCLR, pruning, probe, claim C7.
+
+    One section for three stages; dvc.yaml lists, per stage, only the keys it reads.
+    """
+
+    # stage longtail_data
+    dataset: str = choice("digits", "digits", "cifar10", "cifar100", "imagefolder")
+    root: str = ""  # cifar*: the python-format batches; imagefolder: the class-per-folder tree
+    train_list: str = ""  # imagefolder: optional '<relative path> <label>' list (training split)
+    test_list: str = ""  # imagefolder: optional list of the balanced test split
+    image_side: int = at_least(32, 4)  # imagefolder: images resized to image_side^2 pixels
+    imbalance_ratio: float = at_least(10.0, 1.0)  # rho: n_0 / n_{C-1} of the training split
+    test_per_class: int = at_least(50, 1)  # held-out images per class (when no test split ships)
+    probe_per_class: int = at_least(80, 1)  # balanced probe-training images per class
+    # stage longtail_train: encoder, views, optimiser
+    patch: int = at_least(2, 1)  # patch side in pixels; must divide the image side
+    embed_dim: int = at_least(32, 4)  # token width of the ViT
+    depth: int = at_least(2, 1)  # Transformer blocks
+    heads: int = at_least(2, 1)  # attention heads; must divide embed_dim
+    mlp_neurons: int = at_least(64, 1)  # MLP neurons per block (the pruned weights)
+    proj_dim: int = at_least(32, 1)  # projection-head output (discarded for the probe)
+    steps: int = at_least(250, 1)
+    batch: int = at_least(128, 2)  # images per step (two views each), over all processes
+    lr: float = positive(2.0e-3)  # AdamW
+    weight_decay: float = nonneg(1.0e-4)
+    temperature: float = positive(0.2)  # NT-Xent tau
+    crop_pad: int = at_least(1, 0)  # random crop after zero padding by this many pixels
+    flip: bool = False  # horizontal flips (wrong for digits, right for CIFAR)
+    noise_std: float = nonneg(0.1)  # Gaussian pixel noise, in units of normalised pixels
+    mask_patches: float = unit_open(0.25)  # share of patches zeroed in each view
+    # pruning (magnitude, its random control, SDCLR)
+    prune_ratio: float = _num(0.8, lambda v: 0 < v < 1, "a number in (0, 1)")
+    prune_at: int = at_least(100, 0)  # step of the one-shot mask (pruned / random runs)
+    prune_granularity: str = choice("input", "global", "neuron", "input")
+    sdclr_every: int = at_least(50, 1)  # SDCLR re-derives its branch mask this often (steps)
+    seeds: int = at_least(3, 1)  # seeds seed .. seed+seeds-1, for each variant
+    nproc: int = at_least(1, 1)  # > 1: torchrun with DistributedDataParallel
+    device: str = choice("cpu", "cpu", "cuda", "auto")
+    threads: int = at_least(1, 0)  # CPU threads per process; 0 = torch's default
+    # stage longtail_eval
+    split_rule: str = choice("thirds", "thirds", "counts")  # many / medium / few
+    many_min: int = at_least(100, 0)  # counts rule: many-shot = more than many_min images
+    few_max: int = at_least(20, 0)  # counts rule: few-shot = fewer than few_max images
+    probe_c: float = positive(1.0)  # inverse L2 strength of the logistic-regression probe
+    knn_k: int = at_least(20, 1)
+    knn_temperature: float = positive(0.07)  # weights exp(cos / T), as in DINO / solo-learn
+    confidence: float = _num(0.95, lambda v: 0 < v < 1, "a number in (0, 1)")
+
+    def check(self) -> None:
+        if self.dataset in ("cifar10", "cifar100", "imagefolder") and not self.root:
+            raise ParamError(
+                f"real.root = '': expected the folder holding the {self.dataset} "
+                "data when real.dataset is " + self.dataset
+            )
+        if self.embed_dim % self.heads:
+            raise ParamError(
+                f"real.heads = {self.heads}: expected a divisor of "
+                f"real.embed_dim = {self.embed_dim}"
+            )
+        if self.batch % self.nproc:
+            raise ParamError(
+                f"real.batch = {self.batch}: expected a multiple of real.nproc = {self.nproc}"
+            )
+        if self.prune_at >= self.steps:
+            raise ParamError(
+                f"real.prune_at = {self.prune_at}: expected fewer than real.steps = {self.steps}"
+            )
+        if self.many_min < self.few_max:
+            raise ParamError(
+                f"real.many_min = {self.many_min}: expected >= real.few_max = {self.few_max}"
+            )
+
+
+SECTIONS["real"] = RealConfig

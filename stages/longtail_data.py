@@ -1,0 +1,30 @@
+"""Stage longtail_data: the long-tailed training split, a balanced probe split and a
+balanced test split of real images (digits by default; CIFAR-10/100 or an image folder from
+real.root).
+
+    python stages/longtail_data.py      reads params.yaml [seed, real.dataset .. probe_per_class]
+writes data/longtail/{train,probe,test}.npz   images x (N, C, H, W) uint8, labels y (N,)
+       data/longtail/meta.json                classes, training counts, shape, pixel mean/std
+"""
+
+from imbcl import cli, config, longtail
+from imbcl.io import atomic_dir
+
+OUT = "data/longtail"
+
+
+def main() -> None:
+    p = config.load(cli.params_path(), "real")
+    lt = longtail.build(p.real, p.seed)
+    with atomic_dir(OUT) as tmp:
+        longtail.save(tmp, lt)
+    counts = lt.counts()
+    print(
+        f"{p.real.dataset}-LT: {len(lt.classes)} classes, {counts.sum()} training images "
+        f"({counts.max()} .. {counts.min()} per class), {len(lt.probe.y)} probe, "
+        f"{len(lt.test.y)} test"
+    )
+
+
+if __name__ == "__main__":
+    cli.run(main)
