@@ -29,6 +29,30 @@ TINY = {
         "checkpoint_steps": [0, 20],
         "block_steps": 10,
     },
+    "sweep": {
+        "ratios": [1.0, 10.0],
+        "widths": [4, 8],
+        "seeds": 2,
+        "dim": 8,
+        "n_features": 4,
+        "n_majority": 2,
+        "steps": 40,
+        "batch": 16,
+        "bias_ramp_steps": 20,
+        "bootstrap": 50,
+    },
+    "real": {
+        "steps": 12,
+        "batch": 32,
+        "prune_at": 6,
+        "sdclr_every": 4,
+        "seeds": 2,
+        "test_per_class": 5,
+        "probe_per_class": 10,
+        "embed_dim": 8,
+        "mlp_neurons": 8,
+        "proj_dim": 8,
+    },
 }
 
 

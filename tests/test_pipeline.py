@@ -39,6 +39,27 @@ def test_repro_then_noop_then_identical_rerun(dvc_repo):
 
     sh("dvc", "repro", "-f", cwd=dvc_repo)
     assert (dvc_repo / "reports/metrics.json").read_bytes() == metrics
+    assert json.loads((dvc_repo / "reports/claims.json").read_text()) == claims
+
+    # A wrong parameter stops `dvc repro` with its name and leaves every report as it was.
+    before = _files(dvc_repo / "reports")
+    for section, key, value, needle in [
+        ("model", "width", "abc", "model.width = 'abc'"),
+        ("data", "imbalance_ratio", -3, "data.imbalance_ratio = -3"),
+        ("data", "imbalance_ratio", 0.5, "data.imbalance_ratio = 0.5"),
+    ]:
+        params = tiny_params()
+        params[section][key] = value
+        write_params(dvc_repo / "params.yaml", params)
+        out = sh("dvc", "repro", cwd=dvc_repo, check=False)
+        assert out.returncode != 0
+        assert needle in out.stderr + out.stdout
+        assert "Traceback" not in out.stderr + out.stdout
+        assert _files(dvc_repo / "reports") == before
+
+
+def _files(directory):
+    return {p: p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.parametrize(
