@@ -329,9 +329,10 @@ class PruneConfig:
     sweep_features: int = at_least(8, 2)
     sweep_majority: int = at_least(4, 1)
     sweep_width: int = at_least(16, 1)
-    sweep_steps: int = at_least(400, 2)
+    sweep_steps: int = at_least(600, 2)
     sweep_batch: int = at_least(64, 2)
-    sweep_bias_ramp_steps: int = at_least(200, 1)
+    sweep_lr: float = positive(0.2)  # the small model learns in fewer steps at a larger lr
+    sweep_bias_ramp_steps: int = at_least(300, 1)
     sweep_ratios: list[float] = floats(
         [0.5, 0.8, 0.9], lambda v: 0 <= v < 1, "a list of numbers in [0, 1)"
     )

@@ -143,11 +143,12 @@ def until(train_cfg: TrainConfig, steps: int) -> TrainConfig:
 
 
 def separation(proj: np.ndarray, noise: np.ndarray, in_group: np.ndarray) -> float:
-    """Feature-to-noise separation of a group: geometric mean, over the live neurons whose
-    best feature is in the group, of |<u_i, M_best>| / ||u_i - M M^T u_i||.
+    """Feature-to-noise separation of a group, in decades: the mean over the live neurons whose
+    best feature is in the group of log10(|<u_i, M_best>| / ||u_i - M M^T u_i||).
 
-    proj (m, K), noise (m,), in_group (K,) bool. The geometric mean keeps one neuron with a
-    near-zero residual from dominating. NaN when no neuron's best feature is in the group.
+    proj (m, K), noise (m,), in_group (K,) bool. On a log scale one neuron whose noise part
+    was pruned to almost nothing cannot dominate the group. NaN when no neuron's best
+    feature is in the group.
     """
     align = np.abs(proj)  # (m, K)
     best = align.argmax(axis=1)
@@ -157,7 +158,7 @@ def separation(proj: np.ndarray, noise: np.ndarray, in_group: np.ndarray) -> flo
         return float("nan")
     floor = np.full(int(chosen.sum()), 1e-8)
     ratio = align[chosen, best[chosen]] / np.maximum(noise[chosen], floor)
-    return float(np.exp(np.log(ratio).mean()))
+    return float(np.log10(ratio).mean())
 
 
 def final_measures(

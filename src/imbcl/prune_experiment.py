@@ -80,6 +80,7 @@ def sweep_setting(
     steps = [0] + sorted({a for a in [prune.at, *prune.sweep_at] if isinstance(a, int)})
     t = replace(
         train,
+        lr=prune.sweep_lr,
         steps=prune.sweep_steps,
         batch=prune.sweep_batch,
         seeds=prune.sweep_seeds,
@@ -107,6 +108,8 @@ def measure(
                 feats, s.eval_present, prune.probe_c, prune.probe_train_fraction
             )
             row.update(group_summary(per_feature, s.majority))
+            # Share of nonzero outputs: a probe at chance on an all-zero f says why.
+            row["active_fraction"] = float((feats != 0).mean())
         rows.append({"run": spec.name, **row})
     return rows
 
@@ -130,7 +133,7 @@ def _row(
         "variant": variant,
         "method": method,
         "ratio": ratio,
-        "at": at,
+        "timing": at,
         "step": step,
         "bias": bias,
     }
@@ -308,7 +311,7 @@ def cell(
         & (rows.bias == bias)
         & (rows.method == method)
         & np.isclose(rows.ratio, ratio)
-        & (rows.at == at)
+        & (rows["timing"] == at)
     )
     sel &= (rows.variant == "random") if control else (rows.variant == method)
     return rows[sel].sort_values("seed")
@@ -358,7 +361,7 @@ def regime(rows: pd.DataFrame, prune: PruneConfig, confidence: float) -> pd.Data
             )
             out.append(
                 {
-                    "at": str(at),
+                    "timing": str(at),
                     "ratio": ratio,
                     "effect": vs_random.mean,
                     "low": vs_random.low,
@@ -421,7 +424,7 @@ def variants_table(rows: pd.DataFrame, prune: PruneConfig) -> pd.DataFrame:
         & (rows.bias == prune.sweep_bias[0])
         & (
             (rows.variant == "dense")
-            | (np.isclose(rows.ratio, prune.ratio) & (rows.at == str(prune.at)))
+            | (np.isclose(rows.ratio, prune.ratio) & (rows["timing"] == str(prune.at)))
         )
     )
     data = rows[sel].copy()
@@ -493,7 +496,9 @@ def metrics(rows: pd.DataFrame, prune: PruneConfig, confidence: float) -> dict[s
             grp
             if variant == "dense"
             else grp[
-                np.isclose(grp.ratio, prune.ratio) & (grp.at == at) & (grp.method == prune.method)
+                np.isclose(grp.ratio, prune.ratio)
+                & (grp["timing"] == at)
+                & (grp.method == prune.method)
             ]
         )
         if variant == "random" and prune.method != "random":
