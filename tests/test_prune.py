@@ -201,3 +201,15 @@ def test_bad_prune_values_name_the_key(key: str, value: object) -> None:
 def test_good_prune_timings_load() -> None:
     for at in ("init", "stage1", 0, 150):
         assert config.build(PruneConfig, _prune_section(at=at), "prune").at == at
+
+
+def test_rewind_restarts_from_the_init_weights_with_the_later_mask() -> None:
+    data, model, train = tiny()
+    M = make_dictionary(data, 0).M
+    spec = RunSpec(10.0, 8, 0)
+    dense = train_group([spec], data, model, train, M, progress=False)[0]
+    job = Job(spec, "magnitude_global", False, 0.5, 20, rewind=True)
+    (res,) = run_jobs([job], {spec.name: dense.checkpoints}, data, model, train, M)
+    assert int(res.trajectory.steps[0]) == 0
+    mask = magnitude_mask(dense.checkpoints[20]["w"][None], "magnitude_global", 0.5)[0]
+    torch.testing.assert_close(res.checkpoints[0]["w"], dense.checkpoints[0]["w"] * mask)

@@ -343,32 +343,39 @@ def effects(
     )
 
 
+REGIME_MEASURES = ("minority_neurons", "minority_strength")
+
+
 def regime(rows: pd.DataFrame, prune: PruneConfig, confidence: float) -> pd.DataFrame:
-    """Magnitude - random minority neurons per feature per (timing, ratio), default rho."""
+    """Magnitude - random per (timing, ratio) at the default rho, paired by seed, for the C6
+    statistic (minority neurons per feature) and for minority feature strength."""
     out = []
-    for at in prune.sweep_at:
-        for ratio in prune.sweep_ratios:
-            _, vs_random = effects(
-                rows,
-                "sweep",
-                "imbalanced",
-                prune.sweep_bias[0],
-                prune.method,
-                ratio,
-                str(at),
-                "minority_neurons",
-                confidence,
-            )
-            out.append(
-                {
-                    "timing": str(at),
-                    "ratio": ratio,
-                    "effect": vs_random.mean,
-                    "low": vs_random.low,
-                    "high": vs_random.high,
-                    "beats_random": vs_random.excludes_zero() and vs_random.low > 0,
-                }
-            )
+    for measure in REGIME_MEASURES:
+        for at in prune.sweep_at:
+            for ratio in prune.sweep_ratios:
+                _, vs_random = effects(
+                    rows,
+                    "sweep",
+                    "imbalanced",
+                    prune.sweep_bias[0],
+                    prune.method,
+                    ratio,
+                    str(at),
+                    measure,
+                    confidence,
+                )
+                out.append(
+                    {
+                        "measure": measure,
+                        "timing": str(at),
+                        "ratio": ratio,
+                        "effect": vs_random.mean,
+                        "low": vs_random.low,
+                        "high": vs_random.high,
+                        "beats_random": vs_random.excludes_zero() and vs_random.low > 0,
+                        "loses_to_random": vs_random.excludes_zero() and vs_random.high < 0,
+                    }
+                )
     return pd.DataFrame(out)
 
 
@@ -387,6 +394,7 @@ def claim_c6(rows: pd.DataFrame, prune: PruneConfig, confidence: float) -> Claim
 
     vs_dense, vs_random = eff("minority_neurons")
     sep_dense, sep_random = eff("minority_separation")
+    str_dense, str_random = eff("minority_strength")
     probe_dense, probe_random = eff("probe_minority_auc")
     bal_dense, bal_random = eff("minority_neurons", role="balanced")
     main_dense, main_random = eff("minority_neurons", part="main")
@@ -406,6 +414,7 @@ def claim_c6(rows: pd.DataFrame, prune: PruneConfig, confidence: float) -> Claim
         f"(paired by seed); pruned - dense {_f(vs_dense)}; minority feature-to-noise "
         f"separation pruned - dense {_f(sep_dense)}, - random {_f(sep_random)}; probe "
         f"minority AUC pruned - dense {_f(probe_dense)}, - random {_f(probe_random)}; "
+        f"minority feature strength pruned - dense {_f(str_dense)}, - random {_f(str_random)}; "
         f"full-size main runs: pruned - dense {_f(main_dense)}, - random {_f(main_random)}",
         vs_random,
         f"random mask of the same ratio, step and granularity, and the dense run (same "
@@ -505,9 +514,12 @@ def metrics(rows: pd.DataFrame, prune: PruneConfig, confidence: float) -> dict[s
             g = g[g.method == prune.method]
         if g.empty:
             continue
-        for col in [*MEASURES, "probe_minority_auc", "probe_gap_auc"]:
-            if col in g:
-                out[f"{part}.{role}.{bias}.{variant}.{col}"] = float(g[col].mean())
+        for col in [*MEASURES, "probe_minority_auc", "probe_gap_auc", "active_fraction"]:
+            value = float(g[col].mean()) if col in g else float("nan")
+            if np.isfinite(value):  # metrics.json holds numbers only
+                out[f"{part}.{role}.{bias}.{variant}.{col}"] = value
     reg = regime(rows, prune, confidence)
-    out["sweep.regime_cells_beating_random"] = float(reg.beats_random.sum())
+    for measure, part in reg.groupby("measure"):
+        out[f"sweep.regime.{measure}.cells_beating_random"] = float(part.beats_random.sum())
+        out[f"sweep.regime.{measure}.cells_losing_to_random"] = float(part.loses_to_random.sum())
     return out

@@ -32,7 +32,7 @@ def versus_ratio(rows: pd.DataFrame, method: str, timing: str, path: str | Path)
         ("minority_strength", "minority feature strength max_i |<u_i, M_j>|"),
         ("minority_neurons", "specialised neurons per minority feature"),
     ]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
     for ax, (col, ylabel) in zip(axes, panels, strict=True):
         sns.lineplot(
             data=pruned,
@@ -66,7 +66,7 @@ def probe_vs_ratio(rows: pd.DataFrame, method: str, timing: str, path: str | Pat
     pruned = rows[(rows.method == method) & (rows["timing"] == timing)].copy()
     pruned["curve"] = _label(pruned, method)
     dense = rows[rows.variant == "dense"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), sharey=True, layout="constrained")
     for ax, group in zip(axes, ("majority", "minority"), strict=True):
         col = f"probe_{group}_auc"
         sns.lineplot(
@@ -102,7 +102,7 @@ def trajectories(long: pd.DataFrame, step: float, path: str | Path, title: str) 
     long: columns curve (dense / magnitude / random), seed, step, group, value.
     """
     style()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
     for ax, group in zip(axes, ("majority", "minority"), strict=True):
         sns.lineplot(
             data=long[long.group == group],
@@ -129,45 +129,56 @@ def trajectories(long: pd.DataFrame, step: float, path: str | Path, title: str) 
 
 
 def regime_map(regime: pd.DataFrame, method: str, path: str | Path) -> str:
-    """Heatmap over (timing, ratio) of magnitude - random minority neurons per feature."""
+    """Heatmaps over (timing, ratio) of magnitude - random, one panel per measure."""
     style()
-    mean = regime.pivot(index="timing", columns="ratio", values="effect")
+    labels = {
+        "minority_neurons": "neurons per minority feature (C6 statistic)",
+        "minority_strength": "minority feature strength",
+    }
     order = list(dict.fromkeys(regime["timing"]))
-    mean = mean.loc[order]
-    text = regime.assign(
-        txt=[
-            f"{r.effect:+.2f}\n[{r.low:+.2f}, {r.high:+.2f}]" + (" *" if r.beats_random else "")
-            for r in regime.itertuples()
-        ]
-    ).pivot(index="timing", columns="ratio", values="txt")
-    text = text.loc[order]
-    fig, ax = plt.subplots(figsize=(7, 4.6))
-    lim = float(np.nanmax(np.abs(mean.to_numpy()))) or 1.0
-    sns.heatmap(
-        mean,
-        annot=text,
-        fmt="",
-        cmap="RdBu_r",
-        vmin=-lim,
-        vmax=lim,
-        ax=ax,
-        cbar_kws={"label": "magnitude - random (neurons per minority feature)"},
-        annot_kws={"fontsize": 8},
+    measures = list(dict.fromkeys(regime["measure"]))
+    fig, axes = plt.subplots(
+        1, len(measures), figsize=(7 * len(measures), 4.8), layout="constrained"
     )
-    ax.set_xlabel("pruning ratio (share of weights removed)")
-    ax.set_ylabel("pruning time (step, init, or end of stage 1)")
-    ax.set_title(
-        f"Regime map: {method} minus random mask, paired by seed\n(mean [95% CI]; * = CI above 0)"
+    sentences = []
+    for ax, measure in zip(np.atleast_1d(axes), measures, strict=True):
+        part = regime[regime.measure == measure]
+        mean = part.pivot(index="timing", columns="ratio", values="effect").loc[order]
+        text = part.assign(
+            txt=[
+                f"{r.effect:+.2g}\n[{r.low:+.2g}, {r.high:+.2g}]" + (" *" if r.beats_random else "")
+                for r in part.itertuples()
+            ]
+        ).pivot(index="timing", columns="ratio", values="txt")
+        lim = float(np.nanmax(np.abs(mean.to_numpy()))) or 1.0
+        sns.heatmap(
+            mean,
+            annot=text.loc[order],
+            fmt="",
+            cmap="RdBu_r",
+            vmin=-lim,
+            vmax=lim,
+            ax=ax,
+            annot_kws={"fontsize": 8},
+            cbar_kws={"label": "magnitude - random"},
+        )
+        ax.set_xlabel("pruning ratio (share of weights removed)")
+        ax.set_ylabel("pruning time (step, init, or end of stage 1)")
+        ax.set_title(labels[measure])
+        wins = [f"step {r.timing} / ratio {r.ratio:g}" for r in part.itertuples() if r.beats_random]
+        losses = sum(bool(v) for v in part.loses_to_random)
+        sentences.append(
+            f"on {labels[measure]} magnitude beats random (95% CI above 0) "
+            + (("at " + ", ".join(wins)) if wins else "in no cell")
+            + f" and loses (CI below 0) in {losses} of {len(part)} cells"
+        )
+    fig.suptitle(
+        f"The search: {method} minus the random mask of the same ratio and step, "
+        "paired by seed (mean [95% CI]; * = CI above 0)"
     )
     save(fig, path)
-    wins = [f"step {r.timing} at ratio {r.ratio:g}" for r in regime.itertuples() if r.beats_random]
-    where = (
-        ("magnitude beats random (95% CI above 0) at " + "; ".join(wins))
-        if wins
-        else "magnitude pruning beats random pruning in no cell of the grid (no CI lies above 0)"
-    )
     return (
-        f"The search: for every pruning time and ratio of the sweep, specialised neurons per "
-        f"minority feature of {method} pruning minus the random mask of the same ratio and "
-        f"step (default rho, paired by seed, mean and 95% CI); {where}."
+        f"Regime map of the sweep (default rho): for every pruning time and ratio, "
+        f"{method} pruning minus the random mask of the same ratio, step and granularity, "
+        "paired by seed, mean and 95% CI; " + "; ".join(sentences) + "."
     )
