@@ -347,13 +347,14 @@ REGIME_MEASURES = ("minority_neurons", "minority_strength")
 
 
 def regime(rows: pd.DataFrame, prune: PruneConfig, confidence: float) -> pd.DataFrame:
-    """Magnitude - random per (timing, ratio) at the default rho, paired by seed, for the C6
-    statistic (minority neurons per feature) and for minority feature strength."""
+    """Magnitude pruning minus the random mask, and minus the dense run, per (timing, ratio)
+    at the default rho, paired by seed, for the C6 statistic (minority neurons per feature)
+    and for minority feature strength. `beats` / `loses`: the 95% CI lies above / below 0."""
     out = []
     for measure in REGIME_MEASURES:
         for at in prune.sweep_at:
             for ratio in prune.sweep_ratios:
-                _, vs_random = effects(
+                vs_dense, vs_random = effects(
                     rows,
                     "sweep",
                     "imbalanced",
@@ -364,18 +365,20 @@ def regime(rows: pd.DataFrame, prune: PruneConfig, confidence: float) -> pd.Data
                     measure,
                     confidence,
                 )
-                out.append(
-                    {
-                        "measure": measure,
-                        "timing": str(at),
-                        "ratio": ratio,
-                        "effect": vs_random.mean,
-                        "low": vs_random.low,
-                        "high": vs_random.high,
-                        "beats_random": vs_random.excludes_zero() and vs_random.low > 0,
-                        "loses_to_random": vs_random.excludes_zero() and vs_random.high < 0,
-                    }
-                )
+                for versus, iv in (("random", vs_random), ("dense", vs_dense)):
+                    out.append(
+                        {
+                            "measure": measure,
+                            "versus": versus,
+                            "timing": str(at),
+                            "ratio": ratio,
+                            "effect": iv.mean,
+                            "low": iv.low,
+                            "high": iv.high,
+                            "beats": iv.excludes_zero() and iv.low > 0,
+                            "loses": iv.excludes_zero() and iv.high < 0,
+                        }
+                    )
     return pd.DataFrame(out)
 
 
@@ -519,7 +522,7 @@ def metrics(rows: pd.DataFrame, prune: PruneConfig, confidence: float) -> dict[s
             if np.isfinite(value):  # metrics.json holds numbers only
                 out[f"{part}.{role}.{bias}.{variant}.{col}"] = value
     reg = regime(rows, prune, confidence)
-    for measure, part in reg.groupby("measure"):
-        out[f"sweep.regime.{measure}.cells_beating_random"] = float(part.beats_random.sum())
-        out[f"sweep.regime.{measure}.cells_losing_to_random"] = float(part.loses_to_random.sum())
+    for (measure, versus), part in reg.groupby(["measure", "versus"]):
+        out[f"sweep.regime.{measure}.cells_beating_{versus}"] = float(part.beats.sum())
+        out[f"sweep.regime.{measure}.cells_losing_to_{versus}"] = float(part.loses.sum())
     return out

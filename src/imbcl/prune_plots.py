@@ -129,7 +129,8 @@ def trajectories(long: pd.DataFrame, step: float, path: str | Path, title: str) 
 
 
 def regime_map(regime: pd.DataFrame, method: str, path: str | Path) -> str:
-    """Heatmaps over (timing, ratio) of magnitude - random, one panel per measure."""
+    """Heatmaps over (timing, ratio): rows magnitude - random and magnitude - dense, columns
+    the C6 statistic and minority feature strength."""
     style()
     labels = {
         "minority_neurons": "neurons per minority feature (C6 statistic)",
@@ -137,48 +138,56 @@ def regime_map(regime: pd.DataFrame, method: str, path: str | Path) -> str:
     }
     order = list(dict.fromkeys(regime["timing"]))
     measures = list(dict.fromkeys(regime["measure"]))
+    versus = list(dict.fromkeys(regime["versus"]))
     fig, axes = plt.subplots(
-        1, len(measures), figsize=(7 * len(measures), 4.8), layout="constrained"
+        len(versus),
+        len(measures),
+        squeeze=False,
+        layout="constrained",
+        figsize=(7 * len(measures), 4.4 * len(versus)),
     )
     sentences = []
-    for ax, measure in zip(np.atleast_1d(axes), measures, strict=True):
-        part = regime[regime.measure == measure]
-        mean = part.pivot(index="timing", columns="ratio", values="effect").loc[order]
-        text = part.assign(
-            txt=[
-                f"{r.effect:+.2g}\n[{r.low:+.2g}, {r.high:+.2g}]" + (" *" if r.beats_random else "")
-                for r in part.itertuples()
-            ]
-        ).pivot(index="timing", columns="ratio", values="txt")
-        lim = float(np.nanmax(np.abs(mean.to_numpy()))) or 1.0
-        sns.heatmap(
-            mean,
-            annot=text.loc[order],
-            fmt="",
-            cmap="RdBu_r",
-            vmin=-lim,
-            vmax=lim,
-            ax=ax,
-            annot_kws={"fontsize": 8},
-            cbar_kws={"label": "magnitude - random"},
-        )
-        ax.set_xlabel("pruning ratio (share of weights removed)")
-        ax.set_ylabel("pruning time (step, init, or end of stage 1)")
-        ax.set_title(labels[measure])
-        wins = [f"step {r.timing} / ratio {r.ratio:g}" for r in part.itertuples() if r.beats_random]
-        losses = sum(bool(v) for v in part.loses_to_random)
-        sentences.append(
-            f"on {labels[measure]} magnitude beats random (95% CI above 0) "
-            + (("at " + ", ".join(wins)) if wins else "in no cell")
-            + f" and loses (CI below 0) in {losses} of {len(part)} cells"
-        )
+    for row, other in enumerate(versus):
+        for col, measure in enumerate(measures):
+            ax = axes[row, col]
+            part = regime[(regime.measure == measure) & (regime.versus == other)]
+            mean = part.pivot(index="timing", columns="ratio", values="effect").loc[order]
+            text = part.assign(
+                txt=[
+                    f"{r.effect:+.2g}\n[{r.low:+.2g}, {r.high:+.2g}]" + (" *" if r.beats else "")
+                    for r in part.itertuples()
+                ]
+            ).pivot(index="timing", columns="ratio", values="txt")
+            lim = float(np.nanmax(np.abs(mean.to_numpy()))) or 1.0
+            sns.heatmap(
+                mean,
+                annot=text.loc[order],
+                fmt="",
+                cmap="RdBu_r",
+                vmin=-lim,
+                vmax=lim,
+                ax=ax,
+                annot_kws={"fontsize": 8},
+                cbar_kws={"label": f"magnitude - {other}"},
+            )
+            ax.set_xlabel("pruning ratio (share of weights removed)")
+            ax.set_ylabel("pruning time (step, init, or end of stage 1)")
+            ax.set_title(f"{labels[measure]}: magnitude - {other}")
+            wins = [f"step {r.timing} / ratio {r.ratio:g}" for r in part.itertuples() if r.beats]
+            losses = int(part.loses.sum())
+            sentences.append(
+                f"on {labels[measure]} it beats {other} "
+                + (("at " + ", ".join(wins)) if wins else "in no cell")
+                + f" and loses in {losses} of {len(part)} cells"
+            )
     fig.suptitle(
         f"The search: {method} minus the random mask of the same ratio and step, "
-        "paired by seed (mean [95% CI]; * = CI above 0)"
+        "and minus the dense run, paired by seed (mean [95% CI]; * = CI above 0)"
     )
     save(fig, path)
     return (
         f"Regime map of the sweep (default rho): for every pruning time and ratio, "
-        f"{method} pruning minus the random mask of the same ratio, step and granularity, "
-        "paired by seed, mean and 95% CI; " + "; ".join(sentences) + "."
+        f"{method} pruning minus the random mask of the same ratio, step and granularity "
+        "(top) and minus the dense run (bottom), paired by seed, mean and 95% CI. "
+        "Beating or losing means the CI lies above or below 0: " + "; ".join(sentences) + "."
     )
