@@ -181,6 +181,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 def _coerce(key: str, value: Any, kind: Any, expect: str) -> Any:
     """Return `value` as `kind`, or raise ParamError naming `key`."""
     bad = ParamError(f"{key} = {value!r}: expected {expect}")
+    if kind is object:  # a free-form field (a step or a name): the field's own check decides
+        return value
     if kind is bool:
         if not isinstance(value, bool):
             raise ParamError(f"{key} = {value!r}: expected true or false")
@@ -418,3 +420,88 @@ class RealConfig:
 
 
 SECTIONS["real"] = RealConfig
+
+
+# --- section prune (stage prune) -----------------------------------------------------------
+
+PRUNE_METHODS = (
+    "magnitude_global",
+    "magnitude_neuron",
+    "magnitude_input",
+    "magnitude_neuron_whole",
+    "random",
+)
+
+
+def _is_timing(v: object) -> bool:
+    """A pruning time: a step (int >= 0), `init` (step 0) or `stage1` (end of stage 1)."""
+    if isinstance(v, bool):
+        return False
+    return (isinstance(v, int) and v >= 0) or v in ("init", "stage1")
+
+
+_TIMING = "a step (integer >= 0), init, or stage1"
+
+
+@dataclass(frozen=True)
+class PruneConfig:
+    """Masks on the neuron weights, masked training after them, and the sweep grid.
+
+    `method`, `ratio` and `at` also name the pre-registered C6 candidate: fixed here before
+    the runs, it is the variant whose effect C6 reports against the dense run and against
+    the random mask of the same ratio and step.
+    """
+
+    method: str = choice("magnitude_input", *PRUNE_METHODS)
+    ratio: float = unit_open(0.8)  # share of the w entries (or neurons) set to zero
+    at: object = field(default=200, metadata={"ok": _is_timing, "expect": _TIMING})
+    rewind: bool = False  # lottery ticket: mask from step `at`, weights rewound to init (main)
+    probe_c: float = positive(1.0)  # inverse L2 strength of the logistic-regression probe
+    probe_train_fraction: float = _num(0.5, lambda v: 0 < v < 1, "a number in (0, 1)")
+    # The sweep: a smaller model than the main runs so the whole grid stays cheap.
+    sweep_seeds: int = at_least(5, 2)
+    sweep_dim: int = at_least(16, 2)
+    sweep_features: int = at_least(8, 2)
+    sweep_majority: int = at_least(4, 1)
+    sweep_width: int = at_least(16, 1)
+    sweep_steps: int = at_least(600, 2)
+    sweep_batch: int = at_least(64, 2)
+    sweep_lr: float = positive(0.2)  # the small model learns in fewer steps at a larger lr
+    sweep_bias_ramp_steps: int = at_least(300, 1)
+    sweep_ratios: list[float] = floats(
+        [0.5, 0.8, 0.9], lambda v: 0 <= v < 1, "a list of numbers in [0, 1)"
+    )
+    sweep_at: list[object] = field(
+        default_factory=lambda: ["init", 200, "stage1"],
+        metadata={
+            "ok": lambda v: len(v) > 0 and all(_is_timing(x) for x in v),
+            "expect": "a list of steps (integers >= 0), init or stage1",
+        },
+    )
+    sweep_bias: list[str] = field(
+        default_factory=lambda: ["shared", "noise"],
+        metadata={
+            "ok": lambda v: len(v) > 0 and all(x in ("shared", "noise") for x in v),
+            "expect": "a list of shared, noise",
+        },
+    )
+
+    def check(self) -> None:
+        if self.sweep_majority >= self.sweep_features or self.sweep_features > self.sweep_dim:
+            raise ParamError(
+                f"prune.sweep_features = {self.sweep_features}: expected more than "
+                f"prune.sweep_majority = {self.sweep_majority} and at most "
+                f"prune.sweep_dim = {self.sweep_dim}"
+            )
+        for name in ("at", "sweep_at"):
+            value = getattr(self, name)
+            listed = value if isinstance(value, list) else [value]
+            steps = [v for v in listed if isinstance(v, int)]
+            if any(s >= self.sweep_steps for s in steps):
+                raise ParamError(
+                    f"prune.{name} = {getattr(self, name)!r}: expected steps below "
+                    f"prune.sweep_steps = {self.sweep_steps}"
+                )
+
+
+SECTIONS["prune"] = PruneConfig
