@@ -37,6 +37,13 @@ def wrong_type(kind: Any) -> st.SearchStrategy:
             st.just(float("nan")),
             st.just(float("inf")),
         )
+    if kind is object:  # a step or a name (prune.at): neither a name nor an int >= 0
+        return st.one_of(
+            st.booleans(),
+            st.integers(max_value=-1),
+            st.floats(allow_nan=False).filter(lambda v: not float(v).is_integer()),
+            text.filter(lambda t: t not in ("init", "stage1")),
+        )
     if kind is str:
         return st.one_of(st.integers(), st.booleans(), st.floats(allow_nan=False))
     return st.one_of(st.integers(), text, st.booleans())  # lists
