@@ -21,10 +21,13 @@ repro: setup
 	dvc repro
 
 test: setup
-	ruff check src stages tests
-	ruff format --check src stages tests
+	ruff check src stages tests scripts
+	ruff format --check src stages tests scripts
 	mypy
 	python -m pytest -q
+
+report: setup
+	python scripts/report_html.py
 
 bench: setup
 	python scripts/bench.py

@@ -3,6 +3,7 @@
     python stages/figures.py               reads runs/train, runs/analyze, data/synthetic
 writes reports/figures/trajectories.png     (a) group trajectories, stages shaded
        reports/figures/final_alignment.png  (b) final strength per feature, seeds as points
+       reports/plots/trajectories.csv       seed-mean group curves per role, for `dvc plots`
        runs/figures/figures.json            file names and captions, for the report
 """
 
@@ -10,9 +11,10 @@ import pandas as pd
 
 from imbcl import cli, figures
 from imbcl.dynamics import GROUPS, feature_strength, group_curves
-from imbcl.io import atomic_dir, load_npz, read_json, write_json
+from imbcl.io import atomic_dir, atomic_path, load_npz, read_json, write_json
 from imbcl.train import load_specs, load_trajectory
 
+PLOTS = "reports/plots/trajectories.csv"
 TRAIN, ANALYZE, DATA, FIG, OUT = (
     "runs/train",
     "runs/analyze",
@@ -60,6 +62,16 @@ def main() -> None:
             }
             for j in range(len(final))
         ]
+    # Seed-mean group curves, one column per (role, group): the data of `dvc plots`.
+    wide = (
+        pd.concat(long)
+        .groupby(["step", "role", "group"])["value"]
+        .mean()
+        .unstack(["role", "group"])
+    )
+    wide.columns = [f"{role}_{group}" for role, group in wide.columns]
+    with atomic_path(PLOTS) as tmp:
+        wide.round(6).reset_index().to_csv(tmp, index=False)
     index = [
         {
             "file": "trajectories.png",
