@@ -80,18 +80,28 @@ def sample_latent(probs: torch.Tensor, shape: tuple[int, ...], g: torch.Generato
 
 
 def make_views(
-    z: torch.Tensor, M: torch.Tensor, cfg: DataConfig, g: torch.Generator
+    z: torch.Tensor,
+    M: torch.Tensor,
+    cfg: DataConfig,
+    g: torch.Generator,
+    out: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two corrupted views of the latent z (..., L, K) -> two (..., L, d) token matrices."""
+    """Two corrupted views of the latent z (..., L, K) -> two (..., L, d) token matrices.
+
+    `out` lets a caller have the views written straight into its own buffers.
+    """
     clean = z @ M.T  # (..., L, d)
+    x1, x2 = out if out is not None else (torch.empty_like(clean), torch.empty_like(clean))
     if cfg.view == "noise":
-        x1 = clean + cfg.noise_std * torch.randn(clean.shape, generator=g)
-        x2 = clean + cfg.noise_std * torch.randn(clean.shape, generator=g)
+        for x in (x1, x2):  # x = noise_std * N(0, 1) + clean, drawn in place
+            torch.randn(clean.shape, generator=g, out=x).mul_(cfg.noise_std).add_(clean)
         return x1, x2
     noisy = clean + cfg.noise_std * torch.randn(clean.shape, generator=g)
     mask_shape = (*clean.shape[:-2], 1, clean.shape[-1])  # one mask per sample, all tokens
     keep = (torch.rand(mask_shape, generator=g) < 0.5).to(clean.dtype)
-    return 2 * keep * noisy, 2 * (1 - keep) * noisy
+    x1.copy_(2 * keep * noisy)
+    x2.copy_(2 * (1 - keep) * noisy)
+    return x1, x2
 
 
 def sample_tokens(z: torch.Tensor, M: torch.Tensor, noise_std: float, g: torch.Generator):
@@ -122,11 +132,13 @@ class RunStream:
         self.batch = batch
         self.block_steps = block_steps
 
-    def block(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def block(
+        self, b: int, out: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Both views for the steps of block b: two (block_steps, batch, L, d) tensors."""
         g = generator(self.run_seed, _TRAIN, b)
         z = sample_latent(self.probs, (self.block_steps, self.batch, self.cfg.tokens), g)
-        return make_views(z, self.M, self.cfg, g)
+        return make_views(z, self.M, self.cfg, g, out)
 
     def steps(self, start: int, stop: int):
         """Iterate (x1, x2) for steps in [start, stop)."""

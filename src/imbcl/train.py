@@ -92,18 +92,20 @@ def _group_batches(
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Stack the runs' streams: yields (x1, x2), each (R, B, L, d), for steps [start, stop).
 
-    Runs are stacked once per block of steps, as (S, R, B, L, d), so each step's batch is a
-    contiguous slice rather than a fresh copy.
+    Each run writes its block of steps straight into its slice of one reused buffer
+    (R, S, B, L, d), so stacking the runs costs no copy; a step's batch is a view.
     """
-    S = streams[0].block_steps
+    first = streams[0]
+    S = first.block_steps
+    shape = (len(streams), S, first.batch, first.cfg.tokens, first.cfg.dim)
+    buf1, buf2 = torch.empty(shape), torch.empty(shape)
     b, offset = divmod(start, S)
     step = start
     while step < stop:
-        blocks = [s.block(b) for s in streams]
-        x1 = torch.stack([blk[0] for blk in blocks], dim=1).to(device)  # (S, R, B, L, d)
-        x2 = torch.stack([blk[1] for blk in blocks], dim=1).to(device)
+        for r, stream in enumerate(streams):
+            stream.block(b, out=(buf1[r], buf2[r]))
         for i in range(offset, min(S, offset + stop - step)):
-            yield x1[i], x2[i]
+            yield buf1[:, i].to(device), buf2[:, i].to(device)
         step += S - offset
         b, offset = b + 1, 0
 
