@@ -6,7 +6,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup repro test lint bench report clean
+.PHONY: setup repro test bench report clean
 
 # The install is redone when pyproject.toml changes; torch is pinned there (CPU build).
 $(VENV)/.installed: pyproject.toml
