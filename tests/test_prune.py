@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import TINY
 from imbcl import config
 from imbcl.config import DataConfig, ModelConfig, ParamError, PruneConfig, TrainConfig
 from imbcl.data import make_dictionary
@@ -97,19 +98,11 @@ def test_random_mask_is_seeded_and_differs_from_magnitude() -> None:
 
 
 def tiny() -> tuple[DataConfig, ModelConfig, TrainConfig]:
-    data = replace(DataConfig(), dim=16, n_features=6, n_majority=3, tokens=4, eval_samples=64)
-    model = replace(ModelConfig(), width=8, bias_ramp_steps=30, init_std=0.1, bias_final=0.1)
-    train = replace(
-        TrainConfig(),
-        steps=40,
-        batch=32,
-        lr=0.2,
-        log_every=5,
-        checkpoint_steps=[0, 20],
-        block_steps=10,
-        weight_decay=0.05,
-    )
-    return data, model, train
+    """The suite's tiny configuration (conftest.TINY), 40 steps, with a strong weight decay."""
+    data = replace(DataConfig(), **TINY["data"])
+    model = replace(ModelConfig(), **TINY["model"])
+    train = replace(TrainConfig(), **TINY["train"], weight_decay=0.05)
+    return data, model, replace(train, steps=40)
 
 
 def test_masked_weights_stay_zero_through_training_and_weight_decay() -> None:
