@@ -19,6 +19,22 @@ def _label(rows: pd.DataFrame, method: str) -> pd.Series:
     return rows.variant.map(lambda v: "magnitude" if v == method else v)
 
 
+def _ratio_panel(ax: plt.Axes, pruned: pd.DataFrame, dense: pd.DataFrame, col: str) -> None:
+    """Magnitude and random curves of `col` against the pruning ratio; dense as a dashed line."""
+    sns.lineplot(
+        data=pruned,
+        x="ratio",
+        y=col,
+        hue="curve",
+        palette=VARIANT_COLORS,
+        marker="o",
+        errorbar="se",
+        ax=ax,
+    )
+    ax.axhline(dense[col].mean(), color=VARIANT_COLORS["dense"], ls="--", label="dense")
+    ax.set_xlabel("pruning ratio (share of weights removed)")
+
+
 def versus_ratio(rows: pd.DataFrame, method: str, timing: str, path: str | Path) -> str:
     """Minority strength and specialised neurons per minority feature against the ratio.
 
@@ -34,18 +50,7 @@ def versus_ratio(rows: pd.DataFrame, method: str, timing: str, path: str | Path)
     ]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
     for ax, (col, ylabel) in zip(axes, panels, strict=True):
-        sns.lineplot(
-            data=pruned,
-            x="ratio",
-            y=col,
-            hue="curve",
-            palette=VARIANT_COLORS,
-            marker="o",
-            errorbar="se",
-            ax=ax,
-        )
-        ax.axhline(dense[col].mean(), color=VARIANT_COLORS["dense"], ls="--", label="dense")
-        ax.set_xlabel("pruning ratio (share of weights removed)")
+        _ratio_panel(ax, pruned, dense, col)
         ax.set_ylabel(ylabel)
         ax.legend(title="run (mean over seeds; band = ±1 s.e.)", fontsize=8, title_fontsize=8)
     axes[0].set_title("Minority feature strength")
@@ -69,20 +74,9 @@ def probe_vs_ratio(rows: pd.DataFrame, method: str, timing: str, path: str | Pat
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), sharey=True, layout="constrained")
     for ax, group in zip(axes, ("majority", "minority"), strict=True):
         col = f"probe_{group}_auc"
-        sns.lineplot(
-            data=pruned,
-            x="ratio",
-            y=col,
-            hue="curve",
-            palette=VARIANT_COLORS,
-            marker="o",
-            errorbar="se",
-            ax=ax,
-        )
-        ax.axhline(dense[col].mean(), color=VARIANT_COLORS["dense"], ls="--", label="dense")
+        _ratio_panel(ax, pruned, dense, col)
         ax.axhline(0.5, color="black", lw=0.8, ls=":", label="chance")
         ax.set_title(f"{group} features")
-        ax.set_xlabel("pruning ratio (share of weights removed)")
         ax.set_ylabel("linear-probe test AUC (feature present?)")
         ax.legend(title="run (mean; band = ±1 s.e.)", fontsize=8, title_fontsize=8)
     fig.suptitle(f"Linear probe on the frozen encoder: {method} vs random vs dense")
