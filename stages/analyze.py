@@ -19,10 +19,8 @@ def main() -> None:
     p = config.load(cli.params_path(), "analyze")
     majority = load_npz(cli.require(f"{DATA}/dictionary.npz", "the synthesize output"))["majority"]
     roles = read_json(cli.require(f"{TRAIN}/index.json", "the train stage's output"))["roles"]
-    specs = load_specs(cli.require(TRAIN, "the train stage's output"))
     summaries = [
-        summarise(s, load_trajectory(cli.require(TRAIN, "runs"), s), majority, p.analyze)
-        for s in specs
+        summarise(s, load_trajectory(TRAIN, s), majority, p.analyze) for s in load_specs(TRAIN)
     ]
     table, metrics, claims = analyze(
         summaries, majority, p.analyze, roles["imbalanced"], roles["balanced"]

@@ -5,7 +5,14 @@ import pytest
 import torch
 
 from imbcl.config import DataConfig
-from imbcl.data import RunStream, eval_set, feature_probs, make_dictionary, sample_latent
+from imbcl.data import (
+    RunStream,
+    eval_set,
+    feature_probs,
+    make_dictionary,
+    sample_latent,
+    stacked_steps,
+)
 
 
 def active_rate(cfg: DataConfig, rho: float, n: int = 50000) -> np.ndarray:
@@ -47,18 +54,18 @@ def test_same_seed_same_data_and_resume_mid_block():
     M = make_dictionary(cfg, 0).M
     a = RunStream(cfg, M, 10.0, run_seed=5, batch=4, block_steps=7)
     b = RunStream(cfg, M, 10.0, run_seed=5, batch=4, block_steps=7)
-    full = [x1 for x1, _ in a.steps(0, 20)]
-    resumed = [x1 for x1, _ in b.steps(9, 20)]
+    full = [x1[0].clone() for x1, _ in stacked_steps([a], 0, 20)]
+    resumed = [x1[0].clone() for x1, _ in stacked_steps([b], 9, 20)]
     assert all(torch.equal(x, y) for x, y in zip(full[9:], resumed, strict=True))
     other = RunStream(cfg, M, 10.0, run_seed=6, batch=4, block_steps=7)
-    assert not torch.equal(next(other.steps(0, 1))[0], full[0])
+    assert not torch.equal(next(stacked_steps([other], 0, 1))[0][0], full[0])
 
 
 @pytest.mark.parametrize("view", ["noise", "mask"])
 def test_views_share_the_latent(view):
     cfg = replace(DataConfig(), view=view, noise_std=0.0)
     M = make_dictionary(cfg, 0).M
-    x1, x2 = next(RunStream(cfg, M, 1.0, 0, batch=8, block_steps=2).steps(0, 1))
+    x1, x2 = next(stacked_steps([RunStream(cfg, M, 1.0, 0, batch=8, block_steps=2)], 0, 1))
     if view == "noise":
         assert torch.equal(x1, x2)  # without noise the two views are the same tokens
     else:

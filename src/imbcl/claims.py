@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
@@ -74,6 +75,12 @@ class Claim:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def paired_difference(a: pd.DataFrame, b: pd.DataFrame, col: str) -> np.ndarray:
+    """Per-seed differences a - b of one column, rows matched on their `seed` column."""
+    merged = a[["seed", col]].merge(b[["seed", col]], on="seed", suffixes=("_a", "_b"))
+    return (merged[f"{col}_a"] - merged[f"{col}_b"]).to_numpy()
 
 
 def merge(rows: list[dict]) -> list[dict]:

@@ -280,11 +280,6 @@ def load(path: str | Path, *sections: str, schema: dict[str, type] | None = None
     return Params(seed=seed, sections=built)
 
 
-def defaults(cls: type[T]) -> T:
-    """The dataclass with every default; handy for tests and small scripts."""
-    return cls()
-
-
 def as_dict(obj: Any) -> dict[str, Any]:
     return dataclasses.asdict(obj)
 

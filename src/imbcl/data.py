@@ -20,6 +20,7 @@ trains alone or beside others.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,18 +141,30 @@ class RunStream:
         z = sample_latent(self.probs, (self.block_steps, self.batch, self.cfg.tokens), g)
         return make_views(z, self.M, self.cfg, g, out)
 
-    def steps(self, start: int, stop: int):
-        """Iterate (x1, x2) for steps in [start, stop)."""
-        b, offset = divmod(start, self.block_steps)
-        step = start
-        while step < stop:
-            x1, x2 = self.block(b)
-            for i in range(offset, self.block_steps):
-                if step >= stop:
-                    return
-                yield x1[i], x2[i]
-                step += 1
-            b, offset = b + 1, 0
+
+def stacked_steps(
+    streams: list[RunStream], start: int, stop: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The runs' batches side by side: yields (x1, x2), each (R, B, L, d), for steps
+    [start, stop).
+
+    Each run writes its block of steps straight into its slice of one reused buffer
+    (R, S, B, L, d), so stacking the runs costs no copy; a step's batch is a view, valid
+    until the next one is drawn.
+    """
+    first = streams[0]
+    S = first.block_steps
+    shape = (len(streams), S, first.batch, first.cfg.tokens, first.cfg.dim)
+    buf1, buf2 = torch.empty(shape), torch.empty(shape)
+    b, offset = divmod(start, S)
+    step = start
+    while step < stop:
+        for r, stream in enumerate(streams):
+            stream.block(b, out=(buf1[r], buf2[r]))
+        for i in range(offset, min(S, offset + stop - step)):
+            yield buf1[:, i], buf2[:, i]
+        step += S - offset
+        b, offset = b + 1, 0
 
 
 def eval_set(cfg: DataConfig, M: np.ndarray, seed: int) -> dict[str, np.ndarray]:

@@ -71,9 +71,6 @@ class Stages:
     cost: list[float]  # residual cost of the best fit with 1 .. n_stages segments
     gain: float  # share of the (n-1)-stage residual that the n-th stage removes
 
-    def stage_of(self, index: int) -> int:
-        return int(np.searchsorted(self.bounds[1:-1], index, side="right"))
-
 
 def stage_signal(curves: dict[str, np.ndarray]) -> np.ndarray:
     """(S, 3): log of each group curve. Logs are unit-free (slopes are relative growth

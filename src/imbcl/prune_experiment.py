@@ -21,7 +21,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from imbcl.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Interval, mean_ci
+from imbcl.claims import (
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Claim,
+    Interval,
+    mean_ci,
+    paired_difference,
+)
 from imbcl.config import AnalyzeConfig, DataConfig, ModelConfig, PruneConfig, TrainConfig
 from imbcl.data import eval_set, make_dictionary
 from imbcl.dynamics import detect_stages, group_curves
@@ -289,12 +297,6 @@ def run_sweep(
 # --- summaries --------------------------------------------------------------------------------
 
 
-def paired(rows: pd.DataFrame, a: pd.DataFrame, b: pd.DataFrame, col: str) -> np.ndarray:
-    """Per-seed differences a - b of one column (rows matched by seed)."""
-    merged = a[["seed", col]].merge(b[["seed", col]], on="seed", suffixes=("_a", "_b"))
-    return (merged[f"{col}_a"] - merged[f"{col}_b"]).to_numpy()
-
-
 def cell(
     rows: pd.DataFrame,
     part: str,
@@ -338,8 +340,8 @@ def effects(
     control = cell(rows, part, role, bias, method, ratio, at, True)
     dense = dense_of(rows, part, role, bias)
     return (
-        mean_ci(paired(rows, pruned, dense, col), confidence),
-        mean_ci(paired(rows, pruned, control, col), confidence),
+        mean_ci(paired_difference(pruned, dense, col), confidence),
+        mean_ci(paired_difference(pruned, control, col), confidence),
     )
 
 

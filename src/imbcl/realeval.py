@@ -17,7 +17,14 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from imbcl.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, mean_ci
+from imbcl.claims import (
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Claim,
+    mean_ci,
+    paired_difference,
+)
 from imbcl.config import RealConfig
 from imbcl.vit import ViT
 
@@ -151,8 +158,7 @@ def latex(table: pd.DataFrame, caption: str) -> str:
 
 def _paired(rows: pd.DataFrame, a: str, b: str, col: str) -> np.ndarray:
     """(seeds,) col of variant a minus variant b, matched by seed."""
-    wide = rows.pivot(index="seed", columns="variant", values=col)
-    return (wide[a] - wide[b]).dropna().to_numpy()
+    return paired_difference(rows[rows.variant == a], rows[rows.variant == b], col)
 
 
 def claim_c7(rows: pd.DataFrame, cfg: RealConfig, dataset: str) -> Claim:

@@ -13,7 +13,7 @@ pruned entries stay exactly zero under both the loss and the weight decay.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -22,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from imbcl.config import DataConfig, ModelConfig, TrainConfig
-from imbcl.data import RunStream
+from imbcl.data import RunStream, stacked_steps
 from imbcl.io import load_npz, read_json, save_npz, write_json
 from imbcl.loss import info_nce
 from imbcl.model import Params, bias_at, effective_directions, encode, init_params
@@ -87,29 +87,6 @@ def dynamics(params: Params, M: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return proj, U.norm(dim=-1), residual.norm(dim=-1)
 
 
-def _group_batches(
-    streams: list[RunStream], start: int, stop: int, device: torch.device
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Stack the runs' streams: yields (x1, x2), each (R, B, L, d), for steps [start, stop).
-
-    Each run writes its block of steps straight into its slice of one reused buffer
-    (R, S, B, L, d), so stacking the runs costs no copy; a step's batch is a view.
-    """
-    first = streams[0]
-    S = first.block_steps
-    shape = (len(streams), S, first.batch, first.cfg.tokens, first.cfg.dim)
-    buf1, buf2 = torch.empty(shape), torch.empty(shape)
-    b, offset = divmod(start, S)
-    step = start
-    while step < stop:
-        for r, stream in enumerate(streams):
-            stream.block(b, out=(buf1[r], buf2[r]))
-        for i in range(offset, min(S, offset + stop - step)):
-            yield buf1[:, i].to(device), buf2[:, i].to(device)
-        step += S - offset
-        b, offset = b + 1, 0
-
-
 def train_group(
     specs: list[RunSpec],
     data_cfg: DataConfig,
@@ -155,7 +132,9 @@ def train_group(
     bias_fn = bias_fn or (lambda t, _p: bias_at(model_cfg, t))
 
     # One extra batch after the last update gives the loss logged at the final step.
-    batches = _group_batches(streams, start_step, steps + 1, device)
+    batches = (
+        (x1.to(device), x2.to(device)) for x1, x2 in stacked_steps(streams, start_step, steps + 1)
+    )
     names = ", ".join(s.name for s in specs[:3]) + (" ..." if len(specs) > 3 else "")
     bar = tqdm(
         total=steps - start_step,
