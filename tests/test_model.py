@@ -1,7 +1,18 @@
+import pytest
 import torch
 
 from imbcl.config import ModelConfig
-from imbcl.model import attention, bias_at, brelu, effective_directions, encode, init_params
+from imbcl.model import (
+    attention,
+    backward,
+    bias_at,
+    brelu,
+    effective_directions,
+    encode,
+    forward,
+    init_params,
+    softmax_rows,
+)
 
 
 def test_brelu_is_zero_inside_the_band_and_odd():
@@ -47,3 +58,34 @@ def test_runs_get_their_own_initialisation_and_identity_value_map():
 def test_bias_ramp():
     cfg = ModelConfig(bias_final=0.3, bias_ramp_steps=100)
     assert bias_at(cfg, 0) == 0 and bias_at(cfg, 50) == 0.15 and bias_at(cfg, 500) == 0.3
+
+
+def _autograd_grads(params, x, bias, df):
+    """The oracle: the gradients of sum(f * df) from torch.autograd."""
+    leaves = {k: v.clone().requires_grad_(True) for k, v in params.items()}
+    f, _ = forward(leaves, x, bias)
+    return dict(
+        zip(leaves, torch.autograd.grad((f * df).sum(), list(leaves.values())), strict=True)
+    )
+
+
+@pytest.mark.parametrize("per_neuron_bias", [False, True])
+def test_hand_written_backward_matches_autograd(per_neuron_bias):
+    g = torch.Generator().manual_seed(0)
+    cfg = ModelConfig(width=5, init_std=3.0, attn_init_std=0.7)
+    params = {k: v.double() for k, v in init_params(cfg, dim=6, run_seeds=[0, 1]).items()}
+    x = torch.randn(2, 3, 4, 6, generator=g, dtype=torch.float64)  # (R, B, L, d)
+    df = torch.randn(2, 3, 5, generator=g, dtype=torch.float64)  # (R, B, m)
+    bias = torch.rand(2, 5, generator=g, dtype=torch.float64) if per_neuron_bias else 0.2
+    f, saved = forward(params, x, bias, keep=True)
+    assert saved is not None and 0 < saved.active.double().mean() < 1  # both BReLU regions
+    got = backward(params, saved, df)
+    expect = _autograd_grads(params, x, bias, df)
+    for name in ("qkv", "w"):
+        torch.testing.assert_close(got[name], expect[name])
+    assert backward(params, saved, df, attention_grad=False).keys() == {"w"}
+
+
+def test_softmax_rows_matches_torch_and_survives_large_scores():
+    s = torch.randn(7, 8) * torch.tensor([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1e3])[:, None]
+    torch.testing.assert_close(softmax_rows(s), torch.softmax(s, dim=-1))

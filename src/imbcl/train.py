@@ -24,8 +24,8 @@ from tqdm.auto import tqdm
 from imbcl.config import DataConfig, ModelConfig, TrainConfig
 from imbcl.data import RunStream, stacked_steps
 from imbcl.io import load_npz, read_json, save_npz, write_json
-from imbcl.loss import info_nce
-from imbcl.model import Params, bias_at, effective_directions, encode, init_params
+from imbcl.loss import info_nce_and_grad
+from imbcl.model import Params, backward, bias_at, effective_directions, forward, init_params
 
 
 class DivergenceError(RuntimeError):
@@ -116,7 +116,6 @@ def train_group(
     if mask is not None:
         mask = mask.to(device)
         params["w"].mul_(mask)
-    trainable = ["qkv", "w"] if model_cfg.train_attention else ["w"]
     Mt = torch.as_tensor(M, device=device)
     streams = [
         RunStream(data_cfg, M, s.imbalance_ratio, s.seed, train_cfg.batch, train_cfg.block_steps)
@@ -144,13 +143,10 @@ def train_group(
         leave=False,
     )
     for t, (x1, x2) in zip(range(start_step, steps + 1), batches, strict=True):
-        for p in trainable:
-            params[p].requires_grad_(True)
         b = bias_fn(t, params)
-        f1 = encode(params, x1, b)  # (R, B, m)
-        with torch.no_grad():  # the stop-gradient branch needs no graph at all
-            f2 = encode(params, x2, b)
-        nce = info_nce(f1, f2, train_cfg.temperature)  # (R,)
+        f1, saved = forward(params, x1, b, keep=True)  # (R, B, m)
+        f2, _ = forward(params, x2, b)  # the stop-gradient branch: no activations kept
+        nce, df1 = info_nce_and_grad(f1, f2, train_cfg.temperature)  # (R,), (R, B, m)
         if not bool(torch.isfinite(nce).all()):
             bad = int((~torch.isfinite(nce)).nonzero()[0])
             raise DivergenceError(
@@ -158,29 +154,26 @@ def train_group(
                 f"lower train.lr (now {train_cfg.lr:g}) or train.temperature"
             )
         if t in log_steps:
-            with torch.no_grad():
-                proj, norm, noise = dynamics(params, Mt)
+            proj, norm, noise = dynamics(params, Mt)
             logs["proj"].append(proj.cpu())
             logs["norm"].append(norm.cpu())
             logs["noise"].append(noise.cpu())
-            logs["loss"].append(nce.detach().cpu())
+            logs["loss"].append(nce.cpu())
             per_run_bias = (
                 b.mean(dim=1) if isinstance(b, torch.Tensor) else torch.full((len(specs),), b)
             )
-            logs["bias"].append(per_run_bias.detach().float().cpu())
+            logs["bias"].append(per_run_bias.float().cpu())
         if t in save_at:
-            checkpoints[t] = {k: v.detach().cpu().clone() for k, v in params.items()}
+            checkpoints[t] = {k: v.cpu().clone() for k, v in params.items()}
         if t == steps:
             break
-        grads = torch.autograd.grad(nce.sum(), [params[p] for p in trainable])
-        with torch.no_grad():
-            for p, g in zip(trainable, grads, strict=True):
-                # The penalty (lambda / 2)||theta||^2 contributes lambda * theta to the
-                # gradient; added here rather than differentiated through the graph.
-                g = g.add(params[p], alpha=train_cfg.weight_decay)
-                if p == "w" and mask is not None:
-                    g = g * mask
-                params[p] = params[p].detach().sub(g, alpha=train_cfg.lr)
+        grads = backward(params, saved, df1, attention_grad=model_cfg.train_attention)
+        for p, g in grads.items():
+            # The penalty (lambda / 2)||theta||^2 contributes lambda * theta to the gradient.
+            g.add_(params[p], alpha=train_cfg.weight_decay)
+            if p == "w" and mask is not None:
+                g.mul_(mask)
+            params[p].sub_(g, alpha=train_cfg.lr)
         bar.update(1)
     bar.close()
 
