@@ -19,23 +19,24 @@ import torch
 
 from imbcl import config
 from imbcl.config import DataConfig, ModelConfig, TrainConfig
-from imbcl.data import make_dictionary
+from imbcl.data import RunStream, make_dictionary, stacked_steps
+from imbcl.runtime import tune_allocator
 from imbcl.train import RunSpec, train_group
 
 
 def step_flops(R: int, B: int, L: int, d: int, m: int) -> float:
-    """Multiply-add FLOPs (2 per MAC) of one training step of R stacked runs.
+    """Multiply-add FLOPs (2 per MAC) of one training step of R stacked runs, as executed.
 
-    Per view forward: QKV projection (B*L, d) x (d, 3d); scores Q K^T and the weighted sum
-    A V, each B * L * L * d MACs; neurons (B*L, d) x (d, m). Logits: B x B x m. Both views
-    go forward (the second without a graph); the backward of the first view and of the
-    logits costs twice its forward (gradients for inputs and for weights).
+    Forward, per view (both views): Q, K, V projection B*L*d*3d MACs; scores Q K^T and the
+    weighted sum A V, B*L*L*d each; neurons B*L*d*m. Logits f1 f2^T: B*B*m. Backward by hand
+    (model.backward, loss.info_nce_and_grad), first view only: df1 B*B*m; dw and d(Attn)
+    B*L*m*d each; dV, dA, dQ and dK B*L*L*d each; dW_Q, dW_K, dW_V d*B*L*d each. Nothing is
+    formed for the input tokens or the stop-gradient view. Elementwise work is not counted.
     """
-    view = 2 * (B * L * d * 3 * d + 2 * B * L * L * d + B * L * d * m)
-    logits = 2 * B * B * m
-    forward = 2 * view + logits
-    backward = 2 * (view + logits)
-    return float(R * (forward + backward))
+    forward_view = 3 * B * L * d * d + 2 * B * L * L * d + B * L * d * m
+    logits = B * B * m
+    backward = B * B * m + 2 * B * L * m * d + 4 * B * L * L * d + 3 * B * L * d * d
+    return float(2 * R * (2 * forward_view + logits + backward))
 
 
 def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
@@ -54,7 +55,8 @@ def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
 def steps_per_second(
     data: DataConfig, model: ModelConfig, train: TrainConfig, R: int, steps: int
 ) -> float:
-    """Steps per second of R runs trained together (each step advances all R runs)."""
+    """Steps per second of R runs trained together (each step advances all R runs), data
+    drawing included."""
     M = make_dictionary(data, 0).M
     specs = [RunSpec(data.imbalance_ratio, model.width, s) for s in range(R)]
     warm = replace(train, steps=min(10, steps))
@@ -62,6 +64,18 @@ def steps_per_second(
     t0 = time.perf_counter()
     train_group(specs, data, model, replace(train, steps=steps), M, progress=False)
     return steps / (time.perf_counter() - t0)
+
+
+def data_seconds_per_step(data: DataConfig, train: TrainConfig, steps: int) -> float:
+    """Seconds per step spent drawing one run's two views (the data part of a step)."""
+    M = make_dictionary(data, 0).M
+    stream = RunStream(data, M, data.imbalance_ratio, 0, train.batch, train.block_steps)
+    for _ in stacked_steps([stream], 0, train.block_steps):  # warm-up
+        pass
+    t0 = time.perf_counter()
+    for _ in stacked_steps([stream], 0, steps):
+        pass
+    return (time.perf_counter() - t0) / steps
 
 
 def main() -> None:
@@ -72,20 +86,29 @@ def main() -> None:
     p = config.load(args.params, "data", "model", "train")
     data, model, train = p.data, p.model, replace(p.train, checkpoint_steps=[0], device="cpu")
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    tuned = tune_allocator()  # as every stage does (imbcl.cli.run)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, allocator tuned: {tuned}")
     peak = matmul_gflops()
     sps = steps_per_second(data, model, train, 1, args.steps)
+    data_s = data_seconds_per_step(data, train, args.steps)
     flops = step_flops(1, train.batch, data.tokens, data.dim, model.width)
     achieved = sps * flops / 1e9
+    model_only = flops / (1 / sps - data_s) / 1e9
     print(
         "\n(1) default configuration "
         f"(batch {train.batch}, d {data.dim}, L {data.tokens}, m {model.width})"
     )
-    print(f"  {'steps/s':>24}: {sps:8.1f}")
-    print(f"  {'FLOP per step':>24}: {flops / 1e6:8.1f} M")
-    print(f"  {'achieved GFLOP/s':>24}: {achieved:8.1f}")
-    print(f"  {'float32 matmul GFLOP/s':>24}: {peak:8.1f}")
-    print(f"  {'fraction of matmul peak':>24}: {achieved / peak:8.1%}")
+    rows = [
+        ("steps/s (data drawing included)", f"{sps:8.1f}"),
+        ("FLOP per step (executed)", f"{flops / 1e6:8.1f} M"),
+        ("achieved GFLOP/s", f"{achieved:8.1f}"),
+        ("float32 matmul GFLOP/s", f"{peak:8.1f}"),
+        ("fraction of matmul peak", f"{achieved / peak:8.1%}"),
+        ("drawing the views: share of a step", f"{data_s * sps:8.1%}"),
+        ("model arithmetic alone: of peak", f"{model_only / peak:8.1%}"),
+    ]
+    for label, value in rows:
+        print(f"  {label:>36}: {value}")
 
     small_data = replace(data, dim=32, n_features=10, n_majority=5)
     small_model = replace(model, width=16)

@@ -7,6 +7,7 @@ import torch
 from imbcl.config import DataConfig
 from imbcl.data import (
     RunStream,
+    _add_clean,
     eval_set,
     feature_probs,
     make_dictionary,
@@ -82,3 +83,30 @@ def test_eval_set_is_balanced_and_labels_match_tokens():
     rate = ev["present"].mean(0)
     assert abs(rate[: cfg.n_majority].mean() - rate[cfg.n_majority :].mean()) < 0.03
     assert np.array_equal(ev["present"], (ev["z"] != 0).any(1))
+
+
+@pytest.mark.parametrize("view", ["noise", "mask"])
+@pytest.mark.parametrize("basis", ["identity", "random"])
+def test_a_run_draws_the_same_numbers_alone_and_beside_others(view, basis):
+    # Runs draw on parallel threads and the views are formed on the stacked buffers; run r
+    # of a stack must still see exactly the batches it sees alone.
+    cfg = replace(DataConfig(), view=view, basis=basis, dim=12, n_features=4, n_majority=2)
+    M = make_dictionary(cfg, 0).M
+    specs = [(1.0, 0), (10.0, 1), (3.0, 2)]
+
+    def stream(rho, seed):
+        return RunStream(cfg, M, rho, seed, batch=5, block_steps=3)
+
+    together = [(a.clone(), b.clone()) for a, b in stacked_steps([stream(*s) for s in specs], 1, 8)]
+    for r, s in enumerate(specs):
+        alone = [(a.clone(), b.clone()) for a, b in stacked_steps([stream(*s)], 1, 8)]
+        for (a, b), (x1, x2) in zip(together, alone, strict=True):
+            assert torch.equal(a[r], x1[0]) and torch.equal(b[r], x2[0])
+
+
+def test_identity_shortcut_equals_the_product():
+    z = sample_latent(torch.full((4,), 0.5), (6, 3), torch.Generator().manual_seed(0))
+    M = torch.eye(9, 4)
+    fast = torch.ones(6, 3, 9)
+    _add_clean(fast, z, M, axes=True)
+    assert torch.equal(fast, torch.ones(6, 3, 9) + z @ M.T)

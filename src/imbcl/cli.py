@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from imbcl.config import ParamError
+from imbcl.runtime import tune_allocator
 from imbcl.train import DivergenceError
 
 EXIT_BAD_INPUT = 2
@@ -37,6 +38,7 @@ def params_path() -> Path:
 
 def run(main: Callable[[], None]) -> None:
     """Call a stage's main(); turn expected failures into `error: ...` and exit 2."""
+    tune_allocator()
     try:
         main()
     except (ParamError, InputError, DivergenceError) as err:

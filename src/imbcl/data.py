@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from imbcl.config import DataConfig
+from imbcl.runtime import parallel_map
 
 # Stream tags keep the seeds of unrelated random draws apart.
 _DICTIONARY, _EVAL, _TRAIN, _INIT = 11, 13, 17, 19
@@ -80,31 +81,6 @@ def sample_latent(probs: torch.Tensor, shape: tuple[int, ...], g: torch.Generato
     return torch.where(u < probs / 2, plus, torch.where(u < probs, minus, 0.0))
 
 
-def make_views(
-    z: torch.Tensor,
-    M: torch.Tensor,
-    cfg: DataConfig,
-    g: torch.Generator,
-    out: tuple[torch.Tensor, torch.Tensor] | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two corrupted views of the latent z (..., L, K) -> two (..., L, d) token matrices.
-
-    `out` lets a caller have the views written straight into its own buffers.
-    """
-    clean = z @ M.T  # (..., L, d)
-    x1, x2 = out if out is not None else (torch.empty_like(clean), torch.empty_like(clean))
-    if cfg.view == "noise":
-        for x in (x1, x2):  # x = noise_std * N(0, 1) + clean, drawn in place
-            torch.randn(clean.shape, generator=g, out=x).mul_(cfg.noise_std).add_(clean)
-        return x1, x2
-    noisy = clean + cfg.noise_std * torch.randn(clean.shape, generator=g)
-    mask_shape = (*clean.shape[:-2], 1, clean.shape[-1])  # one mask per sample, all tokens
-    keep = (torch.rand(mask_shape, generator=g) < 0.5).to(clean.dtype)
-    x1.copy_(2 * keep * noisy)
-    x2.copy_(2 * (1 - keep) * noisy)
-    return x1, x2
-
-
 def sample_tokens(z: torch.Tensor, M: torch.Tensor, noise_std: float, g: torch.Generator):
     """One noisy token matrix (..., L, d) for the latent z (..., L, K)."""
     clean = z @ M.T
@@ -114,7 +90,9 @@ def sample_tokens(z: torch.Tensor, M: torch.Tensor, noise_std: float, g: torch.G
 class RunStream:
     """Training batches of one run, drawn a block of steps at a time.
 
-    Yields (x1, x2), each (batch, L, d), for steps start, start + 1, ... .
+    A block's random numbers come from the generator (run seed, block) in a fixed order:
+    the latent uniforms (S, B, L, K), then the standard normals of view 1 (S, B, L, d), then
+    those of view 2 (`view = noise`) or the mask uniforms (S, B, 1, d) (`view = mask`).
     """
 
     def __init__(
@@ -133,36 +111,74 @@ class RunStream:
         self.batch = batch
         self.block_steps = block_steps
 
-    def block(
-        self, b: int, out: tuple[torch.Tensor, torch.Tensor] | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Both views for the steps of block b: two (block_steps, batch, L, d) tensors."""
+    def draw(self, b: int, u: torch.Tensor, n1: torch.Tensor, n2: torch.Tensor) -> None:
+        """Block b's random numbers, written into the caller's buffers in stream order."""
         g = generator(self.run_seed, _TRAIN, b)
-        z = sample_latent(self.probs, (self.block_steps, self.batch, self.cfg.tokens), g)
-        return make_views(z, self.M, self.cfg, g, out)
+        torch.rand(u.shape, generator=g, out=u)
+        torch.randn(n1.shape, generator=g, out=n1)
+        if self.cfg.view == "noise":
+            torch.randn(n2.shape, generator=g, out=n2)
+        else:
+            torch.rand(n2.shape, generator=g, out=n2)
+
+
+def _latent_from_uniform(u: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    """sample_latent's rule applied to given uniforms u (..., K); probs broadcast against u."""
+    plus, minus = torch.ones(()), -torch.ones(())
+    return torch.where(u < probs / 2, plus, torch.where(u < probs, minus, 0.0))
+
+
+def _is_axes(M: torch.Tensor) -> bool:
+    """True when M is the first K coordinate axes, so z @ M^T just places z in front."""
+    return bool(torch.equal(M, torch.eye(*M.shape)))
+
+
+def _add_clean(x: torch.Tensor, z: torch.Tensor, M: torch.Tensor, axes: bool) -> torch.Tensor:
+    """x += z M^T in place; with the identity basis, adding z to the first K coordinates
+    gives the same numbers without the product."""
+    if axes:
+        x[..., : M.shape[1]].add_(z)
+    else:
+        x.add_(z @ M.T)
+    return x
 
 
 def stacked_steps(
     streams: list[RunStream], start: int, stop: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The runs' batches side by side: yields (x1, x2), each (R, B, L, d), for steps
-    [start, stop).
+    [start, stop). The streams share one DataConfig and M; each keeps its own generator.
 
-    Each run writes its block of steps straight into its slice of one reused buffer
-    (R, S, B, L, d), so stacking the runs costs no copy; a step's batch is a view, valid
-    until the next one is drawn.
+    Per block, every run draws its random numbers into its slice of reused stacked buffers
+    (generators are sequential, so the runs draw on parallel threads); the views are then
+    formed once for all runs, by whole-buffer operations on all cores. A step's batch is a
+    view into the buffers, valid until the next one is drawn. A run's numbers are the same
+    whether it is drawn alone or beside others.
     """
     first = streams[0]
-    S = first.block_steps
-    shape = (len(streams), S, first.batch, first.cfg.tokens, first.cfg.dim)
-    buf1, buf2 = torch.empty(shape), torch.empty(shape)
+    cfg, M, R, S = first.cfg, first.M, len(streams), first.block_steps
+    K, d = M.shape[1], cfg.dim
+    lead = (R, S, first.batch, cfg.tokens)  # (R, S, B, L)
+    u = torch.empty((*lead, K))
+    x1, x2 = torch.empty((*lead, d)), torch.empty((*lead, d))
+    mask_u = torch.empty((R, S, first.batch, 1, d)) if cfg.view == "mask" else x2
+    probs = torch.stack([s.probs for s in streams]).view(R, 1, 1, 1, K)
+    axes = _is_axes(M)
     b, offset = divmod(start, S)
     step = start
     while step < stop:
-        for r, stream in enumerate(streams):
-            stream.block(b, out=(buf1[r], buf2[r]))
+        parallel_map(lambda r: streams[r].draw(b, u[r], x1[r], mask_u[r]), range(R))  # noqa: B023
+        z = _latent_from_uniform(u, probs)  # (R, S, B, L, K)
+        if cfg.view == "noise":
+            for x in (x1, x2):  # x = noise_std * N(0, 1) + z M^T
+                _add_clean(x.mul_(cfg.noise_std), z, M, axes)
+        else:  # x1 = 2 keep (z M^T + noise), x2 = 2 (1 - keep) (z M^T + noise)
+            noisy = _add_clean(x1.mul_(cfg.noise_std), z, M, axes)
+            keep = (mask_u < 0.5).to(noisy.dtype)
+            torch.mul(2 * (1 - keep), noisy, out=x2)
+            noisy.mul_(2 * keep)
         for i in range(offset, min(S, offset + stop - step)):
-            yield buf1[:, i], buf2[:, i]
+            yield x1[:, i], x2[:, i]
         step += S - offset
         b, offset = b + 1, 0
 
