@@ -9,10 +9,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: setup repro test bench report clean
 
 # The install is redone when pyproject.toml changes; torch is pinned there (CPU build).
+# --no-compile: modules are byte-compiled when first imported, not all of them up front.
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --no-compile -e '.[test]'
 	touch $@
 
 setup: $(VENV)/.installed

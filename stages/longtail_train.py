@@ -42,7 +42,7 @@ def main() -> None:
     train = np.load(cli.require(f"{DATA}/train.npz", "the longtail_data stage's output"))["x"]
     x = realtrain.normalise(train, meta["mean"], meta["std"]).to(ctx.device)
     t0 = time.perf_counter()
-    runs = [run for k in range(cfg.seeds) for run in realtrain.train_seed(x, cfg, p.seed + k, ctx)]
+    runs = realtrain.train_seeds(x, cfg, [p.seed + k for k in range(cfg.seeds)], ctx)
     if ctx.rank == 0:
         with atomic_dir(OUT) as tmp:
             for run in runs:
@@ -63,7 +63,8 @@ def main() -> None:
                 },
             )
         print(
-            f"trained {len(runs)} runs on {ctx.world} process(es), {ctx.device}, "
+            f"trained {len(runs)} runs on {ctx.world} process(es) "
+            f"({realtrain.chain_workers(cfg, ctx)} chain worker(s)), {ctx.device}, "
             f"in {time.perf_counter() - t0:.1f} s"
         )
     if ctx.world > 1:

@@ -62,3 +62,23 @@ def test_normalise_centres_each_channel():
     t = realtrain.normalise(x, mean, std)
     assert torch.allclose(t.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5)
     assert torch.allclose(t.std(dim=(0, 2, 3), unbiased=False), torch.ones(3), atol=1e-4)
+
+
+def test_chains_in_worker_processes_equal_one_after_another(monkeypatch):
+    ctx = realtrain.Context(torch.device("cpu"))
+    cfg = replace(CFG, steps=12, prune_at=6, sdclr_every=4, threads=1)
+    monkeypatch.setattr(realtrain, "chain_workers", lambda cfg, ctx: 1)
+    threads = torch.get_num_threads()
+    realtrain.set_threads(cfg.threads)  # as the stage does; a worker sets the same
+    try:
+        serial = realtrain.train_seeds(_data(), cfg, [3, 4], ctx)
+    finally:
+        torch.set_num_threads(threads)
+    monkeypatch.setattr(realtrain, "chain_workers", lambda cfg, ctx: 2)
+    parallel = realtrain.train_seeds(_data(), cfg, [3, 4], ctx)
+    assert [(r.seed, r.variant) for r in parallel] == [
+        (s, v) for s in (3, 4) for v in realtrain.VARIANTS
+    ]
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.losses == b.losses
+        assert all(torch.equal(a.state[k], b.state[k]) for k in a.state)

@@ -25,8 +25,10 @@ loss; the gather's backward sums the processes' gradients (x world) and DDP aver
 from __future__ import annotations
 
 import copy
+import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -235,6 +237,44 @@ def train_seed(
         losses = _loop(model, _optimizer(model, cfg), gen, x, cfg, ctx, 0, cfg.steps, sdclr=True)
         runs.append(RealRun("sdclr", seed, _cpu_state(model), losses, time.perf_counter() - t0))
     return runs
+
+
+# The two independent chains of a seed: the shared warm-up and its three branches, and SDCLR.
+CHAINS = (("dense", "pruned", "random"), ("sdclr",))
+
+
+def _train_chain(x: torch.Tensor, cfg: RealConfig, seed: int, chain: tuple[str, ...]):
+    """One chain in a worker process (single CPU process, so no process group)."""
+    set_threads(cfg.threads)
+    return train_seed(x, cfg, seed, Context(torch.device("cpu")), chain)
+
+
+def chain_workers(cfg: RealConfig, ctx: Context) -> int:
+    """Worker processes for `train_seeds`: one per `cfg.threads` cores on a single CPU
+    process, else 1 (torchrun ranks and GPUs already use the hardware)."""
+    if ctx.world > 1 or ctx.device.type != "cpu" or cfg.threads <= 0:
+        return 1
+    return max(1, (os.cpu_count() or 1) // cfg.threads)
+
+
+def train_seeds(x: torch.Tensor, cfg: RealConfig, seeds: list[int], ctx: Context) -> list[RealRun]:
+    """Every variant of every seed, in the order seed by seed, VARIANTS within a seed.
+
+    Each chain depends only on its seed (its own initialisation, generator and masks), so
+    the chains of all seeds run side by side in `chain_workers` processes, with the same
+    results as one after another (tests/test_realtrain.py).
+    """
+    jobs = [(seed, chain) for seed in seeds for chain in CHAINS]
+    workers = min(chain_workers(cfg, ctx), len(jobs))
+    if workers <= 1:
+        done = [train_seed(x, cfg, seed, ctx, chain) for seed, chain in jobs]
+    else:
+        spawn = multiprocessing.get_context("spawn")  # no fork of a process holding threads
+        with ProcessPoolExecutor(workers, mp_context=spawn) as pool:
+            futures = [pool.submit(_train_chain, x, cfg, seed, chain) for seed, chain in jobs]
+            done = [f.result() for f in futures]
+    by_key = {(r.seed, r.variant): r for runs in done for r in runs}
+    return [by_key[seed, v] for seed in seeds for v in VARIANTS if (seed, v) in by_key]
 
 
 def load_model(state: dict[str, torch.Tensor], channels: int, side: int, cfg: RealConfig) -> ViT:
