@@ -76,7 +76,11 @@ def sample_latent(probs: torch.Tensor, shape: tuple[int, ...], g: torch.Generato
     """Signed sparse codes z of shape (*shape, K) with P(z_j != 0) = probs[j]."""
     # One uniform draw u per entry decides both: active when u < p, and then u < p/2 (an
     # event of probability 1/2 given activity) picks the sign.
-    u = torch.rand((*shape, probs.shape[-1]), generator=g)
+    return latent_from_uniform(torch.rand((*shape, probs.shape[-1]), generator=g), probs)
+
+
+def latent_from_uniform(u: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    """The signed codes for given uniforms u (..., K); probs (K,) or broadcast against u."""
     plus, minus = torch.ones(()), -torch.ones(())
     return torch.where(u < probs / 2, plus, torch.where(u < probs, minus, 0.0))
 
@@ -122,12 +126,6 @@ class RunStream:
             torch.rand(n2.shape, generator=g, out=n2)
 
 
-def _latent_from_uniform(u: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
-    """sample_latent's rule applied to given uniforms u (..., K); probs broadcast against u."""
-    plus, minus = torch.ones(()), -torch.ones(())
-    return torch.where(u < probs / 2, plus, torch.where(u < probs, minus, 0.0))
-
-
 def _is_axes(M: torch.Tensor) -> bool:
     """True when M is the first K coordinate axes, so z @ M^T just places z in front."""
     return bool(torch.equal(M, torch.eye(*M.shape)))
@@ -168,7 +166,7 @@ def stacked_steps(
     step = start
     while step < stop:
         parallel_map(lambda r: streams[r].draw(b, u[r], x1[r], mask_u[r]), range(R))  # noqa: B023
-        z = _latent_from_uniform(u, probs)  # (R, S, B, L, K)
+        z = latent_from_uniform(u, probs)  # (R, S, B, L, K)
         if cfg.view == "noise":
             for x in (x1, x2):  # x = noise_std * N(0, 1) + z M^T
                 _add_clean(x.mul_(cfg.noise_std), z, M, axes)

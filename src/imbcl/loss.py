@@ -21,7 +21,10 @@ from imbcl.model import EXP_FLOOR
 
 
 def info_nce(f1: torch.Tensor, f2: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Per-run InfoNCE. f1, f2 (R, B, m) -> (R,). f2 is detached here (stop-gradient)."""
+    """Per-run InfoNCE. f1, f2 (R, B, m) -> (R,). f2 is detached here (stop-gradient).
+
+    The reference definition, differentiable by autograd; training uses
+    `info_nce_and_grad`, which the tests check against it."""
     logits = f1 @ f2.detach().transpose(1, 2) / temperature  # (R, B, B)
     R, B, _ = logits.shape
     target = torch.arange(B, device=f1.device).repeat(R)  # (R*B,)

@@ -69,7 +69,7 @@ EXP_FLOOR = -80.0
 def softmax_rows(s: torch.Tensor) -> torch.Tensor:
     """Softmax over the last dim, in place on a fresh temporary. s (..., n) -> (..., n).
 
-    torch.softmax is about 5x slower than these four passes on the attention's 8-wide rows;
+    torch.softmax is 3-5x slower than these four passes on the attention's 8-wide rows;
     it is used only where autograd records the graph (the in-place passes would break it).
     """
     if s.requires_grad and torch.is_grad_enabled():

@@ -274,7 +274,7 @@ def train_seeds(x: torch.Tensor, cfg: RealConfig, seeds: list[int], ctx: Context
             futures = [pool.submit(_train_chain, x, cfg, seed, chain) for seed, chain in jobs]
             done = [f.result() for f in futures]
     by_key = {(r.seed, r.variant): r for runs in done for r in runs}
-    return [by_key[seed, v] for seed in seeds for v in VARIANTS if (seed, v) in by_key]
+    return [by_key[seed, v] for seed in seeds for v in VARIANTS]
 
 
 def load_model(state: dict[str, torch.Tensor], channels: int, side: int, cfg: RealConfig) -> ViT:
