@@ -17,11 +17,11 @@ from dataclasses import replace
 
 import torch
 
-from imbcl import config
-from imbcl.config import DataConfig, ModelConfig, TrainConfig
-from imbcl.data import RunStream, make_dictionary, stacked_steps
-from imbcl.runtime import tune_allocator
-from imbcl.train import RunSpec, train_group
+from imbcl.core import config
+from imbcl.core.config import DataConfig, ModelConfig, TrainConfig
+from imbcl.core.runtime import tune_allocator
+from imbcl.synthetic.data import RunStream, make_dictionary, stacked_steps
+from imbcl.synthetic.train import RunSpec, train_group
 
 
 def step_flops(R: int, B: int, L: int, d: int, m: int) -> float:

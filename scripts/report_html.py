@@ -12,7 +12,7 @@ from pathlib import Path
 
 import markdown
 
-from imbcl.io import write_text
+from imbcl.core.io import write_text
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto;

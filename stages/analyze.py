@@ -7,10 +7,10 @@ writes runs/analyze/metrics.json    flat means over seeds, per role (imbalanced 
        reports/tables/dynamics.{csv,md}   one row per run
 """
 
-from imbcl import cli, config
-from imbcl.analyze import analyze, summarise
-from imbcl.io import atomic_dir, atomic_path, load_npz, read_json, write_json, write_text
-from imbcl.train import load_specs, load_trajectory
+from imbcl.core import cli, config
+from imbcl.core.io import atomic_dir, atomic_path, load_npz, read_json, write_json, write_text
+from imbcl.dynamics.claims import analyze, summarise
+from imbcl.synthetic.train import load_specs, load_trajectory
 
 TRAIN, DATA, OUT, TABLE = "runs/train", "data/synthetic", "runs/analyze", "reports/tables/dynamics"
 

@@ -9,10 +9,11 @@ writes reports/figures/trajectories.png     (a) group trajectories, stages shade
 
 import pandas as pd
 
-from imbcl import cli, figures
-from imbcl.dynamics import GROUPS, feature_strength, group_curves
-from imbcl.io import atomic_dir, atomic_path, load_npz, read_json, write_json
-from imbcl.train import load_specs, load_trajectory
+from imbcl.core import cli
+from imbcl.core.io import atomic_dir, atomic_path, load_npz, read_json, write_json
+from imbcl.dynamics import figures
+from imbcl.synthetic.measures import GROUPS, feature_strength, group_curves
+from imbcl.synthetic.train import load_specs, load_trajectory
 
 PLOTS = "reports/plots/trajectories.csv"
 TRAIN, ANALYZE, DATA, FIG, OUT = (

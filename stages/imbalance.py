@@ -14,10 +14,19 @@ writes runs/imbalance/metrics.json  flat means over seeds (per rho at the widest
 import numpy as np
 import pandas as pd
 
-from imbcl import cli, config, imbalance_figures
-from imbcl.imbalance import claim_c3, claim_c4, claim_c5, metrics, regimes, sweep_table, width_trend
-from imbcl.io import atomic_dir, atomic_path, write_json, write_text
-from imbcl.sweep import load_sweep
+from imbcl.core import cli, config
+from imbcl.core.io import atomic_dir, atomic_path, write_json, write_text
+from imbcl.imbalance import figures as imbalance_figures
+from imbcl.imbalance.claims import (
+    claim_c3,
+    claim_c4,
+    claim_c5,
+    metrics,
+    regimes,
+    sweep_table,
+    width_trend,
+)
+from imbcl.imbalance.grid import load_sweep
 
 SWEEP, OUT, FIG, TABLE = "runs/sweep", "runs/imbalance", "reports/figures", "reports/tables"
 

@@ -7,8 +7,9 @@ writes data/longtail/{train,probe,test}.npz   images x (N, C, H, W) uint8, label
        data/longtail/meta.json                classes, training counts, shape, pixel mean/std
 """
 
-from imbcl import cli, config, longtail
-from imbcl.io import atomic_dir
+from imbcl.core import cli, config
+from imbcl.core.io import atomic_dir
+from imbcl.longtail import datasets as longtail
 
 OUT = "data/longtail"
 

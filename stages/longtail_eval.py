@@ -14,8 +14,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from imbcl import cli, config, longtail, realeval, realtrain
-from imbcl.io import atomic_dir, atomic_path, read_json, write_json, write_text
+from imbcl.core import cli, config
+from imbcl.core.io import atomic_dir, atomic_path, read_json, write_json, write_text
+from imbcl.longtail import datasets as longtail
+from imbcl.longtail import evaluate as realeval
+from imbcl.longtail import train as realtrain
 
 DATA, RUNS, OUT = "data/longtail", "runs/longtail", "runs/longtail_eval"
 TABLE, FIGURE = "reports/tables/longtail", "reports/figures/longtail_groups.png"

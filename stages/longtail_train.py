@@ -17,8 +17,9 @@ import time
 import numpy as np
 import torch
 
-from imbcl import cli, config, realtrain
-from imbcl.io import atomic_dir, read_json, write_json
+from imbcl.core import cli, config
+from imbcl.core.io import atomic_dir, read_json, write_json
+from imbcl.longtail import train as realtrain
 
 DATA, OUT = "data/longtail", "runs/longtail"
 

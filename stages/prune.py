@@ -13,11 +13,10 @@ writes runs/prune/main/             the pruned and random-control runs of the ma
 
 import pandas as pd
 
-from imbcl import cli, config
-from imbcl.config import ParamError
-from imbcl.io import atomic_dir, atomic_path, load_npz, read_json, write_json, write_text
-from imbcl.prune import run_jobs
-from imbcl.prune_experiment import (
+from imbcl.core import cli, config
+from imbcl.core.config import ParamError
+from imbcl.core.io import atomic_dir, atomic_path, load_npz, read_json, write_json, write_text
+from imbcl.pruning.experiment import (
     Setting,
     claim_c6,
     dense_rows,
@@ -30,7 +29,8 @@ from imbcl.prune_experiment import (
     sweep_setting,
     variants_table,
 )
-from imbcl.train import load_checkpoints, load_specs, load_trajectory, save_runs
+from imbcl.pruning.jobs import run_jobs
+from imbcl.synthetic.train import load_checkpoints, load_specs, load_trajectory, save_runs
 
 DATA, TRAIN, ANALYZE, OUT, TABLE = (
     "data/synthetic",

@@ -11,10 +11,11 @@ writes reports/figures/prune_ratio.png         minority strength and neurons vs 
 
 import pandas as pd
 
-from imbcl import cli, config, prune_plots
-from imbcl.dynamics import group_curves
-from imbcl.io import atomic_dir, load_npz, read_json, write_json
-from imbcl.train import load_specs, load_trajectory
+from imbcl.core import cli, config
+from imbcl.core.io import atomic_dir, load_npz, read_json, write_json
+from imbcl.pruning import figures as prune_plots
+from imbcl.synthetic.measures import group_curves
+from imbcl.synthetic.train import load_specs, load_trajectory
 
 DATA, TRAIN, PRUNE, FIG, OUT = (
     "data/synthetic",

@@ -9,9 +9,9 @@ writes reports/metrics.json  flat numeric metrics, keys prefixed by the part's n
 
 import sys
 
-from imbcl import cli, config
-from imbcl.io import write_json, write_text
-from imbcl.report import collect, markdown
+from imbcl.core import cli, config
+from imbcl.core.io import write_json, write_text
+from imbcl.core.report import collect, markdown
 
 
 def main() -> None:

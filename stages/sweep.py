@@ -13,9 +13,9 @@ import time
 
 import torch
 
-from imbcl import cli, config
-from imbcl.io import atomic_dir
-from imbcl.sweep import run_sweep, save_sweep
+from imbcl.core import cli, config
+from imbcl.core.io import atomic_dir
+from imbcl.imbalance.grid import run_sweep, save_sweep
 
 OUT = "runs/sweep"
 

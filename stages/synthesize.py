@@ -3,12 +3,12 @@
     python stages/synthesize.py            reads params.yaml [seed, data]
 writes data/synthetic/dictionary.npz  M (d, K), majority (K,), probs (K,) at the default rho
        data/synthetic/eval.npz        x (n, L, d), z (n, L, K), present (n, K)
-Training batches are drawn from the dictionary in the train stage (see imbcl.data).
+Training batches are drawn from the dictionary in the train stage (see imbcl.synthetic.data).
 """
 
-from imbcl import cli, config
-from imbcl.data import eval_set, feature_probs, make_dictionary
-from imbcl.io import atomic_dir, save_npz
+from imbcl.core import cli, config
+from imbcl.core.io import atomic_dir, save_npz
+from imbcl.synthetic.data import eval_set, feature_probs, make_dictionary
 
 OUT = "data/synthetic"
 

@@ -9,9 +9,9 @@ Run seeds are seed, seed + 1, ..., seed + train.seeds - 1, the same for both rat
 
 from pathlib import Path
 
-from imbcl import cli, config
-from imbcl.io import atomic_dir, load_npz, read_json, write_json
-from imbcl.train import RunSpec, save_runs, train_runs
+from imbcl.core import cli, config
+from imbcl.core.io import atomic_dir, load_npz, read_json, write_json
+from imbcl.synthetic.train import RunSpec, save_runs, train_runs
 
 DATA, OUT = "data/synthetic", "runs/train"
 

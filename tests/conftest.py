@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from imbcl.config import DataConfig, ModelConfig, TrainConfig
+from imbcl.core.config import DataConfig, ModelConfig, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

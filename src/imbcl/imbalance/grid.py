@@ -1,0 +1,121 @@
+"""The imbalance sweep: a (rho x width x seed) grid of small runs, trained stacked, of which
+only the final neuron state is kept.
+
+The grid uses the `sweep` section's smaller model (d, K, L, steps, batch, lr, init) and takes
+every other setting from `data`, `model` and `train`. Runs of equal width train together as
+one program (train.train_runs), which on a CPU is far faster than one process per run.
+
+Storage: one `m<width>.npz` per width with the runs of that width stacked, plus index.json.
+A few coarse files keep `dvc status` fast (hundreds of per-run files would not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from imbcl.core.config import DataConfig, ModelConfig, SweepConfig, TrainConfig
+from imbcl.core.io import load_npz, read_json, save_npz, write_json
+from imbcl.synthetic.data import make_dictionary
+from imbcl.synthetic.train import RunResult, RunSpec, train_runs
+
+
+@dataclass(frozen=True)
+class FinalState:
+    """One run's neurons at the end of training. m neurons, K features."""
+
+    spec: RunSpec
+    proj: np.ndarray  # (m, K): <u_i, M_j>
+    norm: np.ndarray  # (m,): ||u_i||
+    noise: np.ndarray  # (m,): ||u_i - M M^T u_i||
+
+
+def sweep_configs(
+    data: DataConfig, model: ModelConfig, train: TrainConfig, sweep: SweepConfig
+) -> tuple[DataConfig, ModelConfig, TrainConfig]:
+    """The data, model and train settings of the sweep runs: the sweep's sizes, the rest shared."""
+    data_s = replace(
+        data,
+        dim=sweep.dim,
+        n_features=sweep.n_features,
+        n_majority=sweep.n_majority,
+        tokens=sweep.tokens,
+    )
+    model_s = replace(model, init_std=sweep.init_std, bias_ramp_steps=sweep.bias_ramp_steps)
+    # Only the final state is kept: log once at the end, no intermediate checkpoints.
+    train_s = replace(
+        train,
+        steps=sweep.steps,
+        batch=sweep.batch,
+        lr=sweep.lr,
+        log_every=sweep.steps,
+        checkpoint_steps=[],
+    )
+    return data_s, model_s, train_s
+
+
+def grid_specs(sweep: SweepConfig, seed: int) -> list[RunSpec]:
+    """Every (rho, width, seed) of the grid; run seeds seed .. seed + sweep.seeds - 1."""
+    return [
+        RunSpec(float(rho), int(m), seed + s)
+        for rho in sweep.ratios
+        for m in sweep.widths
+        for s in range(sweep.seeds)
+    ]
+
+
+def final_state(result: RunResult) -> FinalState:
+    traj = result.trajectory
+    return FinalState(result.spec, traj.proj[-1], traj.norm[-1], traj.noise[-1])
+
+
+def run_sweep(
+    data: DataConfig,
+    model: ModelConfig,
+    train: TrainConfig,
+    sweep: SweepConfig,
+    seed: int,
+    progress: bool = True,
+) -> tuple[list[FinalState], np.ndarray]:
+    """Train the grid; returns the final states and the majority mask (K,) of the sweep."""
+    data_s, model_s, train_s = sweep_configs(data, model, train, sweep)
+    dictionary = make_dictionary(data_s, seed)
+    results = train_runs(
+        grid_specs(sweep, seed), data_s, model_s, train_s, dictionary.M, progress=progress
+    )
+    return [final_state(r) for r in results], dictionary.majority
+
+
+def save_sweep(directory: Path, states: list[FinalState], majority: np.ndarray) -> None:
+    """Write the states into `directory` (the caller makes it atomic with io.atomic_dir)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    widths = sorted({s.spec.width for s in states})
+    for m in widths:
+        group = [s for s in states if s.spec.width == m]
+        save_npz(
+            directory / f"m{m}.npz",
+            ratio=np.array([s.spec.imbalance_ratio for s in group], dtype=np.float64),
+            seed=np.array([s.spec.seed for s in group], dtype=np.int64),
+            proj=np.stack([s.proj for s in group]),  # (N, m, K)
+            norm=np.stack([s.norm for s in group]),  # (N, m)
+            noise=np.stack([s.noise for s in group]),  # (N, m)
+        )
+    write_json(
+        directory / "index.json",
+        {"widths": widths, "runs": len(states), "majority": [bool(v) for v in majority]},
+    )
+
+
+def load_sweep(directory: str | Path) -> tuple[list[FinalState], np.ndarray]:
+    """The final states saved by save_sweep, and the majority mask (K,)."""
+    directory = Path(directory)
+    index = read_json(directory / "index.json")
+    states = []
+    for m in index["widths"]:
+        a = load_npz(directory / f"m{m}.npz")
+        for n in range(len(a["ratio"])):
+            spec = RunSpec(float(a["ratio"][n]), int(m), int(a["seed"][n]))
+            states.append(FinalState(spec, a["proj"][n], a["norm"][n], a["noise"][n]))
+    return states, np.asarray(index["majority"], dtype=bool)

@@ -1,0 +1,282 @@
+"""SimCLR training of the small ViT on a long-tailed split: dense, magnitude-pruned, randomly
+pruned and SDCLR runs, on one process or several under torchrun (DistributedDataParallel).
+
+Per seed, the runs share one initialisation and one data stream (a CPU torch.Generator
+seeded by the run's seed draws the batch indices and every view), so differences between
+variants come from the variant alone:
+- dense:  SimCLR, NT-Xent between two views through the same network.
+- pruned: dense until `prune_at`, then the MLP neuron weights are magnitude-pruned at
+          `prune_ratio` (granularity `prune_granularity`) and training goes on with the mask
+          fixed (pruned weights stay exactly zero).
+- random: the control; the same, with a random mask of the same granularity and count.
+- sdclr:  SDCLR (Jiang et al. 2021): view 1 through the dense network, view 2 through its
+          magnitude-pruned branch (same weights times a mask re-derived every `sdclr_every`
+          steps), NT-Xent between the two; the probe reads the dense network.
+dense, pruned and random are the same run until `prune_at`, so that warm-up is trained once
+and branched (model, optimiser and generator state copied).
+
+Distributed: every process draws the same global batch and views, encodes its contiguous
+shard, and all-gathers the projections with autograd (torch.distributed.nn), so the loss
+sees all 2B views as negatives, exactly as on one process. Each process then holds the full
+loss; the gather's backward sums the processes' gradients (x world) and DDP averages them
+(/ world), which gives the one-process gradient.
+"""
+
+from __future__ import annotations
+
+import copy
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from imbcl.core.config import RealConfig
+from imbcl.core.errors import DivergenceError, ParamError
+from imbcl.longtail.vit import ViT, apply_masks, magnitude_masks, nt_xent, random_masks, views
+
+VARIANTS = ("dense", "pruned", "random", "sdclr")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where this process runs: device, rank and number of processes."""
+
+    device: torch.device
+    rank: int = 0
+    world: int = 1
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(f"cuda:{local_rank}") if name == "cuda" else torch.device("cpu")
+
+
+def set_threads(threads: int, world: int = 1) -> None:
+    """CPU threads per process. The default track's tensors are tiny (a step is a few
+    MFLOP), so intra-op threads cost more in synchronisation than they gain, badly so on a
+    busy machine; 0 keeps torch's default, split between the processes."""
+    if threads > 0:
+        torch.set_num_threads(threads)
+    elif world > 1:
+        torch.set_num_threads(max(1, torch.get_num_threads() // world))
+
+
+def init_distributed(device_name: str, threads: int = 0) -> Context:
+    """Join the torchrun process group when launched by torchrun; else one process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    set_threads(threads, world)
+    if world == 1:
+        return Context(resolve_device(device_name))
+    local_rank = int(os.environ["LOCAL_RANK"])
+    device = resolve_device(device_name, local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Context(device, dist.get_rank(), dist.get_world_size())
+
+
+def check_world(cfg: RealConfig, ctx: Context) -> None:
+    """Each process encodes batch / world images: the batch must split evenly."""
+    if cfg.batch % ctx.world:
+        raise ParamError(
+            f"real.batch = {cfg.batch}: expected a multiple of the {ctx.world} processes"
+        )
+
+
+def normalise(x: np.ndarray, mean: list[float], std: list[float]) -> torch.Tensor:
+    """uint8 images (N, C, H, W) -> float32 with per-channel zero mean, unit std."""
+    m = torch.tensor(mean, dtype=torch.float32)[None, :, None, None]
+    s = torch.tensor(std, dtype=torch.float32)[None, :, None, None].clamp_min(1e-6)
+    return (torch.from_numpy(x).float() / 255 - m) / s
+
+
+class Pair(nn.Module):
+    """Both views through the encoder; view 2 optionally through a masked (pruned) branch."""
+
+    def __init__(self, vit: ViT) -> None:
+        super().__init__()
+        self.vit = vit
+
+    def forward(
+        self, x1: torch.Tensor, x2: torch.Tensor, masks2: list[torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if masks2 is None:  # one pass over both views
+            z = self.vit(torch.cat([x1, x2]))  # (2b, p)
+            return z[: len(x1)], z[len(x1) :]
+        return self.vit(x1), self.vit(x2, masks2)
+
+
+def _gather(z: torch.Tensor, ctx: Context) -> torch.Tensor:
+    """(b, p) per process -> (B, p) in rank order, differentiable."""
+    if ctx.world == 1:
+        return z
+    from torch.distributed.nn.functional import all_gather
+
+    return torch.cat(all_gather(z))
+
+
+def _optimizer(model: ViT, cfg: RealConfig) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def _loop(
+    model: ViT,
+    opt: torch.optim.Optimizer,
+    gen: torch.Generator,
+    x: torch.Tensor,
+    cfg: RealConfig,
+    ctx: Context,
+    start: int,
+    stop: int,
+    masks: list[torch.Tensor] | None = None,
+    sdclr: bool = False,
+) -> list[float]:
+    """Train steps start..stop-1; returns the loss of each step."""
+    net: nn.Module = Pair(model)
+    if ctx.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(
+            net, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None
+        )
+    shard = slice(ctx.rank * cfg.batch // ctx.world, (ctx.rank + 1) * cfg.batch // ctx.world)
+    branch: list[torch.Tensor] | None = None
+    losses = []
+    for step in range(start, stop):
+        idx = torch.randint(0, len(x), (cfg.batch,), generator=gen)  # (B,) the long tail
+        xb = x[idx.to(x.device)]  # (B, C, H, W)
+        v1, v2 = views(xb, cfg, gen), views(xb, cfg, gen)
+        if sdclr and (branch is None or step % cfg.sdclr_every == 0):
+            branch = magnitude_masks(model, cfg.prune_ratio, cfg.prune_granularity)
+        z1, z2 = net(v1[shard], v2[shard], branch)  # (B / world, p) each
+        loss = nt_xent(_gather(z1, ctx), _gather(z2, ctx), cfg.temperature)
+        if not torch.isfinite(loss):
+            raise DivergenceError(f"non-finite NT-Xent loss at step {step}; lower real.lr")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if masks is not None:
+            apply_masks(model, masks)
+        losses.append(float(loss.detach()))
+    return losses
+
+
+@dataclass
+class RealRun:
+    variant: str
+    seed: int
+    state: dict[str, torch.Tensor]  # the ViT's weights, on the CPU
+    losses: list[float]  # NT-Xent per step (including a shared warm-up)
+    seconds: float
+
+
+def _cpu_state(model: ViT) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def train_seed(
+    x: torch.Tensor, cfg: RealConfig, seed: int, ctx: Context, variants: tuple[str, ...] = VARIANTS
+) -> list[RealRun]:
+    """All variants of one seed. x (N, C, H, W) normalised training images on ctx.device."""
+    channels, side = x.shape[1], x.shape[2]
+
+    def fresh() -> ViT:
+        torch.manual_seed(seed)  # the same initialisation for every variant
+        return ViT(channels, side, cfg).to(ctx.device)
+
+    runs = []
+    if any(v in variants for v in ("dense", "pruned", "random")):
+        t0 = time.perf_counter()
+        base, gen = fresh(), torch.Generator().manual_seed(seed)
+        opt = _optimizer(base, cfg)
+        warm = _loop(base, opt, gen, x, cfg, ctx, 0, cfg.prune_at)
+        snapshot = (
+            copy.deepcopy(base.state_dict()),
+            copy.deepcopy(opt.state_dict()),
+            gen.get_state(),
+        )
+        warm_seconds = time.perf_counter() - t0
+        for variant in ("dense", "pruned", "random"):
+            if variant not in variants:
+                continue
+            t0 = time.perf_counter()
+            model = fresh()
+            model.load_state_dict(snapshot[0])
+            opt = _optimizer(model, cfg)
+            opt.load_state_dict(copy.deepcopy(snapshot[1]))
+            gen.set_state(snapshot[2])
+            masks = None
+            if variant == "pruned":
+                masks = magnitude_masks(model, cfg.prune_ratio, cfg.prune_granularity)
+            elif variant == "random":  # its own generator: the data stream stays the same
+                mask_gen = torch.Generator().manual_seed(seed + 7919)
+                masks = random_masks(model, cfg.prune_ratio, cfg.prune_granularity, mask_gen)
+            if masks is not None:
+                apply_masks(model, masks)
+            rest = _loop(model, opt, gen, x, cfg, ctx, cfg.prune_at, cfg.steps, masks)
+            runs.append(
+                RealRun(
+                    variant,
+                    seed,
+                    _cpu_state(model),
+                    warm + rest,
+                    warm_seconds + time.perf_counter() - t0,
+                )
+            )
+    if "sdclr" in variants:
+        t0 = time.perf_counter()
+        model, gen = fresh(), torch.Generator().manual_seed(seed)
+        losses = _loop(model, _optimizer(model, cfg), gen, x, cfg, ctx, 0, cfg.steps, sdclr=True)
+        runs.append(RealRun("sdclr", seed, _cpu_state(model), losses, time.perf_counter() - t0))
+    return runs
+
+
+# The two independent chains of a seed: the shared warm-up and its three branches, and SDCLR.
+CHAINS = (("dense", "pruned", "random"), ("sdclr",))
+
+
+def _train_chain(x: torch.Tensor, cfg: RealConfig, seed: int, chain: tuple[str, ...]):
+    """One chain in a worker process (single CPU process, so no process group)."""
+    set_threads(cfg.threads)
+    return train_seed(x, cfg, seed, Context(torch.device("cpu")), chain)
+
+
+def chain_workers(cfg: RealConfig, ctx: Context) -> int:
+    """Worker processes for `train_seeds`: one per `cfg.threads` cores on a single CPU
+    process, else 1 (torchrun ranks and GPUs already use the hardware)."""
+    if ctx.world > 1 or ctx.device.type != "cpu" or cfg.threads <= 0:
+        return 1
+    return max(1, (os.cpu_count() or 1) // cfg.threads)
+
+
+def train_seeds(x: torch.Tensor, cfg: RealConfig, seeds: list[int], ctx: Context) -> list[RealRun]:
+    """Every variant of every seed, in the order seed by seed, VARIANTS within a seed.
+
+    Each chain depends only on its seed (its own initialisation, generator and masks), so
+    the chains of all seeds run side by side in `chain_workers` processes, with the same
+    results as one after another (tests/test_realtrain.py).
+    """
+    jobs = [(seed, chain) for seed in seeds for chain in CHAINS]
+    workers = min(chain_workers(cfg, ctx), len(jobs))
+    if workers <= 1:
+        done = [train_seed(x, cfg, seed, ctx, chain) for seed, chain in jobs]
+    else:
+        spawn = multiprocessing.get_context("spawn")  # no fork of a process holding threads
+        with ProcessPoolExecutor(workers, mp_context=spawn) as pool:
+            futures = [pool.submit(_train_chain, x, cfg, seed, chain) for seed, chain in jobs]
+            done = [f.result() for f in futures]
+    by_key = {(r.seed, r.variant): r for runs in done for r in runs}
+    return [by_key[seed, v] for seed in seeds for v in VARIANTS]
+
+
+def load_model(state: dict[str, torch.Tensor], channels: int, side: int, cfg: RealConfig) -> ViT:
+    model = ViT(channels, side, cfg)
+    model.load_state_dict(state)
+    return model.eval()

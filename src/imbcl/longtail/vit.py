@@ -1,0 +1,187 @@
+"""A small Vision Transformer for tiny images, SimCLR views, NT-Xent, and neuron masks.
+
+Encoder: non-overlapping p x p patches -> linear embedding + learned positions -> `depth`
+pre-LayerNorm blocks (multi-head self-attention, then an MLP of `mlp_neurons` GELU neurons)
+-> final LayerNorm -> mean over tokens = the representation f(x) the probe reads. A 2-layer
+projection head maps f(x) to the space where the contrastive loss is computed (SimCLR).
+
+The MLP neurons are the rows of each block's `fc1.weight` (mlp_neurons, embed_dim): neuron i
+reads the token through w_i, the analogue of the synthetic model's neuron weights. Pruning
+masks act on these rows' entries only, and `forward` takes optional masks so that SDCLR's
+pruned branch shares the dense network's weights.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from imbcl.core.config import RealConfig
+
+
+class Block(nn.Module):
+    def __init__(self, dim: int, heads: int, neurons: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.ln1 = nn.LayerNorm(dim)
+        # no bias: a key bias adds the same score to a query's every key, so softmax removes
+        # it and its gradient is pure rounding noise, which Adam would turn into steps
+        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
+        self.out = nn.Linear(dim, dim)
+        self.ln2 = nn.LayerNorm(dim)
+        self.fc1 = nn.Linear(dim, neurons)  # rows = MLP neurons w_i
+        self.fc2 = nn.Linear(neurons, dim)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        B, T, D = h.shape  # h (B, T, D)
+        q, k, v = self.qkv(self.ln1(h)).view(B, T, 3, self.heads, D // self.heads).unbind(2)
+        a = F.scaled_dot_product_attention(
+            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        )  # (B, heads, T, D / heads)
+        h = h + self.out(a.transpose(1, 2).reshape(B, T, D))
+        w1 = self.fc1.weight if mask is None else self.fc1.weight * mask  # (neurons, D)
+        return h + self.fc2(F.gelu(F.linear(self.ln2(h), w1, self.fc1.bias)))
+
+
+class ViT(nn.Module):
+    def __init__(self, channels: int, side: int, cfg: RealConfig) -> None:
+        super().__init__()
+        if side % cfg.patch:
+            raise ValueError(f"real.patch = {cfg.patch} must divide the image side {side}")
+        tokens = (side // cfg.patch) ** 2
+        self.patch = cfg.patch
+        self.embed = nn.Linear(channels * cfg.patch**2, cfg.embed_dim)
+        self.pos = nn.Parameter(0.02 * torch.randn(1, tokens, cfg.embed_dim))
+        self.blocks = nn.ModuleList(
+            Block(cfg.embed_dim, cfg.heads, cfg.mlp_neurons) for _ in range(cfg.depth)
+        )
+        self.ln = nn.LayerNorm(cfg.embed_dim)
+        self.head = nn.Sequential(
+            nn.Linear(cfg.embed_dim, cfg.embed_dim),
+            nn.ReLU(),
+            nn.Linear(cfg.embed_dim, cfg.proj_dim),
+        )
+
+    def features(self, x: torch.Tensor, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """x (B, C, H, W) normalised pixels -> f(x) (B, embed_dim), before the head."""
+        p = self.patch
+        patches = F.unfold(x, kernel_size=p, stride=p).transpose(1, 2)  # (B, T, C p p)
+        h = self.embed(patches) + self.pos  # (B, T, D)
+        for k, block in enumerate(self.blocks):
+            h = block(h, None if masks is None else masks[k])
+        return self.ln(h).mean(dim=1)
+
+    def forward(self, x: torch.Tensor, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """x (B, C, H, W) -> projection z (B, proj_dim), the input of the loss."""
+        return self.head(self.features(x, masks))
+
+
+def neuron_weights(model: ViT) -> list[torch.Tensor]:
+    """Each block's MLP neuron weights fc1.weight (mlp_neurons, embed_dim)."""
+    blocks: list[Block] = list(model.blocks)  # type: ignore[arg-type]
+    return [b.fc1.weight for b in blocks]
+
+
+# --- SimCLR views for tiny images ----------------------------------------------------------
+
+
+def views(x: torch.Tensor, cfg: RealConfig, gen: torch.Generator) -> torch.Tensor:
+    """One random view per image. x (B, C, H, W) normalised -> (B, C, H, W).
+
+    Random crop after zero padding by `crop_pad` (a shift of up to crop_pad pixels), a
+    horizontal flip with probability 1/2 when `flip`, Gaussian pixel noise of std
+    `noise_std`, and a random `mask_patches` share of the patch grid set to zero. All draws
+    come from `gen` (on the CPU), so a batch's views do not depend on the device or on how
+    the batch is later split over processes.
+    """
+    B, C, H, W = x.shape
+    pad = cfg.crop_pad
+    if pad:
+        padded = F.pad(x, (pad, pad, pad, pad))
+        dy = torch.randint(0, 2 * pad + 1, (B,), generator=gen)
+        dx = torch.randint(0, 2 * pad + 1, (B,), generator=gen)
+        rows = (dy[:, None] + torch.arange(H)).to(x.device)  # (B, H)
+        cols = (dx[:, None] + torch.arange(W)).to(x.device)  # (B, W)
+        b = torch.arange(B, device=x.device)[:, None, None]
+        x = padded.permute(0, 2, 3, 1)[b, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    if cfg.flip:
+        flip = (torch.rand(B, generator=gen) < 0.5).to(x.device)
+        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    if cfg.noise_std > 0:
+        x = x + cfg.noise_std * torch.randn(x.shape, generator=gen).to(x.device)
+    if cfg.mask_patches > 0:
+        gh, gw = H // cfg.patch, W // cfg.patch
+        keep = (torch.rand(B, 1, gh, gw, generator=gen) >= cfg.mask_patches).to(x.dtype)
+        keep = keep.repeat_interleave(cfg.patch, 2).repeat_interleave(cfg.patch, 3)
+        x = x * keep.to(x.device)
+    return x
+
+
+# --- NT-Xent ---------------------------------------------------------------------------------
+
+
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
+    """SimCLR's NT-Xent loss of N positive pairs (z1[a], z2[a]); z1, z2 (N, p) -> scalar.
+
+    The 2N projections are L2-normalised; s_ab = cos(z_a, z_b) / tau. Each of the 2N views is
+    an anchor whose positive is its pair and whose 2N - 2 negatives are all other views
+    (self-similarity excluded):
+
+        loss = (1 / 2N) sum_a -log( exp(s_a,pos(a)) / sum_{b != a} exp(s_ab) )
+
+    i.e. the *mean* over all 2N anchors, both directions (lightly's normalisation; SimCLR's
+    reference code reports twice this value, the sum of the two directions' means).
+    """
+    z = F.normalize(torch.cat([z1, z2]), dim=1)  # (2N, p)
+    n = len(z1)
+    logits = z @ z.T / temperature  # (2N, 2N)
+    logits = logits.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), -torch.inf)
+    positive = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)  # (2N,)
+    return F.cross_entropy(logits, positive)
+
+
+# --- neuron masks ----------------------------------------------------------------------------
+
+
+def _keep_top(scores: torch.Tensor, ratio: float, granularity: str) -> torch.Tensor:
+    """Boolean mask of `scores` (neurons, D) keeping the largest (1 - ratio) share.
+
+    global: over all entries of the matrix; neuron: within each row (each neuron keeps its
+    largest input weights); input: within each column (each input coordinate keeps the
+    neurons that read it most strongly). Ties are broken by position, so masks are exact.
+    """
+    dim = {"global": None, "neuron": 1, "input": 0}[granularity]
+    if dim is None:
+        flat = scores.flatten()
+        keep_n = max(1, round((1 - ratio) * flat.numel()))
+        mask = torch.zeros_like(flat, dtype=torch.bool)
+        mask[torch.topk(flat, keep_n, sorted=False).indices] = True
+        return mask.view_as(scores)
+    keep_n = max(1, round((1 - ratio) * scores.shape[dim]))
+    idx = torch.topk(scores, keep_n, dim=dim, sorted=False).indices
+    return torch.zeros_like(scores, dtype=torch.bool).scatter_(dim, idx, True)
+
+
+def magnitude_masks(model: ViT, ratio: float, granularity: str) -> list[torch.Tensor]:
+    """Per block, keep the MLP neuron weights of largest |w_ij| (float masks, 1 = kept)."""
+    return [
+        _keep_top(w.detach().abs(), ratio, granularity).to(w.dtype) for w in neuron_weights(model)
+    ]
+
+
+def random_masks(
+    model: ViT, ratio: float, granularity: str, gen: torch.Generator
+) -> list[torch.Tensor]:
+    """The control: same shapes, granularity and kept count, entries chosen at random."""
+    return [
+        _keep_top(torch.rand(w.shape, generator=gen).to(w.device), ratio, granularity).to(w.dtype)
+        for w in neuron_weights(model)
+    ]
+
+
+@torch.no_grad()
+def apply_masks(model: ViT, masks: list[torch.Tensor]) -> None:
+    """Zero the pruned weights in place (after every optimiser step they stay zero)."""
+    for w, m in zip(neuron_weights(model), masks, strict=True):
+        w.mul_(m)

@@ -1,0 +1,198 @@
+"""The sparse-coding data model: imbalanced features, tokens, positive pairs.
+
+A sample is L tokens in R^d. Token r of a sample is
+
+    x_r = sum_j z_rj M_j + xi_r,     z_rj in {-1, 0, +1},   xi_r ~ N(0, noise_std^2 I_d)
+
+where M (d x K) has orthonormal columns (the features) and each feature j is active in a
+token independently with probability p_j, with a random sign. The first `n_majority`
+features form the majority group with p_j = p_majority; the others, the minority group,
+have p_j = p_majority / imbalance_ratio. rho = 1 is the balanced control.
+
+Positive pairs share the latent z and differ in their corruption: `view = noise` redraws the
+Gaussian noise for each view; `view = mask` (Wen & Li 2021) applies complementary random
+coordinate masks, scaled by 2, to one noisy token matrix.
+
+Randomness is drawn in blocks of steps. Block b of a run comes from its own generator, seeded
+by (run seed, b): a run can resume at any step, and a run gives the same stream whether it
+trains alone or beside others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from imbcl.core.config import DataConfig
+from imbcl.core.runtime import parallel_map
+
+# Stream tags keep the seeds of unrelated random draws apart.
+_DICTIONARY, _EVAL, _TRAIN, INIT_STREAM = 11, 13, 17, 19
+
+
+def generator(*key: int) -> torch.Generator:
+    """A torch generator seeded from a tuple of integers (via numpy's SeedSequence)."""
+    state = np.random.SeedSequence([int(k) for k in key]).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+@dataclass(frozen=True)
+class Dictionary:
+    """The feature dictionary and its groups."""
+
+    M: np.ndarray  # (d, K) orthonormal columns
+    majority: np.ndarray  # (K,) bool: True for the majority group
+
+    @property
+    def minority(self) -> np.ndarray:
+        return ~self.majority
+
+
+def make_dictionary(cfg: DataConfig, seed: int) -> Dictionary:
+    """M = the first K coordinate axes (`identity`) or a random orthonormal d x K matrix."""
+    d, k = cfg.dim, cfg.n_features
+    if cfg.basis == "identity":
+        M = np.eye(d, k)
+    else:
+        g = generator(seed, _DICTIONARY)
+        A = torch.randn(d, k, generator=g, dtype=torch.float64)
+        Q, R = torch.linalg.qr(A)  # (d, K), sign-fixed so the draw is unique
+        M = (Q * torch.sign(torch.diagonal(R))).numpy()
+    majority = np.arange(k) < cfg.n_majority
+    return Dictionary(M=M.astype(np.float32), majority=majority)
+
+
+def feature_probs(cfg: DataConfig, imbalance_ratio: float) -> np.ndarray:
+    """(K,) per-token activation probability of each feature."""
+    p = np.full(cfg.n_features, cfg.p_majority, dtype=np.float64)
+    p[cfg.n_majority :] /= imbalance_ratio
+    return p
+
+
+def sample_latent(probs: torch.Tensor, shape: tuple[int, ...], g: torch.Generator) -> torch.Tensor:
+    """Signed sparse codes z of shape (*shape, K) with P(z_j != 0) = probs[j]."""
+    # One uniform draw u per entry decides both: active when u < p, and then u < p/2 (an
+    # event of probability 1/2 given activity) picks the sign.
+    return latent_from_uniform(torch.rand((*shape, probs.shape[-1]), generator=g), probs)
+
+
+def latent_from_uniform(u: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    """The signed codes for given uniforms u (..., K); probs (K,) or broadcast against u."""
+    plus, minus = torch.ones(()), -torch.ones(())
+    return torch.where(u < probs / 2, plus, torch.where(u < probs, minus, 0.0))
+
+
+def sample_tokens(z: torch.Tensor, M: torch.Tensor, noise_std: float, g: torch.Generator):
+    """One noisy token matrix (..., L, d) for the latent z (..., L, K)."""
+    clean = z @ M.T
+    return clean + noise_std * torch.randn(clean.shape, generator=g)
+
+
+class RunStream:
+    """Training batches of one run, drawn a block of steps at a time.
+
+    A block's random numbers come from the generator (run seed, block) in a fixed order:
+    the latent uniforms (S, B, L, K), then the standard normals of view 1 (S, B, L, d), then
+    those of view 2 (`view = noise`) or the mask uniforms (S, B, 1, d) (`view = mask`).
+    """
+
+    def __init__(
+        self,
+        cfg: DataConfig,
+        M: np.ndarray,
+        imbalance_ratio: float,
+        run_seed: int,
+        batch: int,
+        block_steps: int,
+    ):
+        self.cfg = cfg
+        self.M = torch.as_tensor(M)
+        self.probs = torch.as_tensor(feature_probs(cfg, imbalance_ratio), dtype=torch.float32)
+        self.run_seed = run_seed
+        self.batch = batch
+        self.block_steps = block_steps
+
+    def draw(self, b: int, u: torch.Tensor, n1: torch.Tensor, n2: torch.Tensor) -> None:
+        """Block b's random numbers, written into the caller's buffers in stream order."""
+        g = generator(self.run_seed, _TRAIN, b)
+        torch.rand(u.shape, generator=g, out=u)
+        torch.randn(n1.shape, generator=g, out=n1)
+        if self.cfg.view == "noise":
+            torch.randn(n2.shape, generator=g, out=n2)
+        else:
+            torch.rand(n2.shape, generator=g, out=n2)
+
+
+def _is_axes(M: torch.Tensor) -> bool:
+    """True when M is the first K coordinate axes, so z @ M^T just places z in front."""
+    return bool(torch.equal(M, torch.eye(*M.shape)))
+
+
+def _add_clean(x: torch.Tensor, z: torch.Tensor, M: torch.Tensor, axes: bool) -> torch.Tensor:
+    """x += z M^T in place; with the identity basis, adding z to the first K coordinates
+    gives the same numbers without the product."""
+    if axes:
+        x[..., : M.shape[1]].add_(z)
+    else:
+        x.add_(z @ M.T)
+    return x
+
+
+def stacked_steps(
+    streams: list[RunStream], start: int, stop: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The runs' batches side by side: yields (x1, x2), each (R, B, L, d), for steps
+    [start, stop). The streams share one DataConfig and M; each keeps its own generator.
+
+    Per block, every run draws its random numbers into its slice of reused stacked buffers
+    (generators are sequential, so the runs draw on parallel threads); the views are then
+    formed once for all runs, by whole-buffer operations on all cores. A step's batch is a
+    view into the buffers, valid until the next one is drawn. A run's numbers are the same
+    whether it is drawn alone or beside others.
+    """
+    first = streams[0]
+    cfg, M, R, S = first.cfg, first.M, len(streams), first.block_steps
+    K, d = M.shape[1], cfg.dim
+    lead = (R, S, first.batch, cfg.tokens)  # (R, S, B, L)
+    u = torch.empty((*lead, K))
+    x1, x2 = torch.empty((*lead, d)), torch.empty((*lead, d))
+    mask_u = torch.empty((R, S, first.batch, 1, d)) if cfg.view == "mask" else x2
+    probs = torch.stack([s.probs for s in streams]).view(R, 1, 1, 1, K)
+    axes = _is_axes(M)
+    b, offset = divmod(start, S)
+    step = start
+    while step < stop:
+        parallel_map(lambda r: streams[r].draw(b, u[r], x1[r], mask_u[r]), range(R))  # noqa: B023
+        z = latent_from_uniform(u, probs)  # (R, S, B, L, K)
+        if cfg.view == "noise":
+            for x in (x1, x2):  # x = noise_std * N(0, 1) + z M^T
+                _add_clean(x.mul_(cfg.noise_std), z, M, axes)
+        else:  # x1 = 2 keep (z M^T + noise), x2 = 2 (1 - keep) (z M^T + noise)
+            noisy = _add_clean(x1.mul_(cfg.noise_std), z, M, axes)
+            keep = (mask_u < 0.5).to(noisy.dtype)
+            torch.mul(2 * (1 - keep), noisy, out=x2)
+            noisy.mul_(2 * keep)
+        for i in range(offset, min(S, offset + stop - step)):
+            yield x1[:, i], x2[:, i]
+        step += S - offset
+        b, offset = b + 1, 0
+
+
+def eval_set(cfg: DataConfig, M: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """A balanced held-out set (rho = 1) for probes: tokens and which features are present.
+
+    Returns x (n, L, d) float32, z (n, L, K) int8 and present (n, K) bool.
+    """
+    g = generator(seed, _EVAL)
+    probs = torch.as_tensor(feature_probs(cfg, 1.0), dtype=torch.float32)
+    z = sample_latent(probs, (cfg.eval_samples, cfg.tokens), g)
+    x = sample_tokens(z, torch.as_tensor(M), cfg.noise_std, g)
+    present = (z != 0).any(dim=1)
+    return {
+        "x": x.numpy().astype(np.float32),
+        "z": z.numpy().astype(np.int8),
+        "present": present.numpy(),
+    }

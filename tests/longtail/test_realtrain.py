@@ -1,0 +1,84 @@
+"""Training variants of the long-tail track on a tiny config (one process)."""
+
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from imbcl.core.config import RealConfig
+from imbcl.longtail import train as realtrain
+from imbcl.longtail.vit import neuron_weights
+
+CFG = replace(
+    RealConfig(),
+    steps=40,
+    prune_at=20,
+    sdclr_every=10,
+    batch=32,
+    embed_dim=16,
+    depth=1,
+    mlp_neurons=16,
+    proj_dim=8,
+    lr=3.0e-3,
+)
+
+
+def _data() -> torch.Tensor:
+    g = torch.Generator().manual_seed(0)
+    protos = torch.randn(4, 1, 8, 8, generator=g)  # four 'classes'
+    return protos.repeat(16, 1, 1, 1) + 0.3 * torch.randn(64, 1, 8, 8, generator=g)
+
+
+def test_variants_share_the_warm_up_and_pruned_weights_stay_zero():
+    ctx = realtrain.Context(torch.device("cpu"))
+    runs = {r.variant: r for r in realtrain.train_seed(_data(), CFG, seed=0, ctx=ctx)}
+    assert set(runs) == set(realtrain.VARIANTS)
+    warm = CFG.prune_at
+    assert runs["dense"].losses[:warm] == runs["pruned"].losses[:warm]
+    assert runs["dense"].losses[:warm] == runs["random"].losses[:warm]
+    assert runs["dense"].losses[warm:] != runs["pruned"].losses[warm:]
+    for variant in ("pruned", "random"):
+        w = runs[variant].state["blocks.0.fc1.weight"]  # (neurons, dim)
+        kept = (w != 0).sum(dim=0)  # per input coordinate (granularity 'input')
+        assert torch.all(kept == round(0.2 * CFG.mlp_neurons))
+    assert (runs["dense"].state["blocks.0.fc1.weight"] != 0).all()
+    assert (runs["sdclr"].state["blocks.0.fc1.weight"] != 0).all()  # the branch is a view
+    model = realtrain.load_model(runs["pruned"].state, 1, 8, CFG)
+    assert (neuron_weights(model)[0] == 0).float().mean() > 0.7
+
+
+def test_training_lowers_the_loss_and_is_deterministic():
+    ctx = realtrain.Context(torch.device("cpu"))
+    a = realtrain.train_seed(_data(), CFG, seed=1, ctx=ctx, variants=("dense",))[0]
+    b = realtrain.train_seed(_data(), CFG, seed=1, ctx=ctx, variants=("dense",))[0]
+    assert np.mean(a.losses[-5:]) < np.mean(a.losses[:5])
+    assert a.losses == b.losses
+
+
+def test_normalise_centres_each_channel():
+    x = np.random.default_rng(0).integers(0, 256, (50, 3, 4, 4), dtype=np.uint8)
+    mean = (x / 255).mean(axis=(0, 2, 3)).tolist()
+    std = (x / 255).std(axis=(0, 2, 3)).tolist()
+    t = realtrain.normalise(x, mean, std)
+    assert torch.allclose(t.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5)
+    assert torch.allclose(t.std(dim=(0, 2, 3), unbiased=False), torch.ones(3), atol=1e-4)
+
+
+def test_chains_in_worker_processes_equal_one_after_another(monkeypatch):
+    ctx = realtrain.Context(torch.device("cpu"))
+    cfg = replace(CFG, steps=12, prune_at=6, sdclr_every=4, threads=1)
+    monkeypatch.setattr(realtrain, "chain_workers", lambda cfg, ctx: 1)
+    threads = torch.get_num_threads()
+    realtrain.set_threads(cfg.threads)  # as the stage does; a worker sets the same
+    try:
+        serial = realtrain.train_seeds(_data(), cfg, [3, 4], ctx)
+    finally:
+        torch.set_num_threads(threads)
+    monkeypatch.setattr(realtrain, "chain_workers", lambda cfg, ctx: 2)
+    parallel = realtrain.train_seeds(_data(), cfg, [3, 4], ctx)
+    assert [(r.seed, r.variant) for r in parallel] == [
+        (s, v) for s in (3, 4) for v in realtrain.VARIANTS
+    ]
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.losses == b.losses
+        assert all(torch.equal(a.state[k], b.state[k]) for k in a.state)

@@ -1,0 +1,121 @@
+"""The small ViT, SimCLR views, NT-Xent against a hand-written oracle, and neuron masks."""
+
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+
+from imbcl.core.config import RealConfig
+from imbcl.longtail.vit import (
+    ViT,
+    _keep_top,
+    apply_masks,
+    magnitude_masks,
+    neuron_weights,
+    nt_xent,
+    random_masks,
+    views,
+)
+
+CFG = replace(RealConfig(), embed_dim=16, heads=2, depth=2, mlp_neurons=10, proj_dim=8)
+
+
+def nt_xent_oracle(z1: torch.Tensor, z2: torch.Tensor, tau: float) -> float:
+    """Loops over the 2N anchors: mean of -log(exp(s_pos) / sum_{b != a} exp(s_ab))."""
+    z = torch.cat([z1, z2]).double()
+    z = z / z.norm(dim=1, keepdim=True)
+    n = len(z1)
+    total = 0.0
+    for a in range(2 * n):
+        pos = a + n if a < n else a - n
+        denom = sum(math.exp(float(z[a] @ z[b]) / tau) for b in range(2 * n) if b != a)
+        total += -(float(z[a] @ z[pos]) / tau - math.log(denom))
+    return total / (2 * n)
+
+
+def test_nt_xent_matches_the_oracle():
+    g = torch.Generator().manual_seed(0)
+    z1, z2 = torch.randn(5, 3, generator=g), torch.randn(5, 3, generator=g)
+    for tau in (0.1, 0.5, 1.0):
+        assert nt_xent(z1, z2, tau).item() == pytest.approx(nt_xent_oracle(z1, z2, tau), rel=1e-5)
+
+
+def test_nt_xent_is_symmetric_and_scale_free():
+    g = torch.Generator().manual_seed(1)
+    z1, z2 = torch.randn(6, 4, generator=g), torch.randn(6, 4, generator=g)
+    assert nt_xent(z1, z2, 0.2).item() == pytest.approx(nt_xent(z2, z1, 0.2).item(), rel=1e-6)
+    assert nt_xent(3 * z1, 0.5 * z2, 0.2).item() == pytest.approx(
+        nt_xent(z1, z2, 0.2).item(), rel=1e-5
+    )
+
+
+def test_nt_xent_is_low_for_matching_pairs():
+    z = torch.eye(4)
+    aligned = nt_xent(z, z, 0.1).item()
+    shuffled = nt_xent(z, z.roll(1, dims=0), 0.1).item()
+    assert aligned < 0.01 < shuffled
+
+
+def test_vit_shapes_and_masked_branch():
+    torch.manual_seed(0)
+    model = ViT(1, 8, CFG)
+    x = torch.randn(3, 1, 8, 8)
+    assert model.features(x).shape == (3, 16)
+    assert model(x).shape == (3, 8)
+    ones = [torch.ones_like(w) for w in neuron_weights(model)]
+    assert torch.allclose(model(x, ones), model(x))
+    zeros = [torch.zeros_like(w) for w in neuron_weights(model)]
+    assert not torch.allclose(model(x, zeros), model(x))
+    with pytest.raises(ValueError, match="real.patch"):
+        ViT(1, 8, replace(CFG, patch=3))
+
+
+def test_views_are_seeded_and_keep_shape():
+    x = torch.randn(4, 3, 8, 8)
+    cfg = replace(CFG, flip=True)
+    a = views(x, cfg, torch.Generator().manual_seed(0))
+    b = views(x, cfg, torch.Generator().manual_seed(0))
+    c = views(x, cfg, torch.Generator().manual_seed(1))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_views_crop_shifts_and_masks_patches():
+    x = torch.arange(64.0).view(1, 1, 8, 8).repeat(64, 1, 1, 1)
+    only_crop = replace(CFG, crop_pad=1, noise_std=0.0, mask_patches=0.0)
+    v = views(x, only_crop, torch.Generator().manual_seed(0))
+    inner = v[:, 0, 1:7, 1:7] - x[:, 0, 1:7, 1:7]  # away from the padded border
+    shifts = {round(float(s)) for s in inner[:, 0, 0]}
+    assert shifts <= {dy * 8 + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)} and len(shifts) > 3
+    only_mask = replace(CFG, crop_pad=0, noise_std=0.0, mask_patches=0.5)
+    m = views(torch.ones(200, 1, 8, 8), only_mask, torch.Generator().manual_seed(0))
+    assert 0.4 < float((m == 0).float().mean()) < 0.6
+    assert set(m.unique().tolist()) == {0.0, 1.0}
+
+
+@pytest.mark.parametrize("granularity, dim", [("global", None), ("neuron", 1), ("input", 0)])
+def test_keep_top_keeps_the_largest_share(granularity, dim):
+    scores = torch.rand(10, 6, generator=torch.Generator().manual_seed(0))
+    keep = _keep_top(scores, 0.8, granularity)
+    if dim is None:
+        assert keep.sum() == round(0.2 * 60)
+        assert scores[keep].min() > scores[~keep].max()
+    else:
+        kept = keep.sum(dim=dim)
+        assert torch.all(kept == max(1, round(0.2 * scores.shape[dim])))
+        for i in range(scores.shape[1 - dim]):
+            s, k = (scores[i], keep[i]) if dim == 1 else (scores[:, i], keep[:, i])
+            assert s[k].min() > s[~k].max()
+
+
+def test_magnitude_and_random_masks_prune_the_same_count():
+    torch.manual_seed(0)
+    model = ViT(1, 8, CFG)
+    mag = magnitude_masks(model, 0.8, "input")
+    rnd = random_masks(model, 0.8, "input", torch.Generator().manual_seed(0))
+    for w, a, b in zip(neuron_weights(model), mag, rnd, strict=True):
+        assert a.shape == w.shape and a.sum() == b.sum() and not torch.equal(a, b)
+        assert w.detach().abs()[a.bool()].mean() > w.detach().abs()[b.bool()].mean()
+    apply_masks(model, mag)
+    for w, a in zip(neuron_weights(model), mag, strict=True):
+        assert torch.all(w[a == 0] == 0)

@@ -1,0 +1,112 @@
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from imbcl.core.config import DataConfig
+from imbcl.synthetic.data import (
+    RunStream,
+    _add_clean,
+    eval_set,
+    feature_probs,
+    make_dictionary,
+    sample_latent,
+    stacked_steps,
+)
+
+
+def active_rate(cfg: DataConfig, rho: float, n: int = 50000) -> np.ndarray:
+    probs = torch.as_tensor(feature_probs(cfg, rho), dtype=torch.float32)
+    z = sample_latent(probs, (n,), torch.Generator().manual_seed(1))
+    return (z != 0).float().mean(0).numpy()
+
+
+@pytest.mark.parametrize("rho", [1.0, 4.0, 10.0])
+def test_feature_frequencies_follow_rho(rho):
+    cfg = DataConfig()
+    rate = active_rate(cfg, rho)
+    maj, mino = rate[: cfg.n_majority].mean(), rate[cfg.n_majority :].mean()
+    assert maj == pytest.approx(cfg.p_majority, rel=0.05)
+    assert maj / mino == pytest.approx(rho, rel=0.1)
+
+
+def test_balanced_control_has_equal_frequencies():
+    cfg = DataConfig()
+    rate = active_rate(cfg, 1.0)
+    assert np.allclose(rate, cfg.p_majority, atol=0.015)
+
+
+def test_signs_are_symmetric():
+    probs = torch.full((5,), 0.5)
+    z = sample_latent(probs, (40000,), torch.Generator().manual_seed(0))
+    assert abs(float(z.sum()) / float((z != 0).sum())) < 0.02
+
+
+@pytest.mark.parametrize("basis", ["identity", "random"])
+def test_dictionary_is_orthonormal(basis):
+    D = make_dictionary(replace(DataConfig(), basis=basis), seed=3)
+    assert np.allclose(D.M.T @ D.M, np.eye(D.M.shape[1]), atol=1e-5)
+    assert D.majority.sum() == DataConfig().n_majority
+
+
+def test_same_seed_same_data_and_resume_mid_block():
+    cfg = DataConfig()
+    M = make_dictionary(cfg, 0).M
+    a = RunStream(cfg, M, 10.0, run_seed=5, batch=4, block_steps=7)
+    b = RunStream(cfg, M, 10.0, run_seed=5, batch=4, block_steps=7)
+    full = [x1[0].clone() for x1, _ in stacked_steps([a], 0, 20)]
+    resumed = [x1[0].clone() for x1, _ in stacked_steps([b], 9, 20)]
+    assert all(torch.equal(x, y) for x, y in zip(full[9:], resumed, strict=True))
+    other = RunStream(cfg, M, 10.0, run_seed=6, batch=4, block_steps=7)
+    assert not torch.equal(next(stacked_steps([other], 0, 1))[0][0], full[0])
+
+
+@pytest.mark.parametrize("view", ["noise", "mask"])
+def test_views_share_the_latent(view):
+    cfg = replace(DataConfig(), view=view, noise_std=0.0)
+    M = make_dictionary(cfg, 0).M
+    x1, x2 = next(stacked_steps([RunStream(cfg, M, 1.0, 0, batch=8, block_steps=2)], 0, 1))
+    if view == "noise":
+        assert torch.equal(x1, x2)  # without noise the two views are the same tokens
+    else:
+        assert float((x1 * x2).abs().sum()) == 0.0  # complementary masks never overlap
+        clean = (x1 + x2) / 2  # identity basis: integer codes on the feature coordinates
+        assert torch.equal(clean, clean.round()) and clean.abs().sum() > 0
+
+
+def test_eval_set_is_balanced_and_labels_match_tokens():
+    cfg = replace(DataConfig(), eval_samples=4000)
+    M = make_dictionary(cfg, 0).M
+    ev = eval_set(cfg, M, seed=0)
+    assert ev["x"].shape == (4000, cfg.tokens, cfg.dim)
+    rate = ev["present"].mean(0)
+    assert abs(rate[: cfg.n_majority].mean() - rate[cfg.n_majority :].mean()) < 0.03
+    assert np.array_equal(ev["present"], (ev["z"] != 0).any(1))
+
+
+@pytest.mark.parametrize("view", ["noise", "mask"])
+@pytest.mark.parametrize("basis", ["identity", "random"])
+def test_a_run_draws_the_same_numbers_alone_and_beside_others(view, basis):
+    # Runs draw on parallel threads and the views are formed on the stacked buffers; run r
+    # of a stack must still see exactly the batches it sees alone.
+    cfg = replace(DataConfig(), view=view, basis=basis, dim=12, n_features=4, n_majority=2)
+    M = make_dictionary(cfg, 0).M
+    specs = [(1.0, 0), (10.0, 1), (3.0, 2)]
+
+    def stream(rho, seed):
+        return RunStream(cfg, M, rho, seed, batch=5, block_steps=3)
+
+    together = [(a.clone(), b.clone()) for a, b in stacked_steps([stream(*s) for s in specs], 1, 8)]
+    for r, s in enumerate(specs):
+        alone = [(a.clone(), b.clone()) for a, b in stacked_steps([stream(*s)], 1, 8)]
+        for (a, b), (x1, x2) in zip(together, alone, strict=True):
+            assert torch.equal(a[r], x1[0]) and torch.equal(b[r], x2[0])
+
+
+def test_identity_shortcut_equals_the_product():
+    z = sample_latent(torch.full((4,), 0.5), (6, 3), torch.Generator().manual_seed(0))
+    M = torch.eye(9, 4)
+    fast = torch.ones(6, 3, 9)
+    _add_clean(fast, z, M, axes=True)
+    assert torch.equal(fast, torch.ones(6, 3, 9) + z @ M.T)

@@ -1,0 +1,134 @@
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from imbcl.synthetic.data import make_dictionary
+from imbcl.synthetic.model import init_params
+from imbcl.synthetic.train import DivergenceError, RunSpec, train_group, train_runs
+
+
+def test_logs_every_k_steps_and_saves_checkpoints(tiny):
+    data, model, train = tiny
+    M = make_dictionary(data, 0).M
+    (res,) = train_group([RunSpec(4.0, model.width, 0)], data, model, train, M, progress=False)
+    t = res.trajectory
+    assert list(t.steps) == list(range(0, train.steps + 1, train.log_every))
+    assert t.proj.shape == (len(t.steps), model.width, data.n_features)
+    assert sorted(res.checkpoints) == sorted({*train.checkpoint_steps, train.steps})
+    assert np.isfinite(t.loss).all()
+
+
+def test_run_alone_equals_run_inside_a_batch(tiny):
+    data, model, train = tiny
+    M = make_dictionary(data, 0).M
+    specs = [RunSpec(rho, model.width, s) for rho in (1.0, 5.0) for s in (0, 1)]
+    together = train_group(specs, data, model, train, M, progress=False)
+    alone = train_group([specs[3]], data, model, train, M, progress=False)[0]
+    np.testing.assert_allclose(
+        together[3].trajectory.proj, alone.trajectory.proj, rtol=1e-4, atol=1e-6
+    )
+    np.testing.assert_allclose(together[3].trajectory.loss, alone.trajectory.loss, rtol=1e-5)
+
+
+def test_resuming_from_a_checkpoint_continues_the_same_run(tiny):
+    data, model, train = tiny
+    M = make_dictionary(data, 0).M
+    spec = [RunSpec(4.0, model.width, 3)]
+    full = train_group(spec, data, model, train, M, progress=False)[0]
+    start = {k: v[None] for k, v in full.checkpoints[20].items()}
+    resumed = train_group(spec, data, model, train, M, start=start, start_step=20, progress=False)[
+        0
+    ]
+    np.testing.assert_allclose(
+        resumed.trajectory.proj[-1], full.trajectory.proj[-1], rtol=1e-4, atol=1e-6
+    )
+
+
+def test_masked_weights_stay_zero_through_training_and_weight_decay(tiny):
+    data, model, train = tiny
+    train = replace(train, weight_decay=0.1)
+    M = make_dictionary(data, 0).M
+    mask = (
+        torch.rand(1, model.width, data.dim, generator=torch.Generator().manual_seed(0)) > 0.5
+    ).float()
+    res = train_group(
+        [RunSpec(4.0, model.width, 0)], data, model, train, M, mask=mask, progress=False
+    )[0]
+    w = res.checkpoints[train.steps]["w"]
+    assert torch.all(w[mask[0] == 0] == 0)
+    assert torch.all(w[mask[0] == 1] != 0)
+
+
+def test_divergence_names_the_run_step_and_parameter(tiny):
+    data, model, train = tiny
+    M = make_dictionary(data, 0).M
+    with pytest.raises(DivergenceError, match=r"run rho4_m8_s0 diverged at step \d+.*train\.lr"):
+        train_group(
+            [RunSpec(4.0, model.width, 0)],
+            data,
+            replace(model, init_std=5.0),
+            replace(train, lr=1.0e4),
+            M,
+            progress=False,
+        )
+
+
+def test_train_runs_groups_by_width_and_keeps_order(tiny):
+    data, model, train = tiny
+    M = make_dictionary(data, 0).M
+    specs = [RunSpec(1.0, 4, 0), RunSpec(1.0, 8, 0), RunSpec(2.0, 4, 1)]
+    res = train_runs(
+        specs, data, model, replace(train, steps=10, batched_runs=1), M, progress=False
+    )
+    assert [r.spec for r in res] == specs
+    assert [r.trajectory.norm.shape[1] for r in res] == [4, 8, 4]
+
+
+def test_pinned_trajectory(tiny):
+    """A fixed tiny run: optimisations of the step must not change its dynamics."""
+    data, model, train = tiny
+    M = make_dictionary(data, 0).M
+    res = train_group([RunSpec(4.0, model.width, 0)], data, model, train, M, progress=False)[0]
+    t = res.trajectory
+    got = [float(t.loss[-1]), float(np.abs(t.proj[-1]).sum()), float(t.noise[-1].sum())]
+    np.testing.assert_allclose(got, PINNED, rtol=2e-4)
+
+
+# Recorded from the reference implementation (float32, CPU); loss, sum |proj|, sum noise.
+PINNED = [2.429038, 6.098708, 0.890535]
+
+
+def test_init_is_the_seeded_default(tiny):
+    data, model, train = tiny
+    M = make_dictionary(data, 0).M
+    res = train_group([RunSpec(4.0, model.width, 9)], data, model, train, M, progress=False)[0]
+    init = init_params(model, data.dim, [9])
+    assert torch.equal(res.checkpoints[0]["w"], init["w"][0])
+
+
+def test_weight_decay_alone_shrinks_weights_geometrically(tiny):
+    """With the loss switched off (lr on a dead encoder), w_t = (1 - lr * lambda)^t w_0."""
+    data, model, train = tiny
+    model = replace(model, bias_schedule="constant", bias_final=1.0e3, train_attention=False)
+    train = replace(train, steps=10, weight_decay=0.5, lr=0.1)
+    M = make_dictionary(data, 0).M
+    res = train_group([RunSpec(1.0, model.width, 0)], data, model, train, M, progress=False)[0]
+    w0, w10 = res.checkpoints[0]["w"], res.checkpoints[10]["w"]
+    torch.testing.assert_close(w10, w0 * (1 - 0.1 * 0.5) ** 10, rtol=1e-5, atol=1e-8)
+
+
+def test_saved_runs_load_back_identically(tiny, tmp_path):
+    from imbcl.synthetic.train import load_checkpoints, load_specs, load_trajectory, save_runs
+
+    data, model, train = tiny
+    M = make_dictionary(data, 0).M
+    res = train_group([RunSpec(2.0, model.width, 1)], data, model, train, M, progress=False)
+    save_runs(tmp_path, res)
+    (spec,) = load_specs(tmp_path)
+    assert spec == res[0].spec
+    np.testing.assert_array_equal(load_trajectory(tmp_path, spec).proj, res[0].trajectory.proj)
+    ckpt = load_checkpoints(tmp_path, spec)
+    assert sorted(ckpt) == sorted(res[0].checkpoints)
+    assert torch.equal(ckpt[20]["w"], res[0].checkpoints[20]["w"])
