@@ -149,6 +149,7 @@ def train_group(
     for t, (x1, x2) in zip(range(start_step, steps + 1), batches, strict=True):
         b = bias_fn(t, params)
         f1, saved = forward(params, x1, b, keep=True)  # (R, B, m)
+        assert saved is not None  # keep=True always returns the activations
         f2, _ = forward(params, x2, b)  # the stop-gradient branch: no activations kept
         nce, df1 = info_nce_and_grad(f1, f2, train_cfg.temperature)  # (R,), (R, B, m)
         if not bool(torch.isfinite(nce).all()):
