@@ -7,6 +7,7 @@ stages themselves (imbcl.core.io), so a failure leaves the previous outputs as t
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -31,11 +32,24 @@ def params_path() -> Path:
     return Path(os.environ.get("IMBCL_PARAMS", "params.yaml"))
 
 
-def run(main: Callable[[], None]) -> None:
-    """Call a stage's main(); turn expected failures into `error: ...` and exit 2."""
+def run(main: Callable[..., None]) -> None:
+    """Call a stage's main() with the paths given on the command line (dvc.yaml's `cmd`
+    names every path once); turn expected failures into `error: ...` and exit 2.
+
+    main's positional parameters name the paths it expects: a wrong count is refused with a
+    usage line before anything is read.
+    """
     tune_allocator()
+    args = sys.argv[1:]
+    params = list(inspect.signature(main).parameters.values())
+    variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
+    names = [p.name for p in params if p.kind is not p.VAR_POSITIONAL]
+    if len(args) < len(names) or (not variadic and len(args) > len(names)):
+        usage = " ".join([*names, *(["PATH..."] if variadic else [])])
+        print(f"error: usage: python {sys.argv[0]} {usage}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
     try:
-        main()
+        main(*args)
     except (ParamError, InputError, DivergenceError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
