@@ -7,15 +7,13 @@ writes reports/metrics.json  flat numeric metrics, keys prefixed by the part's n
        reports/README.md     the report
 """
 
-import sys
-
 from imbcl.core import cli, config
 from imbcl.core.io import write_json, write_text
 from imbcl.core.report import collect, markdown
 
 
-def main() -> None:
-    args = [cli.require(p, "a stage's output directory or table") for p in sys.argv[1:]]
+def main(*paths: str) -> None:
+    args = [cli.require(p, "a stage's output directory or table") for p in paths]
     raw = config.read_yaml(cli.params_path())
     metrics, claims, sections = collect([p for p in args if p.is_dir()])
     tables = [p.name for p in args if p.suffix == ".md"]
