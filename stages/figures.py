@@ -1,96 +1,29 @@
-"""Stage figures: the dynamics figures of the dense runs.
+"""Stage figures: trajectories and final alignments of the dense runs.
 
-    python stages/figures.py               reads runs/train, runs/analyze, data/synthetic
-writes reports/figures/trajectories.png     (a) group trajectories, stages shaded
-       reports/figures/final_alignment.png  (b) final strength per feature, seeds as points
-       reports/plots/trajectories.csv       seed-mean group curves per role, for `dvc plots`
-       runs/figures/figures.json            file names and captions, for the report
+    python stages/figures.py DATA TRAIN ANALYZE OUT FIGURES PLOTS
+reads   DATA/dictionary.npz, TRAIN (the train stage's runs), ANALYZE/stages.json
+writes  FIGURES/trajectories.png, FIGURES/final_alignment.png; PLOTS (seed-mean group
+        curves, the data of `dvc plots`); OUT/figures.json (captions, for the report)
 """
 
-import pandas as pd
+from pathlib import Path
 
 from imbcl.core import cli
-from imbcl.core.io import atomic_dir, atomic_path, load_npz, read_json, write_json
-from imbcl.dynamics import figures
-from imbcl.synthetic.measures import GROUPS, feature_strength, group_curves
-from imbcl.synthetic.train import load_specs, load_trajectory
-
-PLOTS = "reports/plots/trajectories.csv"
-TRAIN, ANALYZE, DATA, FIG, OUT = (
-    "runs/train",
-    "runs/analyze",
-    "data/synthetic",
-    "reports/figures",
-    "runs/figures",
-)
+from imbcl.core.io import atomic_dir, atomic_path, load_npz, read_json
+from imbcl.core.report import Part, write_part
+from imbcl.dynamics.figures import draw
+from imbcl.synthetic.train import load_runs
 
 
-def main() -> None:
-    majority = load_npz(cli.require(f"{DATA}/dictionary.npz", "the synthesize output"))["majority"]
-    roles = read_json(cli.require(f"{TRAIN}/index.json", "the train stage's output"))["roles"]
-    stage_steps = read_json(cli.require(f"{ANALYZE}/stages.json", "the analyze output"))
-    role_of = {float(v): k for k, v in roles.items()}
-    titles = {r: f"{r} (rho = {roles[r]:g})" for r in ("imbalanced", "balanced")}
-    long, stages, points = [], [], []
-    for spec in load_specs(cli.require(TRAIN, "the train stage's output")):
-        traj, role = load_trajectory(TRAIN, spec), role_of[spec.imbalance_ratio]
-        curves = group_curves(traj, majority)
-        for g in GROUPS:
-            long.append(
-                pd.DataFrame(
-                    {
-                        "role": role,
-                        "seed": spec.seed,
-                        "step": traj.steps,
-                        "group": g,
-                        "value": curves[g],
-                    }
-                )
-            )
-        b = stage_steps[spec.name]
-        stages += [
-            {"role": role, "seed": spec.seed, "stage": k, "start": b[k], "end": b[k + 1]}
-            for k in range(len(b) - 1)
-        ]
-        final = feature_strength(traj.proj[-1])
-        points += [
-            {
-                "role": role,
-                "seed": spec.seed,
-                "feature": j,
-                "group": "majority" if majority[j] else "minority",
-                "value": final[j],
-            }
-            for j in range(len(final))
-        ]
-    # Seed-mean group curves, one column per (role, group): the data of `dvc plots`.
-    wide = (
-        pd.concat(long)
-        .groupby(["step", "role", "group"])["value"]
-        .mean()
-        .unstack(["role", "group"])
-    )
-    wide.columns = [f"{role}_{group}" for role, group in wide.columns]
-    with atomic_path(PLOTS) as tmp:
+def main(data: str, train: str, analyze: str, out: str, figures: str, plots: str) -> None:
+    dictionary = cli.require(Path(data) / "dictionary.npz", "the synthesize stage's output")
+    stages = read_json(cli.require(Path(analyze) / "stages.json", "the analyze stage's output"))
+    runs = load_runs(cli.require(train, "the train stage's output"))
+    wide, index = draw(runs, load_npz(dictionary)["majority"], stages, figures)
+    with atomic_path(plots) as tmp:
         wide.round(6).reset_index().to_csv(tmp, index=False)
-    index = [
-        {
-            "file": "trajectories.png",
-            "caption": figures.trajectories(
-                pd.concat(long), pd.DataFrame(stages), f"{FIG}/trajectories.png", titles
-            ),
-        },
-        {
-            "file": "final_alignment.png",
-            "caption": figures.final_alignment(
-                pd.DataFrame(points), f"{FIG}/final_alignment.png", titles
-            ),
-        },
-    ]
-    with atomic_dir(OUT) as tmp:
-        write_json(
-            tmp / "figures.json", {"section": "Training dynamics (C1, C2)", "figures": index}
-        )
+    with atomic_dir(out) as tmp:
+        write_part(tmp, Part(section="Training dynamics (C1, C2)", figures=index))
 
 
 if __name__ == "__main__":

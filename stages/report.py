@@ -1,25 +1,28 @@
 """Stage report: merge the stages' results into the output contract and the report page.
 
-    python stages/report.py runs/analyze runs/figures ... reports/tables/dynamics.md ...
+    python stages/report.py REPORTS PART... TABLE.md...
         (the stages' part directories in report order, then the tables to link)
-writes reports/metrics.json  flat numeric metrics, keys prefixed by the part's name
-       reports/claims.json   all claim rows, sorted by id
-       reports/README.md     the report
+writes REPORTS/metrics.json  flat numeric metrics, keys prefixed by the part's name
+       REPORTS/claims.json   all claim rows, sorted by id
+       REPORTS/README.md     the report
 """
+
+from pathlib import Path
 
 from imbcl.core import cli, config
 from imbcl.core.io import write_json, write_text
 from imbcl.core.report import collect, markdown
 
 
-def main(*paths: str) -> None:
+def main(reports: str, *paths: str) -> None:
     args = [cli.require(p, "a stage's output directory or table") for p in paths]
     raw = config.read_yaml(cli.params_path())
     metrics, claims, sections = collect([p for p in args if p.is_dir()])
     tables = [p.name for p in args if p.suffix == ".md"]
-    write_json("reports/metrics.json", metrics)
-    write_json("reports/claims.json", claims)
-    write_text("reports/README.md", markdown(claims, sections, tables, raw))
+    out = Path(reports)
+    write_json(out / "metrics.json", metrics)
+    write_json(out / "claims.json", claims)
+    write_text(out / "README.md", markdown(claims, sections, tables, raw))
 
 
 if __name__ == "__main__":

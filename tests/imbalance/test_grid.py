@@ -77,7 +77,7 @@ def test_sweep_stage_rejects_a_bad_rule_in_one_line_and_writes_nothing(tmp_path)
     text = params.read_text().replace("test_ratio: 10.0", "test_ratio: 7.0")
     (tmp_path / "params.yaml").write_text(text)
     done = subprocess.run(
-        [sys.executable, str(STAGES / "sweep.py")],
+        [sys.executable, str(STAGES / "sweep.py"), "runs/sweep"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -94,7 +94,14 @@ def test_imbalance_stage_names_the_missing_sweep(tmp_path):
     params = Path(__file__).resolve().parents[2] / "params.yaml"
     (tmp_path / "params.yaml").write_text(params.read_text())
     done = subprocess.run(
-        [sys.executable, str(STAGES / "imbalance.py")],
+        [
+            sys.executable,
+            str(STAGES / "imbalance.py"),
+            "runs/sweep",
+            "runs/imbalance",
+            "reports/figures",
+            "reports/tables",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

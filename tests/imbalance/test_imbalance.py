@@ -8,21 +8,23 @@ import pytest
 
 from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Interval
 from imbcl.imbalance.claims import (
-    best_alignment,
     claim_c3,
     claim_c4,
     claim_c5,
-    coverage,
     loglog_slope,
-    margin,
-    min_width,
     regime_summary,
-    run_row,
-    separation,
-    sweep_table,
     width_trend,
 )
 from imbcl.imbalance.grid import FinalState
+from imbcl.imbalance.measures import (
+    best_alignment,
+    coverage,
+    feature_separation,
+    margin,
+    min_width,
+    run_row,
+    sweep_table,
+)
 from imbcl.synthetic.train import RunSpec
 
 MAJORITY = np.array([True, True, False, False])  # K = 4: two majority, two minority
@@ -50,7 +52,7 @@ def test_separation_and_margin_in_closed_form():
     # and carries noise 0.05 -> log10(4) and log10(10).
     u = np.array([[0.8, 0.0, 0.0, 0.0, 0.2], [0.1, 0.0, 0.5, 0.0, 0.05]])
     proj, _, noise = neurons(u, 4)
-    sep = separation(proj, noise)
+    sep = feature_separation(proj, noise)
     assert sep[0] == pytest.approx(math.log10(4.0))
     assert sep[2] == pytest.approx(math.log10(10.0))
     assert margin(proj, 0.3)[[0, 2]] == pytest.approx([0.5, 0.2])

@@ -4,11 +4,12 @@ tools read (reports/metrics.json, reports/claims.json) and the page a reader ope
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from imbcl.core.claims import merge
-from imbcl.core.io import read_json
+from imbcl.core.io import read_json, write_json
 
 DESIGN_CHOICES = """\
 Where the paper is silent, the pipeline chooses, and says so:
@@ -34,6 +35,33 @@ Where the paper is silent, the pipeline chooses, and says so:
 The sweeps, pruning and long-tail tracks state their own choices in their figure captions
 and tables; the project README lists them all, with the measured cost of every stage.
 """
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one stage hands the report, written by `write_part` into its output directory.
+
+    metrics: flat numeric keys (prefixed with the part's directory name by `collect`);
+    claims: claim rows (`Claim.as_dict()`); section and figures: the report section's title
+    and its figures, each {"file": name under reports/figures, "caption": text}.
+    A field left at None is not written.
+    """
+
+    metrics: dict[str, float] | None = None
+    claims: list[dict] | None = None
+    section: str | None = None
+    figures: list[dict] = field(default_factory=list)
+
+
+def write_part(directory: Path, part: Part) -> None:
+    """metrics.json, claims.json and figures.json of `part` in `directory` (the stage's
+    temporary output directory, renamed into place by `core.io.atomic_dir`)."""
+    if part.metrics is not None:
+        write_json(directory / "metrics.json", part.metrics)
+    if part.claims is not None:
+        write_json(directory / "claims.json", part.claims)
+    if part.section is not None:
+        write_json(directory / "figures.json", {"section": part.section, "figures": part.figures})
 
 
 def collect(parts: list[Path]) -> tuple[dict[str, float], list[dict], list[dict]]:

@@ -11,8 +11,8 @@ def latex(table: pd.DataFrame, caption: str) -> str:
     Cells are escaped for LaTeX (underscores, percent signs); the caption too.
     """
     spec = "l" + "r" * (len(table.columns) - 1)
-    styler = table.style.hide(axis="index").format(escape="latex").format_index(
-        escape="latex", axis=1
+    styler = (
+        table.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
     )
     return styler.to_latex(
         column_format=spec,

@@ -10,6 +10,7 @@ import pandas as pd
 
 from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, mean_ci
 from imbcl.core.config import AnalyzeConfig
+from imbcl.core.report import Part
 from imbcl.synthetic.measures import (
     GROUPS,
     detect_stages,
@@ -18,7 +19,7 @@ from imbcl.synthetic.measures import (
     neurons_per_feature,
     time_to_learn,
 )
-from imbcl.synthetic.train import RunSpec, Trajectory
+from imbcl.synthetic.train import RunSpec, SavedRuns, Trajectory
 
 
 @dataclass(frozen=True)
@@ -149,3 +150,20 @@ def analyze(
             metrics[f"{role}.{col}"] = float(part[col].mean())
     claims = [claim_c1(imb, bal, cfg).as_dict(), claim_c2(imb, bal, cfg).as_dict()]
     return table, metrics, claims
+
+
+@dataclass(frozen=True)
+class Outcome:
+    part: Part  # metrics and the C1, C2 rows
+    runs: pd.DataFrame  # one row per run
+    stage_steps: dict[str, list[int]]  # run name -> stage boundaries (steps)
+
+
+def decide(runs: SavedRuns, majority: np.ndarray, cfg: AnalyzeConfig) -> Outcome:
+    """Summarise every run (stages, growth rates, timing) and decide C1 and C2."""
+    pairs = zip(runs.specs, runs.trajectories, strict=True)
+    summaries = [summarise(s, t, majority, cfg) for s, t in pairs]
+    table, metrics, claims = analyze(
+        summaries, majority, cfg, runs.roles["imbalanced"], runs.roles["balanced"]
+    )
+    return Outcome(Part(metrics, claims), table, {s.spec.name: s.stage_steps for s in summaries})

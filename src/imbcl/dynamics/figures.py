@@ -12,9 +12,11 @@ import pandas as pd
 import seaborn as sns
 
 from imbcl.core.plotting import GROUP_COLORS, STAGE_SHADES, save, style
+from imbcl.synthetic.measures import GROUPS, feature_strength, group_curves
+from imbcl.synthetic.train import SavedRuns
 
 
-def trajectories(
+def plot_trajectories(
     long: pd.DataFrame, stages: pd.DataFrame, path: str | Path, titles: dict[str, str]
 ) -> str:
     """(a) Group trajectories per role with detected stages shaded.
@@ -67,7 +69,7 @@ def trajectories(
     )
 
 
-def final_alignment(points: pd.DataFrame, path: str | Path, titles: dict[str, str]) -> str:
+def plot_final_alignment(points: pd.DataFrame, path: str | Path, titles: dict[str, str]) -> str:
     """(b) Final feature strength per feature, one point per seed.
 
     points: columns role, seed, feature, group, value.
@@ -103,3 +105,59 @@ def final_alignment(points: pd.DataFrame, path: str | Path, titles: dict[str, st
         "dashed lines are group means. Imbalance leaves minority features far weaker, the "
         "balanced control does not."
     )
+
+
+def draw(
+    runs: SavedRuns,
+    majority: np.ndarray,
+    stage_steps: dict[str, list[int]],
+    figure_dir: str | Path,
+) -> tuple[pd.DataFrame, list[dict]]:
+    """Both figures of the dense runs, into `figure_dir`.
+
+    majority (K,) bool; stage_steps: run name -> stage boundaries (the analyze stage's).
+    Returns the seed-mean group curves, one column per (role, group) (the data of
+    `dvc plots`), and the figures' index [{"file", "caption"}].
+    """
+    titles = {r: f"{r} (rho = {runs.roles[r]:g})" for r in ("imbalanced", "balanced")}
+    long, stages, points = [], [], []
+    for spec, traj in zip(runs.specs, runs.trajectories, strict=True):
+        role, curves = runs.role_of(spec), group_curves(traj, majority)
+        for g in GROUPS:
+            frame = {"role": role, "seed": spec.seed, "step": traj.steps, "group": g}
+            long.append(pd.DataFrame({**frame, "value": curves[g]}))
+        b = stage_steps[spec.name]
+        stages += [
+            {"role": role, "seed": spec.seed, "stage": k, "start": b[k], "end": b[k + 1]}
+            for k in range(len(b) - 1)
+        ]
+        final = feature_strength(traj.proj[-1])
+        points += [
+            {
+                "role": role,
+                "seed": spec.seed,
+                "feature": j,
+                "group": "majority" if majority[j] else "minority",
+                "value": final[j],
+            }
+            for j in range(len(final))
+        ]
+    curves_long = pd.concat(long)
+    wide = curves_long.groupby(["step", "role", "group"])["value"].mean().unstack(["role", "group"])
+    wide.columns = [f"{role}_{group}" for role, group in wide.columns]
+    out = Path(figure_dir)
+    index = [
+        {
+            "file": "trajectories.png",
+            "caption": plot_trajectories(
+                curves_long, pd.DataFrame(stages), out / "trajectories.png", titles
+            ),
+        },
+        {
+            "file": "final_alignment.png",
+            "caption": plot_final_alignment(
+                pd.DataFrame(points), out / "final_alignment.png", titles
+            ),
+        },
+    ]
+    return wide, index

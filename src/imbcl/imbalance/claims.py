@@ -1,21 +1,10 @@
-"""What imbalance costs the encoder, measured on the sweep: capacity (C3), the width needed to
+"""What imbalance costs the encoder, decided on the sweep: capacity (C3), the width needed to
 capture every minority feature (C4) and feature-to-noise separation (C5).
 
-Per run, from the final neurons (proj (m, K) = <u_i, M_j>, norm (m,), noise (m,)):
-    neurons per feature   n_j = #{i : i specialises in j}   (dynamics.specialisation)
-    best alignment        max_i |<u_i, M_j>| / ||u_i||      (threshold-free companion of n_j)
-    coverage of a group   share of its features with n_j >= 1
-    separation            log10(a_{i*j} / r_{i*}),  i* = argmax_i a_ij, a_ij = |<u_i, M_j>|,
-                          r_i = ||u_i - M M^T u_i||: how far feature j's best neuron reads j
-                          above the noise it also picks up
-    margin                a_{i*j} - b: the best neuron's response to a lone unit feature over
-                          the BReLU threshold (> 0: the feature alone fires the neuron)
-Over the sweep:
-    m*(rho)  smallest width of the grid at which every minority feature is covered in more
-             than `cover_share` of the seeds; infinite (censored) when no width does
     trend    least-squares slope of log m* on log rho, censored m* counted at twice the
              widest width (a lower bound, so the slope is underestimated, never inflated);
              the interval resamples seeds (bootstrap)
+The per-run measures and m* are defined in `imbcl.imbalance.measures`.
 """
 
 from __future__ import annotations
@@ -24,100 +13,7 @@ import numpy as np
 import pandas as pd
 
 from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Interval, mean_ci
-from imbcl.imbalance.grid import FinalState
-from imbcl.synthetic.measures import neurons_per_feature, normalised_alignment
-
-GROUPS = ("majority", "minority")
-_INF = np.float64(np.inf)
-_NOISE_FLOOR = 1e-8  # a neuron with no noise component at all has separation log10(a / 1e-8)
-
-
-# --- per-run measures ------------------------------------------------------------------------
-
-
-def by_group(values: np.ndarray, majority: np.ndarray) -> dict[str, float]:
-    """Mean of a per-feature (K,) quantity over the majority and the minority features."""
-    return {"majority": float(values[majority].mean()), "minority": float(values[~majority].mean())}
-
-
-def best_alignment(proj: np.ndarray, norm: np.ndarray) -> np.ndarray:
-    """max_i |<u_i, M_j>| / ||u_i||: (m, K), (m,) -> (K,)."""
-    return normalised_alignment(proj, norm).max(axis=0)
-
-
-def coverage(counts: np.ndarray, group: np.ndarray) -> float:
-    """Share of the features in `group` (K,) bool with at least one specialised neuron."""
-    return float((counts[group] >= 1).mean())
-
-
-def separation(proj: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """log10(a_{i*j} / r_{i*}) for each feature j, i* its best-aligned neuron: -> (K,)."""
-    align = np.abs(proj)  # (m, K)
-    best = align.argmax(axis=0)  # (K,)
-    a = align[best, np.arange(proj.shape[1])]
-    return np.log10(np.clip(a, _NOISE_FLOOR, None) / np.clip(noise[best], _NOISE_FLOOR, None))
-
-
-def margin(proj: np.ndarray, bias: float) -> np.ndarray:
-    """max_i |<u_i, M_j>| - b for each feature: (m, K) -> (K,)."""
-    return np.abs(proj).max(axis=0) - bias
-
-
-def run_row(state: FinalState, majority: np.ndarray, threshold: float, bias: float) -> dict:
-    """One row of the sweep table: every per-run measure, by group."""
-    counts = neurons_per_feature(state.proj, state.norm, threshold)  # (K,)
-    row: dict = {
-        "imbalance_ratio": state.spec.imbalance_ratio,
-        "width": state.spec.width,
-        "seed": state.spec.seed,
-    }
-    measures = {
-        "neurons": by_group(counts.astype(float), majority),
-        "best_align": by_group(best_alignment(state.proj, state.norm), majority),
-        "separation": by_group(separation(state.proj, state.noise), majority),
-        "margin": by_group(margin(state.proj, bias), majority),
-    }
-    for name, groups in measures.items():
-        for g in GROUPS:
-            row[f"{name}_{g}"] = groups[g]
-    for g, mask in (("majority", majority), ("minority", ~majority)):
-        row[f"coverage_{g}"] = coverage(counts, mask)
-    return row
-
-
-def sweep_table(
-    states: list[FinalState], majority: np.ndarray, threshold: float, bias: float
-) -> pd.DataFrame:
-    """One row per run, sorted by (rho, width, seed)."""
-    table = pd.DataFrame([run_row(s, majority, threshold, bias) for s in states])
-    return table.sort_values(["imbalance_ratio", "width", "seed"], ignore_index=True)
-
-
-# --- the minimum covering width m* -------------------------------------------------------------
-
-
-def covered_cube(table: pd.DataFrame, group: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Full coverage of a group as a (rho, width, seed) bool cube, with its ratios and widths."""
-    full = table.assign(full=table[f"coverage_{group}"] >= 1.0)
-    cube = full.pivot_table(
-        index="imbalance_ratio", columns=["width", "seed"], values="full", aggfunc="first"
-    )
-    ratios = cube.index.to_numpy(dtype=float)
-    widths = np.array(sorted(set(cube.columns.get_level_values(0))), dtype=float)
-    seeds = sorted(set(cube.columns.get_level_values(1)))
-    arr = np.stack([[cube[(m, s)].to_numpy(dtype=bool) for s in seeds] for m in widths])
-    return arr.transpose(2, 0, 1), ratios, widths  # (R, W, S)
-
-
-def min_width(covered: np.ndarray, widths: np.ndarray, share: float) -> np.ndarray:
-    """m* per ratio: smallest width covered in more than `share` of the seeds, else inf.
-
-    covered: (..., R, W, S) bool or a (..., R, W, S) weight-free share -> (..., R).
-    """
-    frac = covered.mean(axis=-1)  # (..., R, W)
-    ok = frac > share
-    first = ok.argmax(axis=-1)  # (..., R): first width that passes (0 if none)
-    return np.where(ok.any(axis=-1), widths[first].astype(float), _INF)
+from imbcl.imbalance.measures import GROUPS, covered_cube, min_width
 
 
 def loglog_slope(ratios: np.ndarray, mstar: np.ndarray, censor_at: float) -> np.ndarray:
@@ -293,6 +189,34 @@ def regime_summary(gaps: dict[float, Interval]) -> str:
         )
         parts[key].append(f"{rho:g}")
     return "; ".join(f"{k} at rho = {', '.join(v)}" for k, v in parts.items() if v)
+
+
+def regime_table(table: pd.DataFrame, trend: dict, width: int, confidence: float) -> str:
+    """Markdown: for each rho, the three gaps (majority - minority) and m*, so a reader sees
+    where each effect appears and where it does not."""
+    gaps = {
+        m: regimes(table, width, m, confidence) for m in ("neurons", "best_align", "separation")
+    }
+    cover = table[table.width == width].groupby("imbalance_ratio").coverage_minority.mean()
+    rows = []
+    for r, mstar in zip(trend["ratios"], trend["mstar_minority"], strict=True):
+        rows.append(
+            {
+                "rho": f"{r:g}",
+                f"neuron gap (m={width})": str(gaps["neurons"][r]),
+                "best-alignment gap": str(gaps["best_align"][r]),
+                "separation gap": str(gaps["separation"][r]),
+                f"minority coverage (m={width})": f"{cover.loc[r]:.2f}",
+                "minority m*": f"{mstar:g}"
+                if np.isfinite(mstar)
+                else f"> {trend['widths'].max():g}",
+            }
+        )
+    note = (
+        f"Gaps are majority - minority, mean over seeds [{confidence:.0%} t-interval]; "
+        "an interval above 0 means the effect is present at that rho.\n\n"
+    )
+    return note + pd.DataFrame(rows).to_markdown(index=False) + "\n"
 
 
 def metrics(table: pd.DataFrame, trend: dict, width: int) -> dict[str, float]:

@@ -63,7 +63,7 @@ def _points_and_means(ax: plt.Axes, long: pd.DataFrame, confidence: float, legen
     ax.set_xlabel("imbalance ratio rho (log scale)")
 
 
-def specialisation(
+def plot_specialisation(
     table: pd.DataFrame, width: int, threshold: float, confidence: float, path: str | Path
 ) -> str:
     """Neurons per feature and best-neuron alignment per group, against rho, at one width."""
@@ -94,7 +94,7 @@ def specialisation(
     )
 
 
-def coverage_heatmap(table: pd.DataFrame, path: str | Path) -> str:
+def plot_coverage(table: pd.DataFrame, path: str | Path) -> str:
     """Share of minority (and majority) features with a specialised neuron over (rho, m)."""
     style()
     fig, axes = plt.subplots(1, 2, figsize=(12.4, 4.2), sharey=True)
@@ -130,7 +130,7 @@ def coverage_heatmap(table: pd.DataFrame, path: str | Path) -> str:
     )
 
 
-def min_width(trend: dict, share: float, confidence: float, path: str | Path) -> str:
+def plot_min_width(trend: dict, share: float, confidence: float, path: str | Path) -> str:
     """m*(rho) of both groups, seed-bootstrap spread, and the fitted log-log trend."""
     style()
     ratios, censor = trend["ratios"], trend["censor_at"]
@@ -195,7 +195,7 @@ def min_width(trend: dict, share: float, confidence: float, path: str | Path) ->
     )
 
 
-def separation(table: pd.DataFrame, width: int, confidence: float, path: str | Path) -> str:
+def plot_separation(table: pd.DataFrame, width: int, confidence: float, path: str | Path) -> str:
     """Feature-to-noise separation of each group's best neurons against rho."""
     style()
     wide = table[table.width == width]

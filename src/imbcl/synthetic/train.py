@@ -234,8 +234,13 @@ def train_runs(
 # A few coarse files per run keep `dvc status` fast.
 
 
-def save_runs(directory: Path, results: list[RunResult]) -> None:
-    """Write runs into `directory` (which the caller makes atomic with io.atomic_dir)."""
+def save_runs(
+    directory: Path, results: list[RunResult], roles: dict[str, float] | None = None
+) -> None:
+    """Write runs into `directory` (which the caller makes atomic with io.atomic_dir).
+
+    roles, if given, names the imbalance ratios in index.json (e.g. imbalanced -> 10.0).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     index = []
     for res in results:
@@ -250,7 +255,43 @@ def save_runs(directory: Path, results: list[RunResult]) -> None:
             },
         )
         index.append({"name": name, **asdict(res.spec)})
-    write_json(directory / "index.json", {"runs": index})
+    write_json(directory / "index.json", {"runs": index, **({"roles": roles} if roles else {})})
+
+
+def role_runs(
+    data: DataConfig, model: ModelConfig, train: TrainConfig, M: np.ndarray, seed: int
+) -> tuple[list[RunResult], dict[str, float]]:
+    """The dense runs of the default size: train.seeds seeds at data.imbalance_ratio
+    ("imbalanced") and at train.control_ratio ("balanced"), trained stacked.
+
+    M (d, K) is the feature dictionary. Returns the runs and the roles' ratios.
+    """
+    roles = {"imbalanced": data.imbalance_ratio, "balanced": train.control_ratio}
+    specs = [
+        RunSpec(rho, model.width, seed + i)
+        for rho in dict.fromkeys(roles.values())
+        for i in range(train.seeds)
+    ]
+    return train_runs(specs, data, model, train, M), roles
+
+
+@dataclass(frozen=True)
+class SavedRuns:
+    """The train stage's runs as read back: specs, trajectories (same order) and roles."""
+
+    specs: list[RunSpec]
+    trajectories: list[Trajectory]
+    roles: dict[str, float]  # role name -> imbalance ratio
+
+    def role_of(self, spec: RunSpec) -> str:
+        return {float(v): k for k, v in self.roles.items()}[spec.imbalance_ratio]
+
+
+def load_runs(directory: str | Path) -> SavedRuns:
+    """Read `save_runs(directory, results, roles)` back (trajectories, not checkpoints)."""
+    specs = load_specs(directory)
+    roles = read_json(Path(directory) / "index.json").get("roles", {})
+    return SavedRuns(specs, [load_trajectory(directory, s) for s in specs], roles)
 
 
 def load_specs(directory: str | Path) -> list[RunSpec]:

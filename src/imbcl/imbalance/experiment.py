@@ -1,0 +1,74 @@
+"""The imbalance track end to end: the sweep's final states -> per-run table, m* trend,
+claims C3-C5, the four figures and the regime table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from imbcl.core.config import AnalyzeConfig, SweepConfig
+from imbcl.core.report import Part
+from imbcl.imbalance import figures
+from imbcl.imbalance.claims import (
+    claim_c3,
+    claim_c4,
+    claim_c5,
+    metrics,
+    regime_table,
+    width_trend,
+)
+from imbcl.imbalance.grid import FinalState
+from imbcl.imbalance.measures import sweep_table
+
+
+@dataclass(frozen=True)
+class Outcome:
+    part: Part  # metrics, claims C3-C5, figures
+    runs: pd.DataFrame  # one row per sweep run
+    regimes: str  # markdown: the gaps and m* per rho
+
+
+def decide(
+    states: list[FinalState],
+    majority: np.ndarray,
+    sweep: SweepConfig,
+    analyze: AnalyzeConfig,
+    bias: float,
+    seed: int,
+    figure_dir: str | Path,
+) -> Outcome:
+    """Measure every run, decide C3-C5 by the rules in `sweep`, draw the figures.
+
+    majority (K,) bool; bias: the final BReLU threshold b (for the margin measure);
+    seed: the bootstrap's seed. Figures are written to `figure_dir`.
+    """
+    conf, threshold, width = analyze.confidence, analyze.specialise_threshold, max(sweep.widths)
+    table = sweep_table(states, majority, threshold, bias)
+    trend = width_trend(table, sweep.cover_share, sweep.bootstrap, conf, seed)
+    claims = [
+        claim_c3(table, sweep.test_ratio, width, conf, threshold).as_dict(),
+        claim_c4(trend, sweep.slope_min, sweep.cover_share).as_dict(),
+        claim_c5(table, sweep.test_ratio, width, conf).as_dict(),
+    ]
+    out = Path(figure_dir)
+    drawn = {
+        "imbalance_specialisation.png": lambda f: figures.plot_specialisation(
+            table, width, threshold, conf, f
+        ),
+        "imbalance_coverage.png": lambda f: figures.plot_coverage(table, f),
+        "imbalance_min_width.png": lambda f: figures.plot_min_width(
+            trend, sweep.cover_share, conf, f
+        ),
+        "imbalance_separation.png": lambda f: figures.plot_separation(table, width, conf, f),
+    }
+    index = [{"file": name, "caption": draw(out / name)} for name, draw in drawn.items()]
+    section = (
+        f"Imbalance sweeps (C3-C5): d = {sweep.dim}, K = {sweep.n_features} "
+        f"({sweep.n_majority} majority), L = {sweep.tokens}, {sweep.steps} steps, "
+        f"{sweep.seeds} seeds per (rho, m)"
+    )
+    part = Part(metrics(table, trend, width), claims, section, index)
+    return Outcome(part, table, regime_table(table, trend, width, conf))
