@@ -30,6 +30,7 @@ test: setup
 	ruff check src stages tests scripts
 	ruff format --check src stages tests scripts
 	mypy
+	lint-imports
 	python -m pytest -q
 
 report: setup
