@@ -5,12 +5,15 @@ import pytest
 import torch
 
 from imbcl.core.config import DataConfig
+from imbcl.core.errors import ParamError
 from imbcl.synthetic.data import (
     RunStream,
     _add_clean,
     eval_set,
     feature_probs,
     make_dictionary,
+    noise_std,
+    p_majority,
     sample_latent,
     stacked_steps,
 )
@@ -110,3 +113,47 @@ def test_identity_shortcut_equals_the_product():
     fast = torch.ones(6, 3, 9)
     _add_clean(fast, z, M, axes=True)
     assert torch.equal(fast, torch.ones(6, 3, 9) + z @ M.T)
+
+
+def test_paper_frequency_follows_assumption_3_1():
+    """p_maj = frequency_scale * log log K / K, p_min = p_maj / rho."""
+    cfg = replace(DataConfig(), frequency="paper", frequency_scale=2.0, n_features=20)
+    p_maj = 2.0 * np.log(np.log(20)) / 20
+    assert p_majority(cfg) == pytest.approx(p_maj) and p_majority(cfg) == pytest.approx(
+        0.10972, 1e-4
+    )
+    probs = feature_probs(cfg, 10.0)
+    np.testing.assert_allclose(probs[: cfg.n_majority], p_maj)
+    np.testing.assert_allclose(probs[cfg.n_majority :], p_maj / 10.0)
+    rate = active_rate(cfg, 10.0, n=200000)
+    assert rate[: cfg.n_majority].mean() == pytest.approx(p_maj, rel=0.03)
+    assert feature_probs(DataConfig(), 4.0)[0] == DataConfig().p_majority  # fixed: as given
+
+
+def test_paper_noise_follows_assumption_3_1():
+    """noise_std^2 = noise_scale * sqrt(log K) / K, K the number of features."""
+    cfg = replace(DataConfig(), noise="paper", noise_scale=0.5, n_features=20)
+    assert noise_std(cfg) ** 2 == pytest.approx(0.5 * np.sqrt(np.log(20)) / 20)
+    assert noise_std(DataConfig()) == DataConfig().noise_std
+    M = make_dictionary(cfg, 0).M
+    x1, x2 = next(stacked_steps([RunStream(cfg, M, 1.0, 0, batch=64, block_steps=1)], 0, 1))
+    noise = (x1 - x2).flatten() / np.sqrt(2)  # the views share the latent; noise redrawn
+    assert float(noise.std()) == pytest.approx(noise_std(cfg), rel=0.03)
+    ev = eval_set(replace(cfg, eval_samples=256), M, seed=0)
+    resid = ev["x"] - ev["z"].astype(np.float32) @ M.T
+    assert float(resid.std()) == pytest.approx(noise_std(cfg), rel=0.03)
+
+
+def test_paper_frequency_is_checked():
+    with pytest.raises(ParamError, match="data.n_features = 2: expected at least 3"):
+        replace(DataConfig(), frequency="paper", n_features=2, n_majority=1, dim=4).check()
+    with pytest.raises(ParamError, match="data.frequency_scale = 50: expected at most"):
+        replace(DataConfig(), frequency="paper", frequency_scale=50.0).check()
+
+
+def test_eval_set_carries_the_signed_token_summed_latent():
+    cfg = replace(DataConfig(), eval_samples=300)
+    ev = eval_set(cfg, make_dictionary(cfg, 0).M, seed=0)
+    assert ev["z_sum"].shape == (300, cfg.n_features)
+    np.testing.assert_array_equal(ev["z_sum"], ev["z"].astype(np.int64).sum(axis=1))
+    assert set(ev) == {"x", "z", "present", "z_sum"}

@@ -84,6 +84,13 @@ class DataConfig:
     imbalance_ratio: float = at_least(10.0, 1.0)  # rho: majority / minority activation rate
     p_majority: float = probability(0.25)  # activation probability of a majority feature
     noise_std: float = nonneg(0.1)  # per-coordinate std of the Gaussian token noise
+    # fixed: p_majority and noise_std as given; paper: the scales of the paper's Assumption 3.1
+    # (synthetic/data.py): p_maj = frequency_scale * log log K / K, and
+    # noise_std^2 = noise_scale * sqrt(log K) / K, K = n_features (the paper's d).
+    frequency: str = choice("fixed", "fixed", "paper")
+    frequency_scale: float = positive(1.0)  # frequency = paper: the constant in front
+    noise: str = choice("fixed", "fixed", "paper")
+    noise_scale: float = nonneg(1.0)  # noise = paper: the constant in front of sigma^2
     basis: str = choice("identity", "identity", "random")  # M = I[:, :K] or random orthonormal
     view: str = choice("noise", "noise", "mask")  # positive pair: redrawn noise, or masks
     eval_samples: int = at_least(2048, 16)  # balanced held-out samples for probes
@@ -98,6 +105,17 @@ class DataConfig:
                 f"data.n_majority = {self.n_majority}: expected fewer than "
                 f"data.n_features = {self.n_features} (the rest are the minority group)"
             )
+        if self.frequency == "paper":
+            k = self.n_features
+            if k < 3:  # log log K <= 0 for K <= e
+                raise ParamError(
+                    f"data.n_features = {k}: expected at least 3 when data.frequency = paper"
+                )
+            if self.frequency_scale * math.log(math.log(k)) / k > 1:
+                raise ParamError(
+                    f"data.frequency_scale = {self.frequency_scale:g}: expected at most "
+                    f"K / log log K = {k / math.log(math.log(k)):.4g} (a probability <= 1)"
+                )
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,16 @@ token independently with probability p_j, with a random sign. The first `n_major
 features form the majority group with p_j = p_majority; the others, the minority group,
 have p_j = p_majority / imbalance_ratio. rho = 1 is the balanced control.
 
+Two scales for p_majority and noise_std (`data.frequency`, `data.noise`): `fixed` takes them
+as given; `paper` follows the orders of the paper's Assumption 3.1, in which d is the number
+of features (our K = n_features; the ambient dimension d1 is our `dim`):
+
+    p_j      ~ eps_j log log d / d        ->  p_maj = frequency_scale * log log K / K
+    sigma^2  ~ sqrt(log d) / d            ->  noise_std^2 = noise_scale * sqrt(log K) / K
+
+with eps_max / eps_min = rho, so p_min = p_maj / rho as in the fixed scale. At the default
+K = 20, p_maj = 0.055 and noise_std = 0.294 (scales 1).
+
 Positive pairs share the latent z and differ in their corruption: `view = noise` redraws the
 Gaussian noise for each view; `view = mask` (Wen & Li 2021) applies complementary random
 coordinate masks, scaled by 2, to one noisy token matrix.
@@ -20,6 +30,7 @@ trains alone or beside others.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -30,7 +41,7 @@ from imbcl.core.config import DataConfig
 from imbcl.core.runtime import parallel_map
 
 # Stream tags keep the seeds of unrelated random draws apart.
-_DICTIONARY, _EVAL, _TRAIN, INIT_STREAM = 11, 13, 17, 19
+_DICTIONARY, _EVAL, _TRAIN, INIT_STREAM, MASK_STREAM = 11, 13, 17, 19, 23
 
 
 def generator(*key: int) -> torch.Generator:
@@ -65,9 +76,33 @@ def make_dictionary(cfg: DataConfig, seed: int) -> Dictionary:
     return Dictionary(M=M.astype(np.float32), majority=majority)
 
 
+def p_majority(cfg: DataConfig) -> float:
+    """Per-token activation probability of a majority feature.
+
+    fixed: data.p_majority. paper: frequency_scale * log log K / K (Assumption 3.1, p_j of
+    order eps_j log log d / d with d the number of features).
+    """
+    if cfg.frequency == "fixed":
+        return cfg.p_majority
+    k = cfg.n_features
+    return cfg.frequency_scale * math.log(math.log(k)) / k
+
+
+def noise_std(cfg: DataConfig) -> float:
+    """Per-coordinate std of the Gaussian token noise.
+
+    fixed: data.noise_std. paper: sqrt(noise_scale * sqrt(log K) / K) (Assumption 3.1,
+    sigma^2 of order sqrt(log d) / d with d the number of features).
+    """
+    if cfg.noise == "fixed":
+        return cfg.noise_std
+    k = cfg.n_features
+    return math.sqrt(cfg.noise_scale * math.sqrt(math.log(k)) / k)
+
+
 def feature_probs(cfg: DataConfig, imbalance_ratio: float) -> np.ndarray:
-    """(K,) per-token activation probability of each feature."""
-    p = np.full(cfg.n_features, cfg.p_majority, dtype=np.float64)
+    """(K,) per-token activation probability of each feature: p_maj, then p_maj / rho."""
+    p = np.full(cfg.n_features, p_majority(cfg), dtype=np.float64)
     p[cfg.n_majority :] /= imbalance_ratio
     return p
 
@@ -161,6 +196,7 @@ def stacked_steps(
     x1, x2 = torch.empty((*lead, d)), torch.empty((*lead, d))
     mask_u = torch.empty((R, S, first.batch, 1, d)) if cfg.view == "mask" else x2
     probs = torch.stack([s.probs for s in streams]).view(R, 1, 1, 1, K)
+    sigma = noise_std(cfg)
     axes = _is_axes(M)
     b, offset = divmod(start, S)
     step = start
@@ -168,10 +204,10 @@ def stacked_steps(
         parallel_map(lambda r: streams[r].draw(b, u[r], x1[r], mask_u[r]), range(R))  # noqa: B023
         z = latent_from_uniform(u, probs)  # (R, S, B, L, K)
         if cfg.view == "noise":
-            for x in (x1, x2):  # x = noise_std * N(0, 1) + z M^T
-                _add_clean(x.mul_(cfg.noise_std), z, M, axes)
+            for x in (x1, x2):  # x = sigma * N(0, 1) + z M^T
+                _add_clean(x.mul_(sigma), z, M, axes)
         else:  # x1 = 2 keep (z M^T + noise), x2 = 2 (1 - keep) (z M^T + noise)
-            noisy = _add_clean(x1.mul_(cfg.noise_std), z, M, axes)
+            noisy = _add_clean(x1.mul_(sigma), z, M, axes)
             keep = (mask_u < 0.5).to(noisy.dtype)
             torch.mul(2 * (1 - keep), noisy, out=x2)
             noisy.mul_(2 * keep)
@@ -182,17 +218,20 @@ def stacked_steps(
 
 
 def eval_set(cfg: DataConfig, M: np.ndarray, seed: int) -> dict[str, np.ndarray]:
-    """A balanced held-out set (rho = 1) for probes: tokens and which features are present.
+    """A balanced held-out set (rho = 1) for probes: tokens, which features are present, and
+    the signed token-summed latent.
 
-    Returns x (n, L, d) float32, z (n, L, K) int8 and present (n, K) bool.
+    Returns x (n, L, d) float32, z (n, L, K) int8, present (n, K) bool and
+    z_sum (n, K) int16: z_hat_j = sum_r z_rj, what an odd encoder can show linearly.
     """
     g = generator(seed, _EVAL)
     probs = torch.as_tensor(feature_probs(cfg, 1.0), dtype=torch.float32)
-    z = sample_latent(probs, (cfg.eval_samples, cfg.tokens), g)
-    x = sample_tokens(z, torch.as_tensor(M), cfg.noise_std, g)
-    present = (z != 0).any(dim=1)
+    z = sample_latent(probs, (cfg.eval_samples, cfg.tokens), g)  # (n, L, K)
+    x = sample_tokens(z, torch.as_tensor(M), noise_std(cfg), g)  # (n, L, d)
+    present = (z != 0).any(dim=1)  # (n, K)
     return {
         "x": x.numpy().astype(np.float32),
         "z": z.numpy().astype(np.int8),
         "present": present.numpy(),
+        "z_sum": z.sum(dim=1).numpy().astype(np.int16),
     }
