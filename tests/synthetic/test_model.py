@@ -89,3 +89,31 @@ def test_hand_written_backward_matches_autograd(per_neuron_bias):
 def test_softmax_rows_matches_torch_and_survives_large_scores():
     s = torch.randn(7, 8) * torch.tensor([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1e3])[:, None]
     torch.testing.assert_close(softmax_rows(s), torch.softmax(s, dim=-1))
+
+
+@pytest.mark.parametrize("mode", ["identity_fixed", "identity_trained"])
+def test_identity_attention_starts_at_the_identity_with_the_same_neurons(mode):
+    uniform = init_params(ModelConfig(width=4), dim=5, run_seeds=[0, 1])
+    ident = init_params(ModelConfig(width=4, attention=mode), dim=5, run_seeds=[0, 1])
+    assert torch.equal(ident["qkv"], torch.eye(5).repeat(2, 3, 1))  # W_Q = W_K = W_V = I
+    assert torch.equal(ident["w"], uniform["w"])  # the neuron init does not depend on it
+
+
+def test_identity_attention_is_softmax_of_token_similarities():
+    """With W_Q = W_K = W_V = I, Attn(X) = softmax(X X^T) X, row by row."""
+    params = init_params(ModelConfig(width=3, attention="identity_fixed"), 6, [0, 1])
+    x = torch.randn(2, 4, 5, 6, generator=torch.Generator().manual_seed(0))  # (R, B, L, d)
+    expect = torch.softmax(x @ x.transpose(-1, -2), dim=-1) @ x
+    torch.testing.assert_close(attention(x, params["qkv"]), expect)
+    a = attention(x, params["qkv"])  # and the encoder reads those tokens
+    f = torch.stack([brelu(a[r] @ params["w"][r].T, 0.1).sum(1) for r in range(2)])
+    torch.testing.assert_close(encode(params, x, 0.1), f)
+
+
+def test_a_forward_mask_in_params_is_applied_to_the_neuron_weights():
+    params = init_params(ModelConfig(width=4, init_std=2.0), 5, [0])
+    mask = (torch.arange(20).view(1, 4, 5) % 3 != 0).float()
+    x = torch.randn(1, 3, 2, 5, generator=torch.Generator().manual_seed(1))
+    pruned = {"qkv": params["qkv"], "w": params["w"] * mask}
+    assert torch.equal(encode({**params, "mask": mask}, x, 0.05), encode(pruned, x, 0.05))
+    assert torch.equal(effective_directions({**params, "mask": mask}), params["w"] * mask)

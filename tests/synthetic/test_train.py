@@ -111,7 +111,7 @@ def test_init_is_the_seeded_default(tiny):
 def test_weight_decay_alone_shrinks_weights_geometrically(tiny):
     """With the loss switched off (lr on a dead encoder), w_t = (1 - lr * lambda)^t w_0."""
     data, model, train = tiny
-    model = replace(model, bias_schedule="constant", bias_final=1.0e3, train_attention=False)
+    model = replace(model, bias_schedule="constant", bias_final=1.0e3, attention="uniform_fixed")
     train = replace(train, steps=10, weight_decay=0.5, lr=0.1)
     M = make_dictionary(data, 0).M
     res = train_group([RunSpec(1.0, model.width, 0)], data, model, train, M, progress=False)[0]

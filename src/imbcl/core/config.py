@@ -124,8 +124,13 @@ class ModelConfig:
 
     width: int = at_least(64, 1)  # m: number of BReLU neurons
     init_std: float = positive(0.01)  # std of neuron weights w_i at init (times 1/sqrt(d))
-    attn_init_std: float = nonneg(0.01)  # std of W_Q, W_K at init (W_V starts at identity)
-    train_attention: bool = True  # train W_Q, W_K, W_V or keep them at init
+    # W_Q, W_K, W_V at init and whether they are trained: uniform_* draws W_Q, W_K ~
+    # N(0, attn_init_std^2) (near-uniform attention) and sets W_V = I; identity_* sets all
+    # three to I (the paper's theory: identity_fixed).
+    attention: str = choice(
+        "uniform_trained", "uniform_trained", "uniform_fixed", "identity_fixed", "identity_trained"
+    )
+    attn_init_std: float = nonneg(0.01)  # std of W_Q, W_K at init with uniform_*
     bias_schedule: str = choice("ramp", "ramp", "constant")
     bias_final: float = nonneg(0.3)  # b after the ramp
     bias_ramp_steps: int = at_least(1000, 1)  # b(t) = bias_final * min(1, t / bias_ramp_steps)

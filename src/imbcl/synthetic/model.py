@@ -11,6 +11,14 @@ that share shapes are one set of stacked tensors, so one run alone is the case R
 the batched path is the only path. W_Q, W_K and W_V live in one (R, 3d, d) tensor so the
 three projections are one matrix product.
 
+`model.attention` sets W_Q, W_K, W_V at init and whether they train: `uniform_*` draws
+W_Q, W_K ~ N(0, attn_init_std^2) (scores near 0, so near-uniform attention) with W_V = I;
+`identity_*` sets W_Q = W_K = W_V = I, the paper's theory (there kept fixed), so that
+Attn(X) = softmax(X X^T) X. Either way the neuron weights are the same draws.
+
+A params dict may carry a forward mask "mask" (R, m, d) (masking.py): the encoder then
+uses w * mask, and the effective directions are those of the masked weights.
+
 Training needs the gradient of one branch only (the other is stop-gradient), so `forward`
 keeps what `backward` needs and `backward` writes the chain rule out by hand: no autograd
 graph, and nothing computed that the update does not use.
@@ -26,7 +34,26 @@ import torch
 from imbcl.core.config import ModelConfig
 from imbcl.synthetic.data import INIT_STREAM, generator
 
-Params = dict[str, torch.Tensor]  # "qkv": (R, 3d, d), "w": (R, m, d)
+Params = dict[str, torch.Tensor]  # "qkv": (R, 3d, d), "w": (R, m, d); optional "mask": (R, m, d)
+
+ATTENTION_TRAINED = {
+    "uniform_trained": True,
+    "uniform_fixed": False,
+    "identity_fixed": False,
+    "identity_trained": True,
+}
+
+
+def attention_trained(cfg: ModelConfig) -> bool:
+    """Whether W_Q, W_K, W_V get gradient and weight-decay updates."""
+    return ATTENTION_TRAINED[cfg.attention]
+
+
+def masked(params: Params) -> Params:
+    """The weights the encoder uses: w * mask where params carry a forward mask."""
+    if "mask" not in params:
+        return params
+    return {"qkv": params["qkv"], "w": params["w"] * params["mask"]}
 
 
 def brelu(s: torch.Tensor, b: torch.Tensor | float) -> torch.Tensor:
@@ -41,12 +68,18 @@ def brelu(s: torch.Tensor, b: torch.Tensor | float) -> torch.Tensor:
 
 
 def init_params(cfg: ModelConfig, dim: int, run_seeds: list[int]) -> Params:
-    """Stacked initial parameters, one slice per run, each from that run's own seed."""
+    """Stacked initial parameters, one slice per run, each from that run's own seed.
+
+    qkv (R, 3d, d): W_Q, W_K ~ N(0, attn_init_std^2) (uniform_*) or I (identity_*), W_V = I.
+    w (R, m, d) ~ N(0, init_std^2 / d), the same draws whatever the attention.
+    """
     qkv, w = [], []
     for seed in run_seeds:
         g = generator(seed, INIT_STREAM)
-        wq = cfg.attn_init_std * torch.randn(dim, dim, generator=g)
-        wk = cfg.attn_init_std * torch.randn(dim, dim, generator=g)
+        wq = cfg.attn_init_std * torch.randn(dim, dim, generator=g)  # drawn in every mode,
+        wk = cfg.attn_init_std * torch.randn(dim, dim, generator=g)  # so w is the same draw
+        if cfg.attention.startswith("identity"):
+            wq, wk = torch.eye(dim), torch.eye(dim)
         wv = torch.eye(dim)  # the value map starts as the identity: u_i = w_i at init
         qkv.append(torch.cat([wq, wk, wv], dim=0))  # (3d, d)
         w.append(cfg.init_std / math.sqrt(dim) * torch.randn(cfg.width, dim, generator=g))
@@ -112,6 +145,7 @@ def forward(
     bias is a float or one threshold per run and neuron, (R, m).
     """
     R, B, L, _ = x.shape
+    params = masked(params)
     tokens, proj, weights, attended = _attend(x, params["qkv"])
     pre = torch.bmm(attended, params["w"].transpose(1, 2))  # (R, B*L, m)
     if isinstance(bias, torch.Tensor):
@@ -135,6 +169,7 @@ def backward(params: Params, saved: Saved, df: torch.Tensor, attention_grad: boo
     by hand, no graph is built and no gradient is formed that the update does not use.
     """
     tokens, proj, weights, attended, active = saved
+    params = masked(params)
     R, BL, d = tokens.shape
     B, m = df.shape[1], df.shape[2]
     # Every token's neuron gets its sample's df_i, gated by the BReLU slope (0 or 1).
@@ -165,5 +200,6 @@ def value_matrix(params: Params) -> torch.Tensor:
 
 
 def effective_directions(params: Params) -> torch.Tensor:
-    """u_i = W_V^T w_i for every neuron: (R, m, d). Pruned entries of w are already zero."""
-    return params["w"] @ value_matrix(params)
+    """u_i = W_V^T w_i for every neuron: (R, m, d), of the masked weights where params carry
+    a forward mask (entries pruned by a frozen mask are already zero)."""
+    return masked(params)["w"] @ value_matrix(params)

@@ -28,6 +28,7 @@ from imbcl.synthetic.data import RunStream, stacked_steps
 from imbcl.synthetic.loss import info_nce_and_grad
 from imbcl.synthetic.model import (
     Params,
+    attention_trained,
     backward,
     bias_at,
     effective_directions,
@@ -172,7 +173,7 @@ def train_group(
             checkpoints[t] = {k: v.cpu().clone() for k, v in params.items()}
         if t == steps:
             break
-        grads = backward(params, saved, df1, attention_grad=model_cfg.train_attention)
+        grads = backward(params, saved, df1, attention_grad=attention_trained(model_cfg))
         for p, g in grads.items():
             # The penalty (lambda / 2)||theta||^2 contributes lambda * theta to the gradient.
             g.add_(params[p], alpha=train_cfg.weight_decay)
