@@ -154,6 +154,9 @@ class TrainConfig:
     block_steps: int = at_least(50, 1)  # steps of data drawn at once per run
     batched_runs: int = at_least(16, 1)  # at most this many runs are trained together
     device: str = choice("cpu", "cpu", "cuda", "auto")
+    # manual: the hand-written gradient; autograd: torch autograd through a plain forward
+    # (the same update, a rounding perturbation of it)
+    backend: str = choice("manual", "manual", "autograd")
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,14 @@ program (see model.py); `train.batched_runs` bounds how many. Every `log_every` 
 trainer records, per run and neuron, the projections <u_i, M_j> of the effective direction
 u_i = W_V^T w_i on the features, ||u_i||, and the noise residual ||u_i - M M^T u_i||.
 
-Plain SGD on loss + (lambda / 2)||theta||^2. An optional mask on the neuron weights w (from
-the pruning stage) is applied to the gradient and to the weights after each update, so
-pruned entries stay exactly zero under both the loss and the weight decay.
+Plain SGD on loss + (lambda / 2)||theta||^2; the gradient by the hand-written or the
+autograd backend (step.py). W_Q, W_K, W_V are updated only when `model.attention` trains
+them. Two kinds of mask on the neuron weights w:
+
+- `mask` (from the pruning stage, an ablation): one frozen 0/1 mask, applied to the gradient
+  and to the weights, so pruned entries stay exactly zero under the loss and weight decay;
+- `forward` (the paper's Algorithm 1, masking.py): a mask recomputed from the current
+  weights, applied in the forward pass only; every entry of w is updated.
 """
 
 from __future__ import annotations
@@ -25,16 +30,15 @@ from imbcl.core.config import DataConfig, ModelConfig, TrainConfig
 from imbcl.core.errors import DivergenceError
 from imbcl.core.io import load_npz, read_json, save_npz, write_json
 from imbcl.synthetic.data import RunStream, stacked_steps
-from imbcl.synthetic.loss import info_nce_and_grad
+from imbcl.synthetic.masking import ForwardMask, compute_mask
 from imbcl.synthetic.model import (
     Params,
     attention_trained,
-    backward,
     bias_at,
     effective_directions,
-    forward,
     init_params,
 )
+from imbcl.synthetic.step import loss_and_grads
 
 
 @dataclass(frozen=True)
@@ -102,26 +106,41 @@ def train_group(
     start: Params | None = None,
     start_step: int = 0,
     mask: torch.Tensor | None = None,
+    forward_mask: ForwardMask | None = None,
     progress: bool = True,
     bias_fn: Callable[[int, Params], torch.Tensor | float] | None = None,
 ) -> list[RunResult]:
     """Train runs of equal width together from `start_step` to `train_cfg.steps`.
 
-    start: stacked parameters to resume from (default: each run's seeded init).
+    start: stacked parameters to resume from (default: each run's seeded init); a "mask"
+        entry is the forward mask in use at start_step (else it is recomputed there). The
+        run computes in the dtype of its parameters (float64 starts give a float64 run).
     mask: (R, m, d) 0/1 mask on the neuron weights, held fixed for the whole call.
-    bias_fn: b(t) as a float or per-neuron (R, m) tensor; default the schedule of model_cfg.
+    forward_mask: a forward-only mask schedule (Algorithm 1); None = dense. Not with `mask`.
+        The logged dynamics are those of the masked weights w * mask, and the checkpoints
+        carry the mask in use as "mask" (R, m, d).
+    bias_fn: b(t) as a float or per-neuron (R, m) tensor, from the step and the weights the
+        forward pass uses; default the schedule of model_cfg.
     """
     widths = {s.width for s in specs}
     if len(widths) != 1:
         raise ValueError(f"runs of one group must share a width, got {sorted(widths)}")
+    if mask is not None and forward_mask is not None:
+        raise ValueError("a frozen mask and a forward mask cannot be combined")
     device = resolve_device(train_cfg.device)
     cfg_m = replace(model_cfg, width=widths.pop())
     params = init_params(cfg_m, data_cfg.dim, [s.seed for s in specs]) if start is None else start
     params = {k: v.detach().clone().to(device) for k, v in params.items()}
+    fmask = params.pop("mask", None)  # (R, m, d): the forward mask in use, if any
+    if fmask is not None and forward_mask is None:
+        raise ValueError("start carries a forward mask: pass the forward_mask schedule")
     if mask is not None:
         mask = mask.to(device)
         params["w"].mul_(mask)
-    Mt = torch.as_tensor(M, device=device)
+    seeds = [s.seed for s in specs]
+    attention_grad = attention_trained(model_cfg)
+    dtype = params["w"].dtype  # the data follow the parameters (float32 by default)
+    Mt = torch.as_tensor(M, device=device, dtype=dtype)
     streams = [
         RunStream(data_cfg, M, s.imbalance_ratio, s.seed, train_cfg.batch, train_cfg.block_steps)
         for s in specs
@@ -137,7 +156,8 @@ def train_group(
 
     # One extra batch after the last update gives the loss logged at the final step.
     batches = (
-        (x1.to(device), x2.to(device)) for x1, x2 in stacked_steps(streams, start_step, steps + 1)
+        (x1.to(device, dtype), x2.to(device, dtype))
+        for x1, x2 in stacked_steps(streams, start_step, steps + 1)
     )
     names = ", ".join(s.name for s in specs[:3]) + (" ..." if len(specs) > 3 else "")
     bar = tqdm(
@@ -148,11 +168,18 @@ def train_group(
         leave=False,
     )
     for t, (x1, x2) in zip(range(start_step, steps + 1), batches, strict=True):
-        b = bias_fn(t, params)
-        f1, saved = forward(params, x1, b, keep=True)  # (R, B, m)
-        assert saved is not None  # keep=True always returns the activations
-        f2, _ = forward(params, x2, b)  # the stop-gradient branch: no activations kept
-        nce, df1 = info_nce_and_grad(f1, f2, train_cfg.temperature)  # (R,), (R, B, m)
+        # The weights as the forward pass uses them: w, or w * mask under a forward mask.
+        used = params
+        if forward_mask is not None and forward_mask.active(t):
+            if fmask is None or forward_mask.due(t):
+                fmask = compute_mask(forward_mask, params["w"], seeds, t)  # (R, m, d)
+            used = {"qkv": params["qkv"], "w": params["w"] * fmask}
+        else:
+            fmask = None
+        b = bias_fn(t, used)
+        nce, grad_fn = loss_and_grads(
+            used, x1, x2, b, train_cfg.temperature, attention_grad, train_cfg.backend
+        )
         if not bool(torch.isfinite(nce).all()):
             bad = int((~torch.isfinite(nce)).nonzero()[0])
             raise DivergenceError(
@@ -160,7 +187,7 @@ def train_group(
                 f"lower train.lr (now {train_cfg.lr:g}) or train.temperature"
             )
         if t in log_steps:
-            proj, norm, noise = dynamics(params, Mt)
+            proj, norm, noise = dynamics(used, Mt)
             logs["proj"].append(proj.cpu())
             logs["norm"].append(norm.cpu())
             logs["noise"].append(noise.cpu())
@@ -171,9 +198,13 @@ def train_group(
             logs["bias"].append(per_run_bias.float().cpu())
         if t in save_at:
             checkpoints[t] = {k: v.cpu().clone() for k, v in params.items()}
+            if fmask is not None:
+                checkpoints[t]["mask"] = fmask.cpu().clone()
         if t == steps:
             break
-        grads = backward(params, saved, df1, attention_grad=attention_trained(model_cfg))
+        grads = grad_fn()  # with respect to the weights used; all entries are updated
+        if fmask is not None and forward_mask is not None and forward_mask.masked_grad == "zero":
+            grads["w"].mul_(fmask)  # the exact gradient of the masked loss
         for p, g in grads.items():
             # The penalty (lambda / 2)||theta||^2 contributes lambda * theta to the gradient.
             g.add_(params[p], alpha=train_cfg.weight_decay)
@@ -214,8 +245,11 @@ def train_runs(
     train_cfg: TrainConfig,
     M: np.ndarray,
     progress: bool = True,
+    forward_mask: ForwardMask | None = None,
 ) -> list[RunResult]:
-    """Train all runs, grouping those of equal width in chunks of `train.batched_runs`."""
+    """Train all runs, grouping those of equal width in chunks of `train.batched_runs`.
+
+    forward_mask: a forward-only mask schedule for every run (None = dense)."""
     results: dict[str, RunResult] = {}
     by_width: dict[int, list[RunSpec]] = {}
     for s in specs:
@@ -224,7 +258,15 @@ def train_runs(
         n_chunks = math.ceil(len(group) / train_cfg.batched_runs)
         for c in range(n_chunks):
             chunk = group[c * train_cfg.batched_runs : (c + 1) * train_cfg.batched_runs]
-            for res in train_group(chunk, data_cfg, model_cfg, train_cfg, M, progress=progress):
+            for res in train_group(
+                chunk,
+                data_cfg,
+                model_cfg,
+                train_cfg,
+                M,
+                progress=progress,
+                forward_mask=forward_mask,
+            ):
                 results[res.spec.name] = res
     return [results[s.name] for s in specs]
 

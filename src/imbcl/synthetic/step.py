@@ -1,0 +1,68 @@
+"""One contrastive step's loss and gradient, by either of two backends (`train.backend`).
+
+Both compute, for stacked runs, the per-run InfoNCE of loss.py on a batch of pairs
+(x1, x2) and its gradient with respect to the weights the encoder uses (w * mask under a
+forward mask), the second branch under stop-gradient:
+
+    manual     forward keeping the activations, `info_nce_and_grad`, the hand-written
+               `backward` (model.py): no autograd graph
+    autograd   a plain forward of both branches with torch autograd recording, the second
+               branch detached, `info_nce`, and `torch.autograd.grad`
+
+The two are the same mathematics summed in different orders, so one is a rounding
+perturbation of the other (tests: 5 steps agree to ~1e-10 in float64). The update itself
+(weight decay, learning rate, masks) is the trainer's and is shared by both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from imbcl.synthetic.loss import info_nce, info_nce_and_grad
+from imbcl.synthetic.model import Params, backward, forward
+
+BACKENDS = ("manual", "autograd")
+
+GradFn = Callable[[], Params]
+
+
+def loss_and_grads(
+    params: Params,
+    x1: torch.Tensor,
+    x2: torch.Tensor,
+    bias: torch.Tensor | float,
+    temperature: float,
+    attention_grad: bool,
+    backend: str = "manual",
+) -> tuple[torch.Tensor, GradFn]:
+    """The per-run loss (R,) now, and a function giving its gradients when called.
+
+    params: the weights as the forward pass uses them ("qkv" (R, 3d, d), "w" (R, m, d), a
+    forward mask already applied); x1, x2 (R, B, L, d); bias a float or (R, m). The
+    gradients are "w" (R, m, d) and, with attention_grad, "qkv" (R, 3d, d), fresh tensors
+    the caller may modify. They are deferred so that a step whose loss is only logged (or is
+    not finite) costs no backward pass; call the function before changing params.
+    """
+    if backend == "manual":
+        f1, saved = forward(params, x1, bias, keep=True)  # (R, B, m)
+        assert saved is not None  # keep=True always returns the activations
+        f2, _ = forward(params, x2, bias)  # the stop-gradient branch: no activations kept
+        nce, df1 = info_nce_and_grad(f1, f2, temperature)  # (R,), (R, B, m)
+        return nce, lambda: backward(params, saved, df1, attention_grad=attention_grad)
+    if backend != "autograd":
+        raise ValueError(f"backend = {backend!r}: expected one of {BACKENDS}")
+    names = ["qkv", "w"] if attention_grad else ["w"]
+    leaves = {k: v.detach().requires_grad_(k in names) for k, v in params.items()}
+    with torch.enable_grad():
+        f1 = forward(leaves, x1, bias)[0]  # (R, B, m)
+        f2 = forward(leaves, x2, bias)[0].detach()  # stop-gradient
+        nce = info_nce(f1, f2, temperature)  # (R,); runs' losses summed below, so each
+        # run's gradient is the one it would get alone
+
+    def grads() -> Params:
+        got = torch.autograd.grad(nce.sum(), [leaves[k] for k in names])
+        return {k: g for k, g in zip(names, got, strict=True)}
+
+    return nce.detach(), grads
