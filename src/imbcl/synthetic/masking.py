@@ -83,7 +83,9 @@ class ForwardMask:
         return (step - self.start) // self.every
 
 
-def _mask_from_scores(scores: torch.Tensor, unit: str, ratio: float, shape) -> torch.Tensor:
+def _mask_from_scores(
+    scores: torch.Tensor, unit: str, ratio: float, shape: tuple[int, ...]
+) -> torch.Tensor:
     """Keep the largest scores: neuron scores (R, m) or entry scores (R, m*d) -> (R, m, d)."""
     R, m, d = shape
     n = scores.shape[1]
@@ -117,5 +119,6 @@ def compute_mask(fm: ForwardMask, w: torch.Tensor, seeds: list[int], step: int) 
     """The mask (R, m, d), in w's dtype and device, that `fm` sets at `step` from w (R, m, d)."""
     if fm.method == "magnitude":
         return magnitude_mask(w, fm.unit, fm.ratio)
-    mask = random_mask(tuple(w.shape), fm.unit, fm.ratio, seeds, fm.index(step))
+    R, m, d = w.shape
+    mask = random_mask((R, m, d), fm.unit, fm.ratio, seeds, fm.index(step))
     return mask.to(device=w.device, dtype=w.dtype)
