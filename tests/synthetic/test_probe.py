@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from imbcl.synthetic.probe import encoder_features, group_summary, linear_probe
+from imbcl.synthetic.probe import encoder_features, group_summary, linear_probe, signed_probe
 
 
 def test_probe_recovers_a_known_linear_signal_and_not_noise() -> None:
@@ -47,3 +47,41 @@ def test_encoder_features_shape_and_zero_weights() -> None:
     f = encoder_features(params, x, bias=0.0, chunk=4)
     assert f.shape == (2, 10, m)
     assert not f.any()
+
+
+def _heldout():
+    from imbcl.core.config import DataConfig
+    from imbcl.synthetic.data import eval_set, make_dictionary
+
+    cfg = DataConfig()
+    D = make_dictionary(cfg, 0)
+    return eval_set(cfg, D.M, seed=0), D.majority
+
+
+def test_an_oracle_odd_encoder_is_invisible_to_presence_and_read_by_the_signed_probe() -> None:
+    """f = z_hat (K outputs): presence is not linear in it, the signed coefficient is."""
+    ev, majority = _heldout()
+    oracle = ev["z_sum"].astype(np.float64)  # (n, K)
+    presence = linear_probe(oracle, ev["present"], c=1.0, train_fraction=0.5)
+    assert np.nanmean(np.abs(presence.auc - 0.5)) < 0.05
+    signed = signed_probe(oracle, ev["z_sum"])
+    assert signed.r2.min() > 0.99 and signed.sign_accuracy.min() == 1.0
+    summary = group_summary(signed, majority, ("r2", "sign_accuracy"))
+    assert summary["probe_minority_sign_accuracy"] == 1.0 and abs(summary["probe_gap_r2"]) < 0.01
+
+
+def test_a_dead_encoder_is_at_chance_on_both_probes() -> None:
+    ev, _ = _heldout()
+    dead = np.zeros((len(ev["x"]), 8))  # f = 0 on every sample
+    presence = linear_probe(dead, ev["present"], c=1.0, train_fraction=0.5)
+    assert np.allclose(presence.auc.dropna(), 0.5)
+    signed = signed_probe(dead, ev["z_sum"])
+    assert np.abs(signed.r2).max() < 0.05
+    assert np.abs(signed.sign_accuracy - 0.5).max() < 0.1
+
+
+def test_sign_accuracy_counts_a_zero_prediction_as_half() -> None:
+    z_sum = np.array([[1], [-2], [0], [3]] * 10)
+    features = np.zeros((40, 2))
+    out = signed_probe(features, z_sum - z_sum.mean(), train_fraction=0.5)
+    assert out.sign_accuracy[0] == 0.5

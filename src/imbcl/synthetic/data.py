@@ -41,7 +41,7 @@ from imbcl.core.config import DataConfig
 from imbcl.core.runtime import parallel_map
 
 # Stream tags keep the seeds of unrelated random draws apart.
-_DICTIONARY, _EVAL, _TRAIN, INIT_STREAM, MASK_STREAM = 11, 13, 17, 19, 23
+_DICTIONARY, _EVAL, _TRAIN, INIT_STREAM, MASK_STREAM, _HELDOUT = 11, 13, 17, 19, 23, 29
 
 
 def generator(*key: int) -> torch.Generator:
@@ -142,6 +142,7 @@ class RunStream:
         run_seed: int,
         batch: int,
         block_steps: int,
+        stream: int = _TRAIN,
     ):
         self.cfg = cfg
         self.M = torch.as_tensor(M)
@@ -149,10 +150,11 @@ class RunStream:
         self.run_seed = run_seed
         self.batch = batch
         self.block_steps = block_steps
+        self.stream = stream  # a tag keeping e.g. held-out pairs apart from training batches
 
     def draw(self, b: int, u: torch.Tensor, n1: torch.Tensor, n2: torch.Tensor) -> None:
         """Block b's random numbers, written into the caller's buffers in stream order."""
-        g = generator(self.run_seed, _TRAIN, b)
+        g = generator(self.run_seed, self.stream, b)
         torch.rand(u.shape, generator=g, out=u)
         torch.randn(n1.shape, generator=g, out=n1)
         if self.cfg.view == "noise":
@@ -235,3 +237,18 @@ def eval_set(cfg: DataConfig, M: np.ndarray, seed: int) -> dict[str, np.ndarray]
         "present": present.numpy(),
         "z_sum": z.sum(dim=1).numpy().astype(np.int16),
     }
+
+
+def heldout_pairs(
+    cfg: DataConfig, M: np.ndarray, seed: int, batch: int, n_batches: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Balanced (rho = 1) positive pairs drawn as the training views are, from a stream of
+    their own (seed, held-out tag): for a held-out InfoNCE loss.
+
+    Returns x1, x2, each (n_batches, B, L, d) float32.
+    """
+    stream = RunStream(cfg, M, 1.0, seed, batch, n_batches, stream=_HELDOUT)
+    views = [(a[0].clone(), b[0].clone()) for a, b in stacked_steps([stream], 0, n_batches)]
+    x1 = torch.stack([a for a, _ in views])  # (n_batches, B, L, d)
+    x2 = torch.stack([b for _, b in views])
+    return x1.numpy(), x2.numpy()

@@ -1,10 +1,17 @@
-"""Linear probe on a frozen encoder: from f(X) predict which features are present in X.
+"""Linear probes on a frozen encoder, fitted on the first part of the balanced held-out set
+and scored on the rest, on standardised encoder outputs (scikit-learn).
 
-The probe is one L2-regularised logistic regression per feature (scikit-learn) on
-standardised encoder outputs of the balanced held-out set, trained on its first part and
-scored on the rest. Per feature it reports the test AUC (threshold-free, so it is not
-flattered by a feature's base rate) and the test accuracy; groups average over their
-features, and the head-tail gap is majority minus minority.
+- `linear_probe` (presence): one L2-regularised logistic regression per feature predicting
+  whether the feature is present in X; test AUC (threshold-free, not flattered by a
+  feature's base rate) and accuracy.
+- `signed_probe` (the signed readout): one ridge regression per feature predicting the
+  signed token-summed coefficient z_hat_j = sum_r z_rj; test R^2, and the sign accuracy on
+  the test samples where z_hat_j != 0.
+
+The encoder is odd, f(-X) = -f(X): flipping a latent's sign keeps its presence and flips
+f, so presence is invisible to a linear readout of f, however well f encodes the feature
+(an oracle f = z_hat scores AUC 0.5). The signed readout is what an odd encoder can show.
+Groups average over their features; the head-tail gap is majority minus minority.
 """
 
 from __future__ import annotations
@@ -12,15 +19,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
 from imbcl.synthetic.model import Params, encode
 
 
-def encoder_features(params: Params, x: np.ndarray, bias: float, chunk: int = 512) -> np.ndarray:
-    """f(X) of every stacked run for the samples x (n, L, d) -> (R, n, m) float64."""
+def encoder_features(
+    params: Params, x: np.ndarray, bias: torch.Tensor | float, chunk: int = 512
+) -> np.ndarray:
+    """f(X) of every stacked run for the samples x (n, L, d) -> (R, n, m) float64.
+
+    bias: a float or one threshold per run and neuron, (R, m)."""
     R = params["w"].shape[0]
     out = []
     with torch.no_grad():
@@ -37,10 +48,7 @@ def linear_probe(
 
     Returns one row per feature: feature, auc, accuracy (NaN where a split has one class).
     """
-    n = len(features)
-    n_train = int(round(train_fraction * n))
-    scaler = StandardScaler().fit(features[:n_train])
-    z_train, z_test = scaler.transform(features[:n_train]), scaler.transform(features[n_train:])
+    z_train, z_test, n_train = _split(features, train_fraction)
     rows = []
     for j in range(present.shape[1]):
         y_train, y_test = present[:n_train, j], present[n_train:, j]
@@ -58,10 +66,49 @@ def linear_probe(
     return pd.DataFrame(rows)
 
 
-def group_summary(per_feature: pd.DataFrame, majority: np.ndarray) -> dict[str, float]:
-    """Majority / minority means of the probe's AUC and accuracy, and the head-tail gaps."""
+def _split(features: np.ndarray, train_fraction: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Standardised (n_train, m) and (n - n_train, m) parts; the scaler is fitted on the first."""
+    n_train = int(round(train_fraction * len(features)))
+    scaler = StandardScaler().fit(features[:n_train])
+    return scaler.transform(features[:n_train]), scaler.transform(features[n_train:]), n_train
+
+
+def signed_probe(
+    features: np.ndarray, z_sum: np.ndarray, alpha: float = 1.0, train_fraction: float = 0.5
+) -> pd.DataFrame:
+    """Per-feature ridge readout of the signed coefficient. features (n, m), z_sum (n, K).
+
+    Returns one row per feature: feature, r2 (test R^2 of the prediction of z_hat_j; 0 for a
+    constant prediction at the mean, negative when worse), sign_accuracy (share of the test
+    samples with z_hat_j != 0 whose predicted sign is right, a zero prediction counting 1/2,
+    so a dead encoder scores 0.5; NaN when there is no such sample).
+    """
+    f_train, f_test, n_train = _split(features, train_fraction)
+    y = np.asarray(z_sum, dtype=np.float64)  # (n, K)
+    pred = Ridge(alpha=alpha).fit(f_train, y[:n_train]).predict(f_test).reshape(len(f_test), -1)
+    rows = []
+    for j in range(y.shape[1]):
+        y_test, p = y[n_train:, j], pred[:, j]
+        signed = y_test != 0
+        agree = np.where(p[signed] == 0, 0.5, np.sign(p[signed]) == np.sign(y_test[signed]))
+        rows.append(
+            {
+                "feature": j,
+                "r2": float(r2_score(y_test, p)) if np.ptp(y_test) > 0 else np.nan,
+                "sign_accuracy": float(agree.mean()) if signed.any() else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def group_summary(
+    per_feature: pd.DataFrame, majority: np.ndarray, metrics: tuple[str, ...] = ("auc", "accuracy")
+) -> dict[str, float]:
+    """Majority / minority means of the probe's metrics (the presence probe's AUC and
+    accuracy by default; ("r2", "sign_accuracy") for the signed probe) and the head-tail
+    gaps: probe_{majority,minority,gap}_<metric>."""
     out = {}
-    for metric in ("auc", "accuracy"):
+    for metric in metrics:
         values = per_feature[metric].to_numpy()
         head, tail = float(np.nanmean(values[majority])), float(np.nanmean(values[~majority]))
         out[f"probe_majority_{metric}"] = head
