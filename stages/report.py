@@ -10,15 +10,17 @@ writes REPORTS/metrics.json  flat numeric metrics, keys prefixed by the part's n
 
 from pathlib import Path
 
-from imbcl.core import cli, config
+from imbcl.core import cli
 from imbcl.core.io import write_json, write_text
+from imbcl.core.params import load
 from imbcl.core.report import collect, markdown
+from imbcl.synthetic.params import ReportStage
 
 
 def main(reports: str, design: str, *paths: str) -> None:
     record = cli.require(design, "the design record (docs/design.md)").read_text()
     args = [cli.require(p, "a stage's output directory or table") for p in paths]
-    raw = config.read_yaml(cli.params_path())
+    raw = load(cli.params_path(), ReportStage).model_dump()
     metrics, claims, sections = collect([p for p in args if p.is_dir()])
     tables = [p.name for p in args if p.suffix == ".md"]
     out = Path(reports)

@@ -1,10 +1,8 @@
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
 
-from imbcl.core.config import DataConfig
+from imbcl.core.params import replace
 from imbcl.synthetic.data import (
     RunStream,
     _add_clean,
@@ -14,9 +12,10 @@ from imbcl.synthetic.data import (
     sample_latent,
     stacked_steps,
 )
+from imbcl.synthetic.params import DataParams
 
 
-def active_rate(cfg: DataConfig, rho: float, n: int = 50000) -> np.ndarray:
+def active_rate(cfg: DataParams, rho: float, n: int = 50000) -> np.ndarray:
     probs = torch.as_tensor(feature_probs(cfg, rho), dtype=torch.float32)
     z = sample_latent(probs, (n,), torch.Generator().manual_seed(1))
     return (z != 0).float().mean(0).numpy()
@@ -24,7 +23,7 @@ def active_rate(cfg: DataConfig, rho: float, n: int = 50000) -> np.ndarray:
 
 @pytest.mark.parametrize("rho", [1.0, 4.0, 10.0])
 def test_feature_frequencies_follow_rho(rho):
-    cfg = DataConfig()
+    cfg = DataParams()
     rate = active_rate(cfg, rho)
     maj, mino = rate[: cfg.n_majority].mean(), rate[cfg.n_majority :].mean()
     assert maj == pytest.approx(cfg.p_majority, rel=0.05)
@@ -32,7 +31,7 @@ def test_feature_frequencies_follow_rho(rho):
 
 
 def test_balanced_control_has_equal_frequencies():
-    cfg = DataConfig()
+    cfg = DataParams()
     rate = active_rate(cfg, 1.0)
     assert np.allclose(rate, cfg.p_majority, atol=0.015)
 
@@ -45,13 +44,13 @@ def test_signs_are_symmetric():
 
 @pytest.mark.parametrize("basis", ["identity", "random"])
 def test_dictionary_is_orthonormal(basis):
-    D = make_dictionary(replace(DataConfig(), basis=basis), seed=3)
+    D = make_dictionary(replace(DataParams(), basis=basis), seed=3)
     assert np.allclose(D.M.T @ D.M, np.eye(D.M.shape[1]), atol=1e-5)
-    assert D.majority.sum() == DataConfig().n_majority
+    assert D.majority.sum() == DataParams().n_majority
 
 
 def test_same_seed_same_data_and_resume_mid_block():
-    cfg = DataConfig()
+    cfg = DataParams()
     M = make_dictionary(cfg, 0).M
     a = RunStream(cfg, M, 10.0, run_seed=5, batch=4, block_steps=7)
     b = RunStream(cfg, M, 10.0, run_seed=5, batch=4, block_steps=7)
@@ -64,7 +63,7 @@ def test_same_seed_same_data_and_resume_mid_block():
 
 @pytest.mark.parametrize("view", ["noise", "mask"])
 def test_views_share_the_latent(view):
-    cfg = replace(DataConfig(), view=view, noise_std=0.0)
+    cfg = replace(DataParams(), view=view, noise_std=0.0)
     M = make_dictionary(cfg, 0).M
     x1, x2 = next(stacked_steps([RunStream(cfg, M, 1.0, 0, batch=8, block_steps=2)], 0, 1))
     if view == "noise":
@@ -76,7 +75,7 @@ def test_views_share_the_latent(view):
 
 
 def test_eval_set_is_balanced_and_labels_match_tokens():
-    cfg = replace(DataConfig(), eval_samples=4000)
+    cfg = replace(DataParams(), eval_samples=4000)
     M = make_dictionary(cfg, 0).M
     ev = eval_set(cfg, M, seed=0)
     assert ev["x"].shape == (4000, cfg.tokens, cfg.dim)
@@ -90,7 +89,7 @@ def test_eval_set_is_balanced_and_labels_match_tokens():
 def test_a_run_draws_the_same_numbers_alone_and_beside_others(view, basis):
     # Runs draw on parallel threads and the views are formed on the stacked buffers; run r
     # of a stack must still see exactly the batches it sees alone.
-    cfg = replace(DataConfig(), view=view, basis=basis, dim=12, n_features=4, n_majority=2)
+    cfg = replace(DataParams(), view=view, basis=basis, dim=12, n_features=4, n_majority=2)
     M = make_dictionary(cfg, 0).M
     specs = [(1.0, 0), (10.0, 1), (3.0, 2)]
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from imbcl.core.config import DataConfig
 from imbcl.core.runtime import parallel_map
+from imbcl.synthetic.params import DataParams
 
 # Stream tags keep the seeds of unrelated random draws apart.
 _DICTIONARY, _EVAL, _TRAIN, INIT_STREAM = 11, 13, 17, 19
@@ -51,7 +51,7 @@ class Dictionary:
         return ~self.majority
 
 
-def make_dictionary(cfg: DataConfig, seed: int) -> Dictionary:
+def make_dictionary(cfg: DataParams, seed: int) -> Dictionary:
     """M = the first K coordinate axes (`identity`) or a random orthonormal d x K matrix."""
     d, k = cfg.dim, cfg.n_features
     if cfg.basis == "identity":
@@ -65,7 +65,7 @@ def make_dictionary(cfg: DataConfig, seed: int) -> Dictionary:
     return Dictionary(M=M.astype(np.float32), majority=majority)
 
 
-def feature_probs(cfg: DataConfig, imbalance_ratio: float) -> np.ndarray:
+def feature_probs(cfg: DataParams, imbalance_ratio: float) -> np.ndarray:
     """(K,) per-token activation probability of each feature."""
     p = np.full(cfg.n_features, cfg.p_majority, dtype=np.float64)
     p[cfg.n_majority :] /= imbalance_ratio
@@ -101,7 +101,7 @@ class RunStream:
 
     def __init__(
         self,
-        cfg: DataConfig,
+        cfg: DataParams,
         M: np.ndarray,
         imbalance_ratio: float,
         run_seed: int,
@@ -145,7 +145,7 @@ def stacked_steps(
     streams: list[RunStream], start: int, stop: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The runs' batches side by side: yields (x1, x2), each (R, B, L, d), for steps
-    [start, stop). The streams share one DataConfig and M; each keeps its own generator.
+    [start, stop). The streams share one DataParams and M; each keeps its own generator.
 
     Per block, every run draws its random numbers into its slice of reused stacked buffers
     (generators are sequential, so the runs draw on parallel threads); the views are then
@@ -181,7 +181,7 @@ def stacked_steps(
         b, offset = b + 1, 0
 
 
-def eval_set(cfg: DataConfig, M: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+def eval_set(cfg: DataParams, M: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """A balanced held-out set (rho = 1) for probes: tokens and which features are present.
 
     Returns x (n, L, d) float32, z (n, L, K) int8 and present (n, K) bool.

@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 import torch
 
-from imbcl.core.config import ModelConfig
 from imbcl.synthetic.data import INIT_STREAM, generator
+from imbcl.synthetic.params import ModelParams
 
 Params = dict[str, torch.Tensor]  # "qkv": (R, 3d, d), "w": (R, m, d)
 
@@ -40,7 +40,7 @@ def brelu(s: torch.Tensor, b: torch.Tensor | float) -> torch.Tensor:
     return s - s.clamp(-b, b)
 
 
-def init_params(cfg: ModelConfig, dim: int, run_seeds: list[int]) -> Params:
+def init_params(cfg: ModelParams, dim: int, run_seeds: list[int]) -> Params:
     """Stacked initial parameters, one slice per run, each from that run's own seed."""
     qkv, w = [], []
     for seed in run_seeds:
@@ -53,7 +53,7 @@ def init_params(cfg: ModelConfig, dim: int, run_seeds: list[int]) -> Params:
     return {"qkv": torch.stack(qkv), "w": torch.stack(w)}
 
 
-def bias_at(cfg: ModelConfig, step: int) -> float:
+def bias_at(cfg: ModelParams, step: int) -> float:
     """The BReLU threshold b(t) at a training step."""
     if cfg.bias_schedule == "constant":
         return cfg.bias_final

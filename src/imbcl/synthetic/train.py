@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from imbcl.core.config import DataConfig, ModelConfig, TrainConfig
 from imbcl.core.errors import DivergenceError
 from imbcl.core.io import load_npz, read_json, save_npz, write_json
+from imbcl.core.params import replace
 from imbcl.synthetic.data import RunStream, stacked_steps
 from imbcl.synthetic.loss import info_nce_and_grad
 from imbcl.synthetic.model import (
@@ -34,6 +34,7 @@ from imbcl.synthetic.model import (
     forward,
     init_params,
 )
+from imbcl.synthetic.params import DataParams, ModelParams, TrainParams
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,9 @@ def dynamics(params: Params, M: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 def train_group(
     specs: list[RunSpec],
-    data_cfg: DataConfig,
-    model_cfg: ModelConfig,
-    train_cfg: TrainConfig,
+    data_cfg: DataParams,
+    model_cfg: ModelParams,
+    train_cfg: TrainParams,
     M: np.ndarray,
     *,
     start: Params | None = None,
@@ -208,9 +209,9 @@ def train_group(
 
 def train_runs(
     specs: list[RunSpec],
-    data_cfg: DataConfig,
-    model_cfg: ModelConfig,
-    train_cfg: TrainConfig,
+    data_cfg: DataParams,
+    model_cfg: ModelParams,
+    train_cfg: TrainParams,
     M: np.ndarray,
     progress: bool = True,
 ) -> list[RunResult]:
@@ -259,7 +260,7 @@ def save_runs(
 
 
 def role_runs(
-    data: DataConfig, model: ModelConfig, train: TrainConfig, M: np.ndarray, seed: int
+    data: DataParams, model: ModelParams, train: TrainParams, M: np.ndarray, seed: int
 ) -> tuple[list[RunResult], dict[str, float]]:
     """The dense runs of the default size: train.seeds seeds at data.imbalance_ratio
     ("imbalanced") and at train.control_ratio ("balanced"), trained stacked.
