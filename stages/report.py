@@ -5,11 +5,13 @@
 writes reports/metrics.json  flat numeric metrics, keys prefixed by the part's name
        reports/claims.json   all claim rows, sorted by id
        reports/README.md     the report
+       reports/environment.json  versions, threads, BLAS and CPU of this machine
 """
 
 import sys
 
 from imbcl import cli, config
+from imbcl.core import environment
 from imbcl.io import write_json, write_text
 from imbcl.report import collect, markdown
 
@@ -21,7 +23,9 @@ def main() -> None:
     tables = [p.name for p in args if p.suffix == ".md"]
     write_json("reports/metrics.json", metrics)
     write_json("reports/claims.json", claims)
-    write_text("reports/README.md", markdown(claims, sections, tables, raw))
+    write_json("reports/environment.json", environment.snapshot())
+    report = markdown(claims, sections, tables, raw) + environment.markdown_section()
+    write_text("reports/README.md", report)
 
 
 if __name__ == "__main__":
