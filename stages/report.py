@@ -3,14 +3,15 @@
     python stages/report.py REPORTS DESIGN PART... TABLE.md...
         (the design record, the stages' part directories in report order, then the tables
         to link)
-writes REPORTS/metrics.json  flat numeric metrics, keys prefixed by the part's name
-       REPORTS/claims.json   all claim rows, sorted by id
-       REPORTS/README.md     the report
+writes REPORTS/metrics.json      flat numeric metrics, keys prefixed by the part's name
+       REPORTS/claims.json       all claim rows, sorted by id
+       REPORTS/README.md         the report
+       REPORTS/environment.json  versions, threads, BLAS and CPU of this machine
 """
 
 from pathlib import Path
 
-from imbcl.core import cli
+from imbcl.core import cli, environment
 from imbcl.core.io import write_json, write_text
 from imbcl.core.params import load
 from imbcl.core.report import collect, markdown
@@ -26,7 +27,9 @@ def main(reports: str, design: str, *paths: str) -> None:
     out = Path(reports)
     write_json(out / "metrics.json", metrics)
     write_json(out / "claims.json", claims)
-    write_text(out / "README.md", markdown(claims, sections, tables, raw, record))
+    write_json(out / "environment.json", environment.snapshot())
+    report = markdown(claims, sections, tables, raw, record) + environment.markdown_section()
+    write_text(out / "README.md", report)
 
 
 if __name__ == "__main__":
