@@ -57,7 +57,10 @@ def test_compare_names_what_differs():
 
 def test_report_stage_writes_and_links_environment_json(tmp_path):
     write_params(tmp_path / "params.yaml", tiny_params())
-    out = sh(sys.executable, str(ROOT / "stages" / "report.py"), cwd=tmp_path, check=False)
+    (tmp_path / "design.md").write_text("# Design record\n")
+    (tmp_path / "reports").mkdir()
+    report_py = str(ROOT / "stages" / "report.py")
+    out = sh(sys.executable, report_py, "reports", "design.md", cwd=tmp_path, check=False)
     assert out.returncode == 0, out.stderr
     written = json.loads((tmp_path / "reports" / "environment.json").read_text())
     here = environment.snapshot()
