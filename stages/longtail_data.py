@@ -9,7 +9,7 @@ writes data/longtail/{train,probe,test}.npz   images x (N, C, H, W) uint8, label
 
 from imbcl.core import cli, config
 from imbcl.core.io import atomic_dir
-from imbcl.longtail import datasets as longtail
+from imbcl.longtail import splits as longtail
 
 OUT = "data/longtail"
 

@@ -16,8 +16,8 @@ import torch
 
 from imbcl.core import cli, config
 from imbcl.core.io import atomic_dir, atomic_path, read_json, write_json, write_text
-from imbcl.longtail import datasets as longtail
 from imbcl.longtail import evaluate as realeval
+from imbcl.longtail import splits as longtail
 from imbcl.longtail import train as realtrain
 
 DATA, RUNS, OUT = "data/longtail", "runs/longtail", "runs/longtail_eval"

@@ -10,7 +10,7 @@ import torch
 from ruamel.yaml import YAML
 
 from imbcl.core import config
-from imbcl.longtail import datasets as longtail
+from imbcl.longtail import splits as longtail
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imbcl.core.cli import InputError
 from imbcl.core.config import RealConfig
-from imbcl.longtail import datasets as longtail
+from imbcl.core.errors import InputError
+from imbcl.longtail import splits as longtail
 
 REPO = Path(__file__).resolve().parents[2]
 
