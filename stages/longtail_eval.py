@@ -16,6 +16,8 @@ import torch
 
 from imbcl.core import cli, config
 from imbcl.core.io import atomic_dir, atomic_path, read_json, write_json, write_text
+from imbcl.core.runtime import resolve_device
+from imbcl.longtail import distributed
 from imbcl.longtail import evaluate as realeval
 from imbcl.longtail import splits as longtail
 from imbcl.longtail import train as realtrain
@@ -33,8 +35,8 @@ def main() -> None:
     counts = np.asarray(meta["counts"])
     groups = longtail.class_groups(counts, cfg.split_rule, cfg.many_min, cfg.few_max)
     channels, side = meta["shape"][0], meta["shape"][1]
-    realtrain.set_threads(cfg.threads)
-    device = realtrain.resolve_device(cfg.device)
+    distributed.set_threads(cfg.threads)
+    device = resolve_device(cfg.device, key=distributed.DEVICE_KEY)
     x_probe = realtrain.normalise(probe.x, meta["mean"], meta["std"]).to(device)
     x_test = realtrain.normalise(test.x, meta["mean"], meta["std"]).to(device)
     rows = []

@@ -7,6 +7,7 @@ import torch
 
 from imbcl.core.config import RealConfig
 from imbcl.longtail import train as realtrain
+from imbcl.longtail.distributed import Context, set_threads
 from imbcl.longtail.vit import neuron_weights
 
 CFG = replace(
@@ -30,7 +31,7 @@ def _data() -> torch.Tensor:
 
 
 def test_variants_share_the_warm_up_and_pruned_weights_stay_zero():
-    ctx = realtrain.Context(torch.device("cpu"))
+    ctx = Context(torch.device("cpu"))
     runs = {r.variant: r for r in realtrain.train_seed(_data(), CFG, seed=0, ctx=ctx)}
     assert set(runs) == set(realtrain.VARIANTS)
     warm = CFG.prune_at
@@ -48,7 +49,7 @@ def test_variants_share_the_warm_up_and_pruned_weights_stay_zero():
 
 
 def test_training_lowers_the_loss_and_is_deterministic():
-    ctx = realtrain.Context(torch.device("cpu"))
+    ctx = Context(torch.device("cpu"))
     a = realtrain.train_seed(_data(), CFG, seed=1, ctx=ctx, variants=("dense",))[0]
     b = realtrain.train_seed(_data(), CFG, seed=1, ctx=ctx, variants=("dense",))[0]
     assert np.mean(a.losses[-5:]) < np.mean(a.losses[:5])
@@ -65,11 +66,11 @@ def test_normalise_centres_each_channel():
 
 
 def test_chains_in_worker_processes_equal_one_after_another(monkeypatch):
-    ctx = realtrain.Context(torch.device("cpu"))
+    ctx = Context(torch.device("cpu"))
     cfg = replace(CFG, steps=12, prune_at=6, sdclr_every=4, threads=1)
     monkeypatch.setattr(realtrain, "chain_workers", lambda cfg, ctx: 1)
     threads = torch.get_num_threads()
-    realtrain.set_threads(cfg.threads)  # as the stage does; a worker sets the same
+    set_threads(cfg.threads)  # as the stage does; a worker sets the same
     try:
         serial = realtrain.train_seeds(_data(), cfg, [3, 4], ctx)
     finally:
