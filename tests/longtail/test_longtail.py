@@ -122,7 +122,7 @@ def test_stage_exits_cleanly_on_a_missing_cifar_root(tmp_path):
     (tmp_path / "params.yaml").write_text(params)
     env = {**os.environ, "IMBCL_PARAMS": str(tmp_path / "params.yaml")}
     out = subprocess.run(
-        [sys.executable, str(REPO / "stages/longtail_data.py")],
+        [sys.executable, str(REPO / "stages/longtail_data.py"), "data/longtail"],
         cwd=tmp_path,
         env=env,
         capture_output=True,

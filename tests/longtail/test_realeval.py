@@ -8,6 +8,7 @@ import pytest
 
 from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 from imbcl.core.config import RealConfig
+from imbcl.longtail import claims
 from imbcl.longtail import evaluate as realeval
 
 GROUPS = np.array([0, 0, 1, 1, 2, 2])  # six classes: two per group
@@ -72,24 +73,24 @@ def _rows(few_gain: list[float], gap_change: list[float], over_random: list[floa
     ],
 )
 def test_c7_rule(gain, gap, over_random, verdict):
-    claim = realeval.claim_c7(_rows(gain, gap, over_random), RealConfig(), "digits")
+    claim = claims.claim_c7(_rows(gain, gap, over_random), RealConfig(), "digits")
     assert claim.verdict == verdict
     assert claim.value == pytest.approx(np.mean(gain))
     assert claim.ci_low <= claim.value <= claim.ci_high
 
 
 def test_c7_with_one_seed_is_inconclusive():
-    claim = realeval.claim_c7(_rows([0.1], [-0.1], [0.1]), replace(RealConfig(), seeds=1), "digits")
+    claim = claims.claim_c7(_rows([0.1], [-0.1], [0.1]), replace(RealConfig(), seeds=1), "digits")
     assert claim.verdict == INCONCLUSIVE
 
 
 def test_table_formats_mean_and_std():
     rows = _rows([0.05, 0.06, 0.07], [-0.05, -0.06, -0.04], [0.03, 0.04, 0.05])
-    table = realeval.summary(rows)
+    table = claims.summary(rows)
     table.insert(1, "seeds", 3)
     assert table.variant.tolist() == ["dense", "pruned", "random", "sdclr"]
-    fmt = realeval.formatted(table)
+    fmt = claims.formatted(table)
     assert fmt.loc[1, "few"] == "66.0 ± 1.0"
     assert list(fmt.columns[2:6]) == ["overall", "many", "medium", "few"]
-    tex = realeval.latex(table, "caption")
+    tex = claims.latex(table, "caption")
     assert r"66.0 $\pm$ 1.0" in tex and r"\toprule" in tex
