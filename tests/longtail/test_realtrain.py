@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from imbcl.core.config import RealConfig
+from imbcl.core.masks import n_pruned
 from imbcl.longtail import train as realtrain
 from imbcl.longtail.distributed import Context, set_threads
 from imbcl.longtail.vit import neuron_weights
@@ -41,7 +42,7 @@ def test_variants_share_the_warm_up_and_pruned_weights_stay_zero():
     for variant in ("pruned", "random"):
         w = runs[variant].state["blocks.0.fc1.weight"]  # (neurons, dim)
         kept = (w != 0).sum(dim=0)  # per input coordinate (granularity 'input')
-        assert torch.all(kept == round(0.2 * CFG.mlp_neurons))
+        assert torch.all(kept == CFG.mlp_neurons - n_pruned(CFG.mlp_neurons, CFG.prune_ratio))
     assert (runs["dense"].state["blocks.0.fc1.weight"] != 0).all()
     assert (runs["sdclr"].state["blocks.0.fc1.weight"] != 0).all()  # the branch is a view
     model = realtrain.load_model(runs["pruned"].state, 1, 8, CFG)
