@@ -92,5 +92,6 @@ def test_table_formats_mean_and_std():
     fmt = claims.formatted(table)
     assert fmt.loc[1, "few"] == "66.0 ± 1.0"
     assert list(fmt.columns[2:6]) == ["overall", "many", "medium", "few"]
-    tex = claims.latex(table, "caption")
-    assert r"66.0 $\pm$ 1.0" in tex and r"\toprule" in tex
+    tex = claims.latex(table, RealConfig())
+    assert "66.0 ± 1.0" in tex and r"\toprule" in tex and r"\bottomrule" in tex
+    assert r"accuracy (\%) on digits-LT ($\rho = 10$)" in tex

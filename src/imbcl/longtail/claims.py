@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from imbcl.core import tables
 from imbcl.core.claims import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
@@ -78,31 +79,13 @@ def formatted(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def latex(table: pd.DataFrame, caption: str) -> str:
-    """A booktabs table of `formatted(table)`; written by hand to avoid pandas' jinja2 path."""
-    f = formatted(table)
-    head = " & ".join(str(c).replace("±", r"$\pm$") for c in f.columns) + r" \\"
-    body = [
-        " & ".join(str(v).replace("±", r"$\pm$") for v in row) + r" \\"
-        for row in f.itertuples(index=False)
-    ]
-    spec = "l" + "r" * (len(f.columns) - 1)
-    return "\n".join(
-        [
-            r"\begin{table}[t]",
-            r"\centering",
-            rf"\caption{{{caption}}}",
-            rf"\begin{{tabular}}{{{spec}}}",
-            r"\toprule",
-            head,
-            r"\midrule",
-            *body,
-            r"\bottomrule",
-            r"\end{tabular}",
-            r"\end{table}",
-            "",
-        ]
+def latex(table: pd.DataFrame, cfg: RealConfig) -> str:
+    """`formatted(table)` as a booktabs LaTeX table (the project's one writer)."""
+    caption = (
+        f"Linear-probe accuracy (%) on {cfg.dataset}-LT ($\\rho = {cfg.imbalance_ratio:g}$), "
+        f"mean $\\pm$ std over seeds; groups by {cfg.split_rule} of the training counts."
     )
+    return tables.latex(formatted(table), caption)
 
 
 def _paired(rows: pd.DataFrame, a: str, b: str, col: str) -> np.ndarray:

@@ -156,11 +156,6 @@ def run(data: str | Path, runs: str | Path, cfg: RealConfig, figure: str | Path)
     table = claims.table(s.rows)
     title = f"{cfg.dataset}-LT, rho = {cfg.imbalance_ratio:g}"
     caption = plot_groups(s.rows, figure, title, s.group_names)
-    tex_caption = (
-        f"Linear-probe accuracy (\\%) on {cfg.dataset}-LT ($\\rho = "
-        f"{cfg.imbalance_ratio:g}$), mean $\\pm$ std over seeds; groups by "
-        f"{cfg.split_rule} of the training counts."
-    )
     return Evaluation(
         scores=s.rows,
         table=table,
@@ -171,5 +166,5 @@ def run(data: str | Path, runs: str | Path, cfg: RealConfig, figure: str | Path)
             "figures": [{"file": Path(figure).name, "caption": caption}],
         },
         markdown=claims.formatted(table).to_markdown(index=False) + "\n",
-        latex=claims.latex(table, tex_caption),
+        latex=claims.latex(table, cfg),
     )
