@@ -207,3 +207,20 @@ def test_class_groups_thirds_and_counts():
     assert by_count.tolist() == [0, 0, 0, 1, 1, 1, 1, 2, 2, 2]
     shuffled = longtail.class_groups(counts[::-1].copy(), "thirds", 100, 20)
     assert shuffled.tolist() == thirds[::-1].tolist()
+
+
+def test_saved_splits_round_trip_and_a_missing_one_is_an_input_error(tmp_path):
+    lt = longtail.build(RealConfig(), seed=0)
+    longtail.save(tmp_path, lt)
+    meta = longtail.read_meta(tmp_path)
+    assert meta["counts"] == lt.counts().tolist() and meta["shape"] == [1, 8, 8]
+    assert meta["sizes"] == {"train": len(lt.train.y), "probe": 800, "test": 500}
+    for name in longtail.SPLITS:
+        part = longtail.load(tmp_path, name)
+        assert np.array_equal(part.x, getattr(lt, name).x)
+        assert np.array_equal(part.y, getattr(lt, name).y)
+    (tmp_path / "probe.npz").unlink()
+    with pytest.raises(InputError, match=r"probe.npz: not found; expected the longtail_data"):
+        longtail.load(tmp_path, "probe")
+    with pytest.raises(InputError, match=r"meta.json: not found"):
+        longtail.read_meta(tmp_path / "nowhere")

@@ -95,3 +95,15 @@ def test_table_formats_mean_and_std():
     tex = claims.latex(table, RealConfig())
     assert "66.0 ± 1.0" in tex and r"\toprule" in tex and r"\bottomrule" in tex
     assert r"accuracy (\%) on digits-LT ($\rho = 10$)" in tex
+
+
+def test_table_counts_seeds_and_metrics_are_the_means():
+    rows = _rows([0.05, 0.06, 0.07], [-0.05, -0.06, -0.04], [0.03, 0.04, 0.05])
+    rows = rows[~((rows.variant == "sdclr") & (rows.seed == 2))]  # one sdclr run missing
+    table = claims.table(rows)
+    assert table.columns[:2].tolist() == ["variant", "seeds"]
+    assert table.seeds.tolist() == [3, 3, 3, 2]
+    m = claims.metrics(table)
+    assert m["pruned.probe_few"] == pytest.approx(0.66)
+    assert m["dense.probe_gap"] == pytest.approx(0.3)
+    assert set(m) == {f"{v}.{c}" for v in claims.VARIANT_LABELS for c in rows.columns[2:]}

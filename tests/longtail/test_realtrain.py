@@ -3,12 +3,14 @@
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 
 from imbcl.core.config import RealConfig
+from imbcl.core.errors import ParamError
 from imbcl.core.masks import n_pruned
 from imbcl.longtail import train as realtrain
-from imbcl.longtail.distributed import Context, set_threads
+from imbcl.longtail.distributed import Context, check_world, gather, set_threads
 from imbcl.longtail.vit import neuron_weights
 
 CFG = replace(
@@ -84,3 +86,14 @@ def test_chains_in_worker_processes_equal_one_after_another(monkeypatch):
     for a, b in zip(serial, parallel, strict=True):
         assert a.losses == b.losses
         assert all(torch.equal(a.state[k], b.state[k]) for k in a.state)
+
+
+def test_the_batch_must_split_over_the_processes():
+    check_world(CFG, Context(torch.device("cpu"), rank=0, world=2))  # 32 over 2: fine
+    with pytest.raises(ParamError, match=r"real.batch = 32: expected a multiple of the 3"):
+        check_world(CFG, Context(torch.device("cpu"), rank=0, world=3))
+
+
+def test_one_process_gathers_nothing():
+    z = torch.randn(4, 3)
+    assert gather(z, Context(torch.device("cpu"))) is z
