@@ -2,26 +2,65 @@
 VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(abspath $(VENV))/bin
+LOCK   := requirements.lock
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup repro test bench report clean
+.PHONY: setup repro test bench report clean lock lock-check
 
-# The install is redone when pyproject.toml changes; torch is pinned there (CPU build).
+# The environment is installed from requirements.lock: exact versions, with hashes, of every
+# package the pipeline and the tests install, torch 2.13.0+cpu among them (README,
+# "Environment"). It is reinstalled when the lock or pyproject.toml changes, and refused
+# while the lock is out of date with pyproject.toml (`make lock` remakes it).
 # uv installs in about half pip's time. It reads no pip configuration, so it is handed the
 # local wheel directory pip is pointed at (PIP_FIND_LINKS, where the CPU build of torch
 # lies), and byte-compiles up front, since PYTHONDONTWRITEBYTECODE may forbid doing it on
-# import. Should uv fail, pip does the same install.
+# import. The project goes in editable, without dependencies and without build isolation,
+# so that its build, too, uses the locked setuptools and wheel. Should uv fail, pip does
+# the same install.
 FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS),)
-$(VENV)/.installed: pyproject.toml
+ENV_TOOL   := $(BIN)/python -P src/imbcl/core/environment.py
+UV_INSTALL := $(BIN)/uv pip install -q --python $(BIN)/python --compile-bytecode
+PIP_INSTALL := $(BIN)/python -m pip install -q
+
+$(BIN)/uv:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q uv==0.13.9
-	$(BIN)/uv pip install -q --python $(BIN)/python $(FIND_LINKS) --compile-bytecode -e '.[test]' \
-	  || $(BIN)/python -m pip install -q -e '.[test]'
+
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/uv
+	$(ENV_TOOL) check-lock $(LOCK) pyproject.toml
+	( $(UV_INSTALL) $(FIND_LINKS) --require-hashes -r $(LOCK) \
+	  && $(UV_INSTALL) --no-deps --no-build-isolation -e . ) \
+	|| ( $(PIP_INSTALL) --require-hashes -r $(LOCK) \
+	  && $(PIP_INSTALL) --no-deps --no-build-isolation -e . )
 	touch $@
 
 setup: $(VENV)/.installed
+
+# Remakes the lock from pyproject.toml (its dependencies, the test extra and the build
+# requirements) for CPython 3.11 on x86_64 Linux, and stamps it with the requirement lists
+# it was made from. Versions already locked are kept while they satisfy pyproject.toml;
+# `make lock LOCK_ARGS=--upgrade` (or `--upgrade-package numpy`) moves them. torch's CPU
+# build is found only in the local wheel directory, so PIP_FIND_LINKS must name it.
+LOCK_ARGS ?=
+UV_COMPILE = $(ENV_TOOL) build-requires pyproject.toml \
+	| $(BIN)/uv pip compile -q pyproject.toml - --extra test --generate-hashes $(FIND_LINKS) \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --custom-compile-command 'make lock' $(LOCK_ARGS)
+
+lock: | $(BIN)/uv
+	@test -n "$(PIP_FIND_LINKS)" \
+	  || { echo "make lock: PIP_FIND_LINKS must name the directory of torch's CPU wheel" >&2; exit 2; }
+	$(UV_COMPILE) -o $(LOCK)
+	$(ENV_TOOL) stamp $(LOCK) pyproject.toml
+
+# Whether `make lock` writes the committed lock again (resolves over the network).
+lock-check: | $(BIN)/uv
+	cp $(LOCK) $(VENV)/lock-check.txt
+	$(UV_COMPILE) -o $(VENV)/lock-check.txt
+	$(ENV_TOOL) stamp $(VENV)/lock-check.txt pyproject.toml
+	diff -u $(LOCK) $(VENV)/lock-check.txt && echo "$(LOCK) is what make lock writes"
 
 repro: setup
 	dvc repro

@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 import resource
 import time
-from dataclasses import replace
 
 import torch
 
 from imbcl.core import config
-from imbcl.core.config import DataConfig, ModelConfig, TrainConfig
+from imbcl.core.params import replace
 from imbcl.core.runtime import tune_allocator
 from imbcl.synthetic.data import RunStream, make_dictionary, stacked_steps
+from imbcl.synthetic.params import DataParams, ModelParams, TrainParams
 from imbcl.synthetic.train import RunSpec, train_group
 
 
@@ -53,7 +53,7 @@ def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
 
 
 def steps_per_second(
-    data: DataConfig, model: ModelConfig, train: TrainConfig, R: int, steps: int
+    data: DataParams, model: ModelParams, train: TrainParams, R: int, steps: int
 ) -> float:
     """Steps per second of R runs trained together (each step advances all R runs), data
     drawing included."""
@@ -66,7 +66,7 @@ def steps_per_second(
     return steps / (time.perf_counter() - t0)
 
 
-def data_seconds_per_step(data: DataConfig, train: TrainConfig, steps: int) -> float:
+def data_seconds_per_step(data: DataParams, train: TrainParams, steps: int) -> float:
     """Seconds per step spent drawing one run's two views (the data part of a step)."""
     M = make_dictionary(data, 0).M
     stream = RunStream(data, M, data.imbalance_ratio, 0, train.batch, train.block_steps)

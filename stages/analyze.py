@@ -8,15 +8,17 @@ writes  OUT/{metrics,claims}.json, OUT/stages.json (stage boundaries per run);
 
 from pathlib import Path
 
-from imbcl.core import cli, config
+from imbcl.core import cli
 from imbcl.core.io import atomic_dir, atomic_path, load_npz, write_json, write_text
+from imbcl.core.params import load
 from imbcl.core.report import write_part
 from imbcl.dynamics.claims import decide
+from imbcl.dynamics.params import AnalyzeStage
 from imbcl.synthetic.train import load_runs
 
 
 def main(data: str, train: str, out: str, table: str) -> None:
-    p = config.load(cli.params_path(), "analyze")
+    p = load(cli.params_path(), AnalyzeStage)
     dictionary = cli.require(Path(data) / "dictionary.npz", "the synthesize stage's output")
     runs = load_runs(cli.require(train, "the train stage's output"))
     result = decide(runs, load_npz(dictionary)["majority"], p.analyze)

@@ -1,24 +1,28 @@
 """Stage imbalance: claims C3-C5 from the sweep's final states.
 
     python stages/imbalance.py SWEEP OUT FIGURES TABLES
-reads   params.yaml [seed, model, analyze, sweep]; SWEEP (the sweep stage's final states)
+reads   params.yaml [seed, model, analyze, small, sweep]; SWEEP (the sweep stage's final states)
 writes  OUT/{metrics,claims,figures}.json; FIGURES/imbalance_*.png (four figures);
         TABLES/imbalance_runs.csv (one row per run), TABLES/imbalance_regimes.md
 """
 
 from pathlib import Path
 
-from imbcl.core import cli, config
+from imbcl.core import cli
 from imbcl.core.io import atomic_dir, atomic_path, write_text
+from imbcl.core.params import load
 from imbcl.core.report import write_part
 from imbcl.imbalance.experiment import decide
 from imbcl.imbalance.grid import load_sweep
+from imbcl.imbalance.params import ImbalanceStage
 
 
 def main(sweep: str, out: str, figures: str, tables: str) -> None:
-    p = config.load(cli.params_path(), "model", "analyze", "sweep")
+    p = load(cli.params_path(), ImbalanceStage)
     states, majority = load_sweep(cli.require(sweep, "the sweep stage's output"))
-    result = decide(states, majority, p.sweep, p.analyze, p.model.bias_final, p.seed, figures)
+    result = decide(
+        states, majority, p.small, p.sweep, p.analyze, p.model.bias_final, p.seed, figures
+    )
     with atomic_path(Path(tables) / "imbalance_runs.csv") as tmp:
         result.runs.round(6).to_csv(tmp, index=False)
     write_text(Path(tables) / "imbalance_regimes.md", result.regimes)

@@ -2,23 +2,21 @@
 balanced test split of real images (digits by default; CIFAR-10/100 or an image folder from
 real.root).
 
-    python stages/longtail_data.py      reads params.yaml [seed, real.dataset .. probe_per_class]
-writes data/longtail/{train,probe,test}.npz   images x (N, C, H, W) uint8, labels y (N,)
-       data/longtail/meta.json                classes, training counts, shape, pixel mean/std
+    python stages/longtail_data.py DATA   reads params.yaml [seed, real.dataset .. probe_per_class]
+writes DATA/{train,probe,test}.npz   images x (N, C, H, W) uint8, labels y (N,)
+       DATA/meta.json                classes, training counts, shape, pixel mean/std
 """
 
 from imbcl.core import cli, config
 from imbcl.core.io import atomic_dir
-from imbcl.longtail import datasets as longtail
-
-OUT = "data/longtail"
+from imbcl.longtail import splits
 
 
-def main() -> None:
+def main(data: str) -> None:
     p = config.load(cli.params_path(), "real")
-    lt = longtail.build(p.real, p.seed)
-    with atomic_dir(OUT) as tmp:
-        longtail.save(tmp, lt)
+    lt = splits.build(p.real, p.seed)
+    with atomic_dir(data) as tmp:
+        splits.save(tmp, lt)
     counts = lt.counts()
     print(
         f"{p.real.dataset}-LT: {len(lt.classes)} classes, {counts.sum()} training images "

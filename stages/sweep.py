@@ -1,7 +1,7 @@
 """Stage sweep: the (rho x width x seed) grid of small runs behind claims C3-C5.
 
     python stages/sweep.py OUT
-reads   params.yaml [seed, data, model, train, sweep]
+reads   params.yaml [seed, data, model, train, small, sweep]
 writes  OUT: the final neurons of every run, by width (see imbalance.grid.save_sweep)
 """
 
@@ -9,18 +9,20 @@ import time
 
 import torch
 
-from imbcl.core import cli, config
+from imbcl.core import cli
 from imbcl.core.io import atomic_dir
+from imbcl.core.params import load
 from imbcl.imbalance.grid import run_sweep, save_sweep
+from imbcl.imbalance.params import SweepStage
 
 
 def main(out: str) -> None:
-    p = config.load(cli.params_path(), "data", "model", "train", "sweep")
+    p = load(cli.params_path(), SweepStage)
     # The sweep's matrices are tiny: intra-op threads cost more than they gain on 2 cores
     # (see the performance record), so one thread does the work.
     torch.set_num_threads(1)
     start = time.perf_counter()
-    states, majority = run_sweep(p.data, p.model, p.train, p.sweep, p.seed)
+    states, majority = run_sweep(p.data, p.model, p.train, p.small, p.sweep, p.seed)
     print(f"sweep: {len(states)} runs in {time.perf_counter() - start:.1f} s")
     with atomic_dir(out) as tmp:
         save_sweep(tmp, states, majority)

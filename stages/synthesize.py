@@ -5,13 +5,15 @@ reads   params.yaml [seed, data]
 writes  OUT/dictionary.npz (M (d, K), majority (K,), probs (K,)), OUT/eval.npz
 """
 
-from imbcl.core import cli, config
+from imbcl.core import cli
 from imbcl.core.io import atomic_dir, save_npz
+from imbcl.core.params import load
 from imbcl.synthetic.data import eval_set, feature_probs, make_dictionary
+from imbcl.synthetic.params import SynthesizeStage
 
 
 def main(out: str) -> None:
-    p = config.load(cli.params_path(), "data")
+    p = load(cli.params_path(), SynthesizeStage)
     D = make_dictionary(p.data, p.seed)
     probs = feature_probs(p.data, p.data.imbalance_ratio)
     with atomic_dir(out) as tmp:

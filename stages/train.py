@@ -8,13 +8,15 @@ writes  OUT/<run>.npz (trajectory), OUT/<run>.ckpt.npz (checkpoints), OUT/index.
 
 from pathlib import Path
 
-from imbcl.core import cli, config
+from imbcl.core import cli
 from imbcl.core.io import atomic_dir, load_npz
+from imbcl.core.params import load
+from imbcl.synthetic.params import TrainStage
 from imbcl.synthetic.train import role_runs, save_runs
 
 
 def main(data: str, out: str) -> None:
-    p = config.load(cli.params_path(), "data", "model", "train")
+    p = load(cli.params_path(), TrainStage)
     dictionary = cli.require(Path(data) / "dictionary.npz", "the synthesize stage's output")
     results, roles = role_runs(p.data, p.model, p.train, load_npz(dictionary)["M"], p.seed)
     with atomic_dir(out) as tmp:

@@ -6,13 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
-from imbcl.core.config import DataConfig, ModelConfig, TrainConfig
+from imbcl.core.params import replace
+from imbcl.synthetic.params import DataParams, ModelParams, TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,31 +29,23 @@ TINY = {
         "checkpoint_steps": [0, 20],
         "block_steps": 10,
     },
-    "sweep": {
-        "ratios": [1.0, 10.0],
-        "widths": [4, 8],
-        "seeds": 2,
+    "small": {
         "dim": 8,
         "n_features": 4,
         "n_majority": 2,
         "steps": 40,
         "batch": 16,
         "bias_ramp_steps": 20,
-        "bootstrap": 50,
     },
+    "sweep": {"ratios": [1.0, 10.0], "widths": [4, 8], "seeds": 2, "bootstrap": 50},
     "prune": {
         "at": 20,
         "sweep_seeds": 2,
-        "sweep_dim": 8,
-        "sweep_features": 4,
-        "sweep_majority": 2,
         "sweep_width": 8,
-        "sweep_steps": 40,
-        "sweep_batch": 16,
-        "sweep_bias_ramp_steps": 20,
         "sweep_ratios": [0.8],
         "sweep_at": ["init", 20],
         "sweep_bias": ["shared"],
+        "small_overrides": {},
     },
     "real": {
         "steps": 12,
@@ -71,11 +63,11 @@ TINY = {
 
 
 @pytest.fixture
-def tiny() -> tuple[DataConfig, ModelConfig, TrainConfig]:
+def tiny() -> tuple[DataParams, ModelParams, TrainParams]:
     return (
-        replace(DataConfig(), **TINY["data"]),
-        replace(ModelConfig(), **TINY["model"]),
-        replace(TrainConfig(), **TINY["train"]),
+        replace(DataParams(), **TINY["data"]),
+        replace(ModelParams(), **TINY["model"]),
+        replace(TrainParams(), **TINY["train"]),
     )
 
 

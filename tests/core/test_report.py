@@ -51,9 +51,21 @@ def test_markdown_and_self_contained_html(tmp_path):
         [{"section": "S", "figures": [{"file": "f.png", "caption": "cap"}]}],
         ["t.md"],
         PARAMS,
+        "# Design record\n\n## Choices\n\ntext",
     )
     assert "| C1 |" in text and "n/a" in text and "**supported**" in text
+    assert "\n## Design record\n" in text and "\n### Choices\n" in text  # one level down
     (tmp_path / "README.md").write_text(text)
     report_html.main(str(tmp_path / "README.md"), str(tmp_path / "r.html"))
     html = (tmp_path / "r.html").read_text()
     assert "data:image/png;base64," in html and "figures/f.png" not in html
+
+
+def test_readme_results_table_is_the_one_generated_from_claims_json():
+    """The README's table is written by `scripts/readme_results.py`; a stale copy fails here."""
+    import readme_results
+
+    root = Path(__file__).resolve().parents[2]
+    assert readme_results.current(root / "README.md") == readme_results.render(
+        root / "reports" / "claims.json"
+    ), "README results table is stale: run python scripts/readme_results.py"

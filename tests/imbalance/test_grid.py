@@ -2,44 +2,35 @@
 
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from imbcl.core import config
-from imbcl.core.config import DataConfig, ModelConfig, ParamError, SweepConfig, TrainConfig
+from imbcl.core.errors import ParamError
+from imbcl.core.params import replace
 from imbcl.imbalance.grid import grid_specs, load_sweep, run_sweep, save_sweep, sweep_configs
+from imbcl.imbalance.params import SweepParams
+from imbcl.synthetic.params import DataParams, ModelParams, SmallParams, TrainParams
 
-TINY = replace(
-    SweepConfig(),
-    ratios=[1.0, 4.0],
-    widths=[2, 3],
-    seeds=2,
-    dim=6,
-    n_features=4,
-    n_majority=2,
-    tokens=2,
-    steps=4,
-    batch=8,
-    bias_ramp_steps=2,
-    test_ratio=4.0,
+TINY = replace(SweepParams(), ratios=[1.0, 4.0], widths=[2, 3], seeds=2, test_ratio=4.0)
+SMALL = replace(
+    SmallParams(), dim=6, n_features=4, n_majority=2, tokens=2, steps=4, batch=8, bias_ramp_steps=2
 )
 
 
 def test_sweep_configs_take_the_sweep_sizes_and_keep_the_rest():
-    data, model, train = sweep_configs(DataConfig(), ModelConfig(), TrainConfig(), TINY)
+    data, model, train = sweep_configs(DataParams(), ModelParams(), TrainParams(), SMALL)
     assert (data.dim, data.n_features, data.tokens) == (6, 4, 2)
-    assert data.noise_std == DataConfig().noise_std  # shared setting kept
-    assert (train.steps, train.lr, train.log_every) == (4, TINY.lr, 4)
-    assert model.init_std == TINY.init_std
+    assert data.noise_std == DataParams().noise_std  # shared setting kept
+    assert (train.steps, train.lr, train.log_every) == (4, SMALL.lr, 4)
+    assert model.init_std == SMALL.init_std
     assert len(grid_specs(TINY, seed=7)) == 2 * 2 * 2
     assert {s.seed for s in grid_specs(TINY, seed=7)} == {7, 8}
 
 
 def test_tiny_grid_trains_saves_and_loads_deterministically(tmp_path):
-    args = (DataConfig(), ModelConfig(), TrainConfig(), TINY, 0)
+    args = (DataParams(), ModelParams(), TrainParams(), SMALL, TINY, 0)
     states, majority = run_sweep(*args, progress=False)
     again, _ = run_sweep(*args, progress=False)
     assert majority.tolist() == [True, True, False, False]
@@ -63,10 +54,10 @@ def test_tiny_grid_trains_saves_and_loads_deterministically(tmp_path):
     ],
 )
 def test_bad_sweep_parameters_name_their_key(key, value, message):
-    raw = {k: v for k, v in config.as_dict(SweepConfig()).items()}
+    raw = SweepParams().model_dump()
     raw[key] = value
     with pytest.raises(ParamError, match=message):
-        config.build(SweepConfig, raw, "sweep")
+        SweepParams.parse(raw, "sweep")
 
 
 STAGES = Path(__file__).resolve().parents[2] / "stages"

@@ -10,7 +10,7 @@ import torch
 from ruamel.yaml import YAML
 
 from imbcl.core import config
-from imbcl.longtail import datasets as longtail
+from imbcl.longtail import splits as longtail
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {
@@ -37,7 +37,7 @@ def _train(workdir: Path, nproc: int) -> dict[str, dict[str, torch.Tensor]]:
         yaml.dump(raw, fh)
     env = {**os.environ, "IMBCL_PARAMS": str(workdir / "params.yaml"), "OMP_NUM_THREADS": "1"}
     out = subprocess.run(
-        [sys.executable, str(REPO / "stages/longtail_train.py")],
+        [sys.executable, str(REPO / "stages/longtail_train.py"), "data/longtail", "runs/longtail"],
         cwd=workdir,
         env=env,
         capture_output=True,

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imbcl.core.cli import InputError
 from imbcl.core.config import RealConfig
-from imbcl.longtail import datasets as longtail
+from imbcl.core.errors import InputError
+from imbcl.longtail import splits as longtail
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -122,7 +122,7 @@ def test_stage_exits_cleanly_on_a_missing_cifar_root(tmp_path):
     (tmp_path / "params.yaml").write_text(params)
     env = {**os.environ, "IMBCL_PARAMS": str(tmp_path / "params.yaml")}
     out = subprocess.run(
-        [sys.executable, str(REPO / "stages/longtail_data.py")],
+        [sys.executable, str(REPO / "stages/longtail_data.py"), "data/longtail"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -207,3 +207,20 @@ def test_class_groups_thirds_and_counts():
     assert by_count.tolist() == [0, 0, 0, 1, 1, 1, 1, 2, 2, 2]
     shuffled = longtail.class_groups(counts[::-1].copy(), "thirds", 100, 20)
     assert shuffled.tolist() == thirds[::-1].tolist()
+
+
+def test_saved_splits_round_trip_and_a_missing_one_is_an_input_error(tmp_path):
+    lt = longtail.build(RealConfig(), seed=0)
+    longtail.save(tmp_path, lt)
+    meta = longtail.read_meta(tmp_path)
+    assert meta["counts"] == lt.counts().tolist() and meta["shape"] == [1, 8, 8]
+    assert meta["sizes"] == {"train": len(lt.train.y), "probe": 800, "test": 500}
+    for name in longtail.SPLITS:
+        part = longtail.load(tmp_path, name)
+        assert np.array_equal(part.x, getattr(lt, name).x)
+        assert np.array_equal(part.y, getattr(lt, name).y)
+    (tmp_path / "probe.npz").unlink()
+    with pytest.raises(InputError, match=r"probe.npz: not found; expected the longtail_data"):
+        longtail.load(tmp_path, "probe")
+    with pytest.raises(InputError, match=r"meta.json: not found"):
+        longtail.read_meta(tmp_path / "nowhere")

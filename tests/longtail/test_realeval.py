@@ -8,6 +8,7 @@ import pytest
 
 from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 from imbcl.core.config import RealConfig
+from imbcl.longtail import claims
 from imbcl.longtail import evaluate as realeval
 
 GROUPS = np.array([0, 0, 1, 1, 2, 2])  # six classes: two per group
@@ -72,24 +73,37 @@ def _rows(few_gain: list[float], gap_change: list[float], over_random: list[floa
     ],
 )
 def test_c7_rule(gain, gap, over_random, verdict):
-    claim = realeval.claim_c7(_rows(gain, gap, over_random), RealConfig(), "digits")
+    claim = claims.claim_c7(_rows(gain, gap, over_random), RealConfig(), "digits")
     assert claim.verdict == verdict
     assert claim.value == pytest.approx(np.mean(gain))
     assert claim.ci_low <= claim.value <= claim.ci_high
 
 
 def test_c7_with_one_seed_is_inconclusive():
-    claim = realeval.claim_c7(_rows([0.1], [-0.1], [0.1]), replace(RealConfig(), seeds=1), "digits")
+    claim = claims.claim_c7(_rows([0.1], [-0.1], [0.1]), replace(RealConfig(), seeds=1), "digits")
     assert claim.verdict == INCONCLUSIVE
 
 
 def test_table_formats_mean_and_std():
     rows = _rows([0.05, 0.06, 0.07], [-0.05, -0.06, -0.04], [0.03, 0.04, 0.05])
-    table = realeval.summary(rows)
+    table = claims.summary(rows)
     table.insert(1, "seeds", 3)
     assert table.variant.tolist() == ["dense", "pruned", "random", "sdclr"]
-    fmt = realeval.formatted(table)
+    fmt = claims.formatted(table)
     assert fmt.loc[1, "few"] == "66.0 ± 1.0"
     assert list(fmt.columns[2:6]) == ["overall", "many", "medium", "few"]
-    tex = realeval.latex(table, "caption")
-    assert r"66.0 $\pm$ 1.0" in tex and r"\toprule" in tex
+    tex = claims.latex(table, RealConfig())
+    assert "66.0 ± 1.0" in tex and r"\toprule" in tex and r"\bottomrule" in tex
+    assert r"accuracy (\%) on digits-LT ($\rho = 10$)" in tex
+
+
+def test_table_counts_seeds_and_metrics_are_the_means():
+    rows = _rows([0.05, 0.06, 0.07], [-0.05, -0.06, -0.04], [0.03, 0.04, 0.05])
+    rows = rows[~((rows.variant == "sdclr") & (rows.seed == 2))]  # one sdclr run missing
+    table = claims.table(rows)
+    assert table.columns[:2].tolist() == ["variant", "seeds"]
+    assert table.seeds.tolist() == [3, 3, 3, 2]
+    m = claims.metrics(table)
+    assert m["pruned.probe_few"] == pytest.approx(0.66)
+    assert m["dense.probe_gap"] == pytest.approx(0.3)
+    assert set(m) == {f"{v}.{c}" for v in claims.VARIANT_LABELS for c in rows.columns[2:]}

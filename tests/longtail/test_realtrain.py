@@ -3,10 +3,14 @@
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 
 from imbcl.core.config import RealConfig
+from imbcl.core.errors import ParamError
+from imbcl.core.masks import n_pruned
 from imbcl.longtail import train as realtrain
+from imbcl.longtail.distributed import Context, check_world, gather, set_threads
 from imbcl.longtail.vit import neuron_weights
 
 CFG = replace(
@@ -30,7 +34,7 @@ def _data() -> torch.Tensor:
 
 
 def test_variants_share_the_warm_up_and_pruned_weights_stay_zero():
-    ctx = realtrain.Context(torch.device("cpu"))
+    ctx = Context(torch.device("cpu"))
     runs = {r.variant: r for r in realtrain.train_seed(_data(), CFG, seed=0, ctx=ctx)}
     assert set(runs) == set(realtrain.VARIANTS)
     warm = CFG.prune_at
@@ -40,7 +44,7 @@ def test_variants_share_the_warm_up_and_pruned_weights_stay_zero():
     for variant in ("pruned", "random"):
         w = runs[variant].state["blocks.0.fc1.weight"]  # (neurons, dim)
         kept = (w != 0).sum(dim=0)  # per input coordinate (granularity 'input')
-        assert torch.all(kept == round(0.2 * CFG.mlp_neurons))
+        assert torch.all(kept == CFG.mlp_neurons - n_pruned(CFG.mlp_neurons, CFG.prune_ratio))
     assert (runs["dense"].state["blocks.0.fc1.weight"] != 0).all()
     assert (runs["sdclr"].state["blocks.0.fc1.weight"] != 0).all()  # the branch is a view
     model = realtrain.load_model(runs["pruned"].state, 1, 8, CFG)
@@ -48,7 +52,7 @@ def test_variants_share_the_warm_up_and_pruned_weights_stay_zero():
 
 
 def test_training_lowers_the_loss_and_is_deterministic():
-    ctx = realtrain.Context(torch.device("cpu"))
+    ctx = Context(torch.device("cpu"))
     a = realtrain.train_seed(_data(), CFG, seed=1, ctx=ctx, variants=("dense",))[0]
     b = realtrain.train_seed(_data(), CFG, seed=1, ctx=ctx, variants=("dense",))[0]
     assert np.mean(a.losses[-5:]) < np.mean(a.losses[:5])
@@ -65,11 +69,11 @@ def test_normalise_centres_each_channel():
 
 
 def test_chains_in_worker_processes_equal_one_after_another(monkeypatch):
-    ctx = realtrain.Context(torch.device("cpu"))
+    ctx = Context(torch.device("cpu"))
     cfg = replace(CFG, steps=12, prune_at=6, sdclr_every=4, threads=1)
     monkeypatch.setattr(realtrain, "chain_workers", lambda cfg, ctx: 1)
     threads = torch.get_num_threads()
-    realtrain.set_threads(cfg.threads)  # as the stage does; a worker sets the same
+    set_threads(cfg.threads)  # as the stage does; a worker sets the same
     try:
         serial = realtrain.train_seeds(_data(), cfg, [3, 4], ctx)
     finally:
@@ -82,3 +86,14 @@ def test_chains_in_worker_processes_equal_one_after_another(monkeypatch):
     for a, b in zip(serial, parallel, strict=True):
         assert a.losses == b.losses
         assert all(torch.equal(a.state[k], b.state[k]) for k in a.state)
+
+
+def test_the_batch_must_split_over_the_processes():
+    check_world(CFG, Context(torch.device("cpu"), rank=0, world=2))  # 32 over 2: fine
+    with pytest.raises(ParamError, match=r"real.batch = 32: expected a multiple of the 3"):
+        check_world(CFG, Context(torch.device("cpu"), rank=0, world=3))
+
+
+def test_one_process_gathers_nothing():
+    z = torch.randn(4, 3)
+    assert gather(z, Context(torch.device("cpu"))) is z

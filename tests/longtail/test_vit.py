@@ -7,13 +7,14 @@ import pytest
 import torch
 
 from imbcl.core.config import RealConfig
+from imbcl.core.masks import n_pruned
 from imbcl.longtail.vit import (
     ViT,
-    _keep_top,
     apply_masks,
     magnitude_masks,
     neuron_weights,
     nt_xent,
+    prune_mask,
     random_masks,
     views,
 )
@@ -94,18 +95,41 @@ def test_views_crop_shifts_and_masks_patches():
 
 
 @pytest.mark.parametrize("granularity, dim", [("global", None), ("neuron", 1), ("input", 0)])
-def test_keep_top_keeps_the_largest_share(granularity, dim):
-    scores = torch.rand(10, 6, generator=torch.Generator().manual_seed(0))
-    keep = _keep_top(scores, 0.8, granularity)
+@pytest.mark.parametrize("ratio", [0.5, 0.8, 0.9])
+def test_prune_mask_keeps_the_largest_share(granularity, dim, ratio):
+    scores = torch.rand(10, 7, generator=torch.Generator().manual_seed(0))
+    keep = prune_mask(scores, ratio, granularity).bool()
     if dim is None:
-        assert keep.sum() == round(0.2 * 60)
+        assert keep.sum() == 70 - n_pruned(70, ratio)
         assert scores[keep].min() > scores[~keep].max()
     else:
         kept = keep.sum(dim=dim)
-        assert torch.all(kept == max(1, round(0.2 * scores.shape[dim])))
+        assert torch.all(kept == scores.shape[dim] - n_pruned(scores.shape[dim], ratio))
         for i in range(scores.shape[1 - dim]):
             s, k = (scores[i], keep[i]) if dim == 1 else (scores[:, i], keep[:, i])
             assert s[k].min() > s[~k].max()
+
+
+def test_prune_mask_counts_follow_the_one_rule():
+    # floor(ratio * n) pruned: of 7 inputs at 0.5, 3 pruned and 4 kept; of 64 neurons at 0.8,
+    # 51 pruned and 13 kept (the default track); of 3 at 0.9, 2 pruned and 1 kept
+    for shape, ratio, granularity, kept in [
+        ((10, 7), 0.5, "neuron", 4),
+        ((64, 32), 0.8, "input", 13),
+        ((3, 4), 0.9, "input", 1),
+        ((64, 32), 0.8, "global", 410),
+    ]:
+        mask = prune_mask(torch.rand(shape), ratio, granularity)
+        total = mask.sum().item()
+        per = {"neuron": shape[0], "input": shape[1], "global": 1}[granularity]
+        assert total == kept * per, (shape, ratio, granularity)
+
+
+def test_prune_mask_breaks_ties_by_position():
+    scores = torch.ones(5, 2)
+    keep = prune_mask(scores, 0.6, "input")  # 3 of 5 pruned per column: rows 0 and 1 kept
+    assert keep[:, 0].tolist() == [1.0, 1.0, 0.0, 0.0, 0.0]
+    assert torch.equal(keep[:, 0], keep[:, 1])
 
 
 def test_magnitude_and_random_masks_prune_the_same_count():

@@ -1,11 +1,10 @@
 """The two gradient backends and the attention modes, through the trainer."""
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
 
+from imbcl.core.params import replace
 from imbcl.synthetic.data import make_dictionary
 from imbcl.synthetic.masking import ForwardMask
 from imbcl.synthetic.model import init_params

@@ -1,11 +1,9 @@
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
 
-from imbcl.core.config import DataConfig
 from imbcl.core.errors import ParamError
+from imbcl.core.params import replace
 from imbcl.synthetic.data import (
     RunStream,
     _add_clean,
@@ -17,9 +15,10 @@ from imbcl.synthetic.data import (
     sample_latent,
     stacked_steps,
 )
+from imbcl.synthetic.params import DataParams
 
 
-def active_rate(cfg: DataConfig, rho: float, n: int = 50000) -> np.ndarray:
+def active_rate(cfg: DataParams, rho: float, n: int = 50000) -> np.ndarray:
     probs = torch.as_tensor(feature_probs(cfg, rho), dtype=torch.float32)
     z = sample_latent(probs, (n,), torch.Generator().manual_seed(1))
     return (z != 0).float().mean(0).numpy()
@@ -27,7 +26,7 @@ def active_rate(cfg: DataConfig, rho: float, n: int = 50000) -> np.ndarray:
 
 @pytest.mark.parametrize("rho", [1.0, 4.0, 10.0])
 def test_feature_frequencies_follow_rho(rho):
-    cfg = DataConfig()
+    cfg = DataParams()
     rate = active_rate(cfg, rho)
     maj, mino = rate[: cfg.n_majority].mean(), rate[cfg.n_majority :].mean()
     assert maj == pytest.approx(cfg.p_majority, rel=0.05)
@@ -35,7 +34,7 @@ def test_feature_frequencies_follow_rho(rho):
 
 
 def test_balanced_control_has_equal_frequencies():
-    cfg = DataConfig()
+    cfg = DataParams()
     rate = active_rate(cfg, 1.0)
     assert np.allclose(rate, cfg.p_majority, atol=0.015)
 
@@ -48,13 +47,13 @@ def test_signs_are_symmetric():
 
 @pytest.mark.parametrize("basis", ["identity", "random"])
 def test_dictionary_is_orthonormal(basis):
-    D = make_dictionary(replace(DataConfig(), basis=basis), seed=3)
+    D = make_dictionary(replace(DataParams(), basis=basis), seed=3)
     assert np.allclose(D.M.T @ D.M, np.eye(D.M.shape[1]), atol=1e-5)
-    assert D.majority.sum() == DataConfig().n_majority
+    assert D.majority.sum() == DataParams().n_majority
 
 
 def test_same_seed_same_data_and_resume_mid_block():
-    cfg = DataConfig()
+    cfg = DataParams()
     M = make_dictionary(cfg, 0).M
     a = RunStream(cfg, M, 10.0, run_seed=5, batch=4, block_steps=7)
     b = RunStream(cfg, M, 10.0, run_seed=5, batch=4, block_steps=7)
@@ -67,7 +66,7 @@ def test_same_seed_same_data_and_resume_mid_block():
 
 @pytest.mark.parametrize("view", ["noise", "mask"])
 def test_views_share_the_latent(view):
-    cfg = replace(DataConfig(), view=view, noise_std=0.0)
+    cfg = replace(DataParams(), view=view, noise_std=0.0)
     M = make_dictionary(cfg, 0).M
     x1, x2 = next(stacked_steps([RunStream(cfg, M, 1.0, 0, batch=8, block_steps=2)], 0, 1))
     if view == "noise":
@@ -79,7 +78,7 @@ def test_views_share_the_latent(view):
 
 
 def test_eval_set_is_balanced_and_labels_match_tokens():
-    cfg = replace(DataConfig(), eval_samples=4000)
+    cfg = replace(DataParams(), eval_samples=4000)
     M = make_dictionary(cfg, 0).M
     ev = eval_set(cfg, M, seed=0)
     assert ev["x"].shape == (4000, cfg.tokens, cfg.dim)
@@ -93,7 +92,7 @@ def test_eval_set_is_balanced_and_labels_match_tokens():
 def test_a_run_draws_the_same_numbers_alone_and_beside_others(view, basis):
     # Runs draw on parallel threads and the views are formed on the stacked buffers; run r
     # of a stack must still see exactly the batches it sees alone.
-    cfg = replace(DataConfig(), view=view, basis=basis, dim=12, n_features=4, n_majority=2)
+    cfg = replace(DataParams(), view=view, basis=basis, dim=12, n_features=4, n_majority=2)
     M = make_dictionary(cfg, 0).M
     specs = [(1.0, 0), (10.0, 1), (3.0, 2)]
 
@@ -117,7 +116,7 @@ def test_identity_shortcut_equals_the_product():
 
 def test_paper_frequency_follows_assumption_3_1():
     """p_maj = frequency_scale * log log K / K, p_min = p_maj / rho."""
-    cfg = replace(DataConfig(), frequency="paper", frequency_scale=2.0, n_features=20)
+    cfg = replace(DataParams(), frequency="paper", frequency_scale=2.0, n_features=20)
     p_maj = 2.0 * np.log(np.log(20)) / 20
     assert p_majority(cfg) == pytest.approx(p_maj) and p_majority(cfg) == pytest.approx(
         0.10972, 1e-4
@@ -127,14 +126,14 @@ def test_paper_frequency_follows_assumption_3_1():
     np.testing.assert_allclose(probs[cfg.n_majority :], p_maj / 10.0)
     rate = active_rate(cfg, 10.0, n=200000)
     assert rate[: cfg.n_majority].mean() == pytest.approx(p_maj, rel=0.03)
-    assert feature_probs(DataConfig(), 4.0)[0] == DataConfig().p_majority  # fixed: as given
+    assert feature_probs(DataParams(), 4.0)[0] == DataParams().p_majority  # fixed: as given
 
 
 def test_paper_noise_follows_assumption_3_1():
     """noise_std^2 = noise_scale * sqrt(log K) / K, K the number of features."""
-    cfg = replace(DataConfig(), noise="paper", noise_scale=0.5, n_features=20)
+    cfg = replace(DataParams(), noise="paper", noise_scale=0.5, n_features=20)
     assert noise_std(cfg) ** 2 == pytest.approx(0.5 * np.sqrt(np.log(20)) / 20)
-    assert noise_std(DataConfig()) == DataConfig().noise_std
+    assert noise_std(DataParams()) == DataParams().noise_std
     M = make_dictionary(cfg, 0).M
     x1, x2 = next(stacked_steps([RunStream(cfg, M, 1.0, 0, batch=64, block_steps=1)], 0, 1))
     noise = (x1 - x2).flatten() / np.sqrt(2)  # the views share the latent; noise redrawn
@@ -145,14 +144,20 @@ def test_paper_noise_follows_assumption_3_1():
 
 
 def test_paper_frequency_is_checked():
+    def parse(**change):
+        return DataParams.parse({**DataParams().model_dump(), **change}, "data")
+
     with pytest.raises(ParamError, match="data.n_features = 2: expected at least 3"):
-        replace(DataConfig(), frequency="paper", n_features=2, n_majority=1, dim=4).check()
+        parse(frequency="paper", n_features=2, n_majority=1, dim=4)
     with pytest.raises(ParamError, match="data.frequency_scale = 50: expected at most"):
-        replace(DataConfig(), frequency="paper", frequency_scale=50.0).check()
+        parse(frequency="paper", frequency_scale=50.0)
+    with pytest.raises(ParamError, match="data.noise = 'loud': expected one of fixed, paper"):
+        parse(noise="loud")
+    assert parse(frequency="paper", noise="paper").frequency == "paper"
 
 
 def test_eval_set_carries_the_signed_token_summed_latent():
-    cfg = replace(DataConfig(), eval_samples=300)
+    cfg = replace(DataParams(), eval_samples=300)
     ev = eval_set(cfg, make_dictionary(cfg, 0).M, seed=0)
     assert ev["z_sum"].shape == (300, cfg.n_features)
     np.testing.assert_array_equal(ev["z_sum"], ev["z"].astype(np.int64).sum(axis=1))

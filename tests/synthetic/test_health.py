@@ -1,11 +1,10 @@
 """The health certificate: a dead encoder reads as dead, a trained one as alive."""
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
 
+from imbcl.core.params import replace
 from imbcl.synthetic.data import RunStream, eval_set, heldout_pairs, make_dictionary, stacked_steps
 from imbcl.synthetic.health import health
 from imbcl.synthetic.model import init_params

@@ -1,12 +1,11 @@
 """Forward-only masks (Algorithm 1): counts, what a masked weight receives, the controls."""
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
 
 from imbcl.core.masks import n_pruned
+from imbcl.core.params import replace
 from imbcl.synthetic.data import make_dictionary
 from imbcl.synthetic.masking import ForwardMask, compute_mask, magnitude_mask, random_mask
 from imbcl.synthetic.train import RunSpec, train_group

@@ -1,7 +1,6 @@
 import pytest
 import torch
 
-from imbcl.core.config import ModelConfig
 from imbcl.synthetic.model import (
     attention,
     backward,
@@ -13,6 +12,7 @@ from imbcl.synthetic.model import (
     init_params,
     softmax_rows,
 )
+from imbcl.synthetic.params import ModelParams
 
 
 def test_brelu_is_zero_inside_the_band_and_odd():
@@ -24,7 +24,7 @@ def test_brelu_is_zero_inside_the_band_and_odd():
 
 
 def test_shapes_and_attention_rows_sum_to_one():
-    cfg = ModelConfig(width=5, attn_init_std=0.5)
+    cfg = ModelParams(width=5, attn_init_std=0.5)
     params = init_params(cfg, dim=6, run_seeds=[0, 1, 2])
     assert params["qkv"].shape == (3, 18, 6) and params["w"].shape == (3, 5, 6)
     x = torch.randn(3, 4, 7, 6)  # (R, B, L, d)
@@ -40,7 +40,7 @@ def test_shapes_and_attention_rows_sum_to_one():
 
 
 def test_encode_matches_a_per_neuron_loop():
-    cfg = ModelConfig(width=3, init_std=1.0, attn_init_std=0.3)
+    cfg = ModelParams(width=3, init_std=1.0, attn_init_std=0.3)
     params = init_params(cfg, dim=4, run_seeds=[7])
     x = torch.randn(1, 2, 5, 4)
     a = attention(x, params["qkv"])[0]  # (B, L, d)
@@ -49,14 +49,14 @@ def test_encode_matches_a_per_neuron_loop():
 
 
 def test_runs_get_their_own_initialisation_and_identity_value_map():
-    params = init_params(ModelConfig(width=4), dim=5, run_seeds=[0, 1])
+    params = init_params(ModelParams(width=4), dim=5, run_seeds=[0, 1])
     assert not torch.equal(params["w"][0], params["w"][1])
-    assert torch.equal(init_params(ModelConfig(width=4), 5, [1])["w"][0], params["w"][1])
+    assert torch.equal(init_params(ModelParams(width=4), 5, [1])["w"][0], params["w"][1])
     assert torch.equal(effective_directions(params), params["w"])  # W_V = I at init
 
 
 def test_bias_ramp():
-    cfg = ModelConfig(bias_final=0.3, bias_ramp_steps=100)
+    cfg = ModelParams(bias_final=0.3, bias_ramp_steps=100)
     assert bias_at(cfg, 0) == 0 and bias_at(cfg, 50) == 0.15 and bias_at(cfg, 500) == 0.3
 
 
@@ -72,7 +72,7 @@ def _autograd_grads(params, x, bias, df):
 @pytest.mark.parametrize("per_neuron_bias", [False, True])
 def test_hand_written_backward_matches_autograd(per_neuron_bias):
     g = torch.Generator().manual_seed(0)
-    cfg = ModelConfig(width=5, init_std=3.0, attn_init_std=0.7)
+    cfg = ModelParams(width=5, init_std=3.0, attn_init_std=0.7)
     params = {k: v.double() for k, v in init_params(cfg, dim=6, run_seeds=[0, 1]).items()}
     x = torch.randn(2, 3, 4, 6, generator=g, dtype=torch.float64)  # (R, B, L, d)
     df = torch.randn(2, 3, 5, generator=g, dtype=torch.float64)  # (R, B, m)
@@ -93,15 +93,15 @@ def test_softmax_rows_matches_torch_and_survives_large_scores():
 
 @pytest.mark.parametrize("mode", ["identity_fixed", "identity_trained"])
 def test_identity_attention_starts_at_the_identity_with_the_same_neurons(mode):
-    uniform = init_params(ModelConfig(width=4), dim=5, run_seeds=[0, 1])
-    ident = init_params(ModelConfig(width=4, attention=mode), dim=5, run_seeds=[0, 1])
+    uniform = init_params(ModelParams(width=4), dim=5, run_seeds=[0, 1])
+    ident = init_params(ModelParams(width=4, attention=mode), dim=5, run_seeds=[0, 1])
     assert torch.equal(ident["qkv"], torch.eye(5).repeat(2, 3, 1))  # W_Q = W_K = W_V = I
     assert torch.equal(ident["w"], uniform["w"])  # the neuron init does not depend on it
 
 
 def test_identity_attention_is_softmax_of_token_similarities():
     """With W_Q = W_K = W_V = I, Attn(X) = softmax(X X^T) X, row by row."""
-    params = init_params(ModelConfig(width=3, attention="identity_fixed"), 6, [0, 1])
+    params = init_params(ModelParams(width=3, attention="identity_fixed"), 6, [0, 1])
     x = torch.randn(2, 4, 5, 6, generator=torch.Generator().manual_seed(0))  # (R, B, L, d)
     expect = torch.softmax(x @ x.transpose(-1, -2), dim=-1) @ x
     torch.testing.assert_close(attention(x, params["qkv"]), expect)
@@ -111,7 +111,7 @@ def test_identity_attention_is_softmax_of_token_similarities():
 
 
 def test_a_forward_mask_in_params_is_applied_to_the_neuron_weights():
-    params = init_params(ModelConfig(width=4, init_std=2.0), 5, [0])
+    params = init_params(ModelParams(width=4, init_std=2.0), 5, [0])
     mask = (torch.arange(20).view(1, 4, 5) % 3 != 0).float()
     x = torch.randn(1, 3, 2, 5, generator=torch.Generator().manual_seed(1))
     pruned = {"qkv": params["qkv"], "w": params["w"] * mask}

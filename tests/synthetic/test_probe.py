@@ -50,10 +50,10 @@ def test_encoder_features_shape_and_zero_weights() -> None:
 
 
 def _heldout():
-    from imbcl.core.config import DataConfig
     from imbcl.synthetic.data import eval_set, make_dictionary
+    from imbcl.synthetic.params import DataParams
 
-    cfg = DataConfig()
+    cfg = DataParams()
     D = make_dictionary(cfg, 0)
     return eval_set(cfg, D.M, seed=0), D.majority
 

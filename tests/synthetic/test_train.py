@@ -1,9 +1,8 @@
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
 
+from imbcl.core.params import replace
 from imbcl.synthetic.data import make_dictionary
 from imbcl.synthetic.model import init_params
 from imbcl.synthetic.train import DivergenceError, RunSpec, train_group, train_runs

@@ -7,7 +7,8 @@ verdict is at best `inconclusive`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,16 @@ class Claim:
     control: str
     rule: str
     verdict: str
+    # Replication (core.verdicts): why a verdict is inconclusive, the margin that matters,
+    # the seeds of each block and each block's own evidence; the theory's prediction and the
+    # health of the runs behind the row. Empty where a track does not (yet) provide them.
+    reason: str = ""
+    min_effect: float | None = None
+    seeds_per_block: int | None = None
+    discovery: dict[str, Any] = field(default_factory=dict)
+    confirmation: dict[str, Any] = field(default_factory=dict)
+    prediction: str = ""
+    health: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_interval(
@@ -74,7 +85,19 @@ class Claim:
         return cls(id, claim, statistic, iv.mean, iv.low, iv.high, control, rule, verdict)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        row = asdict(self)
+        # The nine original fields always; the replication fields once a track fills them, so
+        # rows of tracks not yet decided on blocks keep their old bytes.
+        for key in ("reason", "prediction"):
+            if not row[key]:
+                del row[key]
+        for key in ("min_effect", "seeds_per_block"):
+            if row[key] is None:
+                del row[key]
+        for key in ("discovery", "confirmation", "health"):
+            if not row[key]:
+                del row[key]
+        return row
 
 
 def paired_difference(a: pd.DataFrame, b: pd.DataFrame, col: str) -> np.ndarray:

@@ -4,37 +4,13 @@ tools read (reports/metrics.json, reports/claims.json) and the page a reader ope
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from imbcl.core.claims import merge
 from imbcl.core.io import read_json, write_json
-
-DESIGN_CHOICES = """\
-Where the paper is silent, the pipeline chooses, and says so:
-
-- **Data.** Features are the first K coordinate axes (`data.basis: identity`) or a random
-  orthonormal basis (`random`). Each feature is active in a token with probability
-  `data.p_majority` (majority) or `p_majority / rho` (minority), with a random sign.
-  Positive pairs share the latent code and redraw the Gaussian noise (`data.view: noise`);
-  complementary coordinate masks (Wen & Li 2021) are the alternative (`mask`).
-- **Encoder.** W_V starts at the identity and W_Q, W_K near zero, so attention starts
-  uniform; no 1/sqrt(d) score scaling (the paper's formula has none). The bias ramps
-  linearly from 0 to `model.bias_final` over `model.bias_ramp_steps`.
-- **Loss.** One-directional InfoNCE with the stop-gradient on the second view, raw inner
-  products (no cosine normalisation, no projection head), negatives = the batch's other
-  second views; the (lambda/2)||theta||^2 penalty enters as lambda*theta in plain SGD.
-- **Measures.** A feature's strength is its alignment with its best neuron,
-  max_i |<u_i, M_j>| with u_i = W_V^T w_i; a group's curve is the mean over its features.
-  Stages: ruptures' exact dynamic programming with a continuous piecewise-linear cost on
-  the log curves of the three groups.
-- **Statistics.** 95% Student-t intervals over seeds; verdict rules are written in each
-  claim's `rule` field and fixed in `params.yaml` before the runs.
-
-The sweeps, pruning and long-tail tracks state their own choices in their figure captions
-and tables; the project README lists them all, with the measured cost of every stage.
-"""
 
 
 @dataclass(frozen=True)
@@ -91,14 +67,17 @@ def claims_table(rows: list[dict]) -> str:
     ]
     for r in rows:
         value = f"{_num(r['value'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
-        cells = [r["id"], r["claim"], r["statistic"], value, r["control"], f"**{r['verdict']}**"]
+        verdict = f"**{r['verdict']}**" + (f" ({r['reason']})" if r.get("reason") else "")
+        cells = [r["id"], r["claim"], r["statistic"], value, r["control"], verdict]
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     return "\n".join(lines)
 
 
 def markdown(
-    rows: list[dict], sections: list[dict], tables: list[str], params: dict[str, Any]
+    rows: list[dict], sections: list[dict], tables: list[str], params: dict[str, Any], design: str
 ) -> str:
+    """The report page. design: the design record (docs/design.md), included at the end with
+    its headings moved one level down."""
     out = [
         "# imbcl report",
         "",
@@ -134,5 +113,5 @@ def markdown(
             out += [f"![{fig['file']}](figures/{fig['file']})", "", f"*{fig['caption']}*", ""]
     if tables:
         out += ["## Tables", ""] + [f"- [{t}](tables/{t})" for t in tables] + [""]
-    out += ["## Design choices", "", DESIGN_CHOICES]
+    out += [re.sub(r"^(#+) ", r"#\1 ", design, flags=re.M)]
     return "\n".join(out)

@@ -1,6 +1,8 @@
-"""Process-level settings that make the CPU training loop fast, and a small thread pool.
+"""Process-level settings that make the CPU training loop fast, a small thread pool, and the
+one device resolver of every track.
 
-Both were found by profiling the training step on a 2-core machine (README, "Performance").
+The first two were found by profiling the training step on a 2-core machine (README,
+"Performance").
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
+
+from imbcl.core.errors import ParamError
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}  # by number of workers
 
@@ -52,3 +56,19 @@ def parallel_map(fn: Callable[[int], None], items: Iterable[int]) -> None:
     pool = _POOLS[workers]
     for future in [pool.submit(fn, item) for item in todo]:
         future.result()
+
+
+def resolve_device(name: str, local_rank: int = 0, key: str = "device") -> torch.device:
+    """The torch device for a params value `name` (cpu | cuda | auto) on process `local_rank`.
+
+    auto is CUDA when available, else the CPU. Asking for cuda where there is none is a
+    ParamError naming `key` (the params key that holds `name`, e.g. "real.device").
+    """
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name != "cuda":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        why = "this torch build has no CUDA" if torch.version.cuda is None else "no GPU is visible"
+        raise ParamError(f"{key} = cuda: expected cpu or auto; {why}")
+    return torch.device(f"cuda:{local_rank}")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Interval, mean_ci
+from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Interval, mean_ci
 
 DID_NOT_REPLICATE = "did not replicate"
 UNDERPOWERED = "underpowered"
@@ -140,3 +140,64 @@ def decide(
             (f"{DID_NOT_REPLICATE}: discovery {a.verdict}, confirmation {b.verdict}"),
         )
     return Decision(a, b, pooled, verdict, reason)
+
+
+def replicated_rule(min_effect: float, seeds_required: int) -> str:
+    """The rule text every replicated claim row carries (fixed in params before the runs)."""
+    return (
+        "per block of seeds: supported if the effect's 95% t-interval lies above 0; not "
+        f"supported if its 90% interval lies inside +-{min_effect:g} (two one-sided tests) or "
+        "its 95% interval lies below 0 (reversed); else inconclusive. The verdict holds when "
+        f"the discovery and the confirmation block agree; blocks under {seeds_required} seeds "
+        "are underpowered"
+    )
+
+
+def claim_row(
+    id: str,
+    claim: str,
+    statistic: str,
+    decision: Decision,
+    control: str,
+    min_effect: float,
+    seeds_required: int,
+    prediction: str = "",
+    health: dict | None = None,
+) -> Claim:
+    """A claims.json row from a replicated decision: pooled value and interval in the nine
+    contract fields, both blocks beside them."""
+    iv = decision.pooled
+    return Claim(
+        id,
+        claim,
+        statistic,
+        iv.mean,
+        iv.low,
+        iv.high,
+        control,
+        replicated_rule(min_effect, seeds_required),
+        decision.verdict,
+        reason=decision.reason,
+        min_effect=min_effect,
+        seeds_per_block=min(decision.discovery.seeds, decision.confirmation.seeds),
+        discovery=decision.discovery.as_dict(),
+        confirmation=decision.confirmation.as_dict(),
+        prediction=prediction,
+        health=health or {},
+    )
+
+
+def claim_metrics(row: Claim) -> dict[str, float]:
+    """Flat metrics of a replicated row, each value with its interval beside it, so that a
+    `dvc metrics diff` across machines shows whether numbers moved beyond their intervals."""
+    out = {
+        f"{row.id}.value": row.value,
+        f"{row.id}.ci_low": row.ci_low,
+        f"{row.id}.ci_high": row.ci_high,
+    }
+    for block in ("discovery", "confirmation"):
+        evidence = getattr(row, block)
+        for key in ("value", "ci_low", "ci_high"):
+            if key in evidence:
+                out[f"{row.id}.{block}.{key}"] = evidence[key]
+    return out

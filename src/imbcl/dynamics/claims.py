@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, mean_ci
-from imbcl.core.config import AnalyzeConfig
 from imbcl.core.report import Part
 from imbcl.synthetic.measures import (
     GROUPS,
@@ -19,6 +18,7 @@ from imbcl.synthetic.measures import (
     neurons_per_feature,
     time_to_learn,
 )
+from imbcl.synthetic.params import AnalyzeParams
 from imbcl.synthetic.train import RunSpec, SavedRuns, Trajectory
 
 
@@ -56,7 +56,7 @@ class RunSummary:
 
 
 def summarise(
-    spec: RunSpec, traj: Trajectory, majority: np.ndarray, cfg: AnalyzeConfig
+    spec: RunSpec, traj: Trajectory, majority: np.ndarray, cfg: AnalyzeParams
 ) -> RunSummary:
     curves = group_curves(traj, majority)
     stages = detect_stages(curves, traj.steps, cfg.n_stages, cfg.min_stage_logs)
@@ -78,7 +78,7 @@ def _fmt(iv) -> str:
     return f"{iv.mean:.3g} [{iv.low:.3g}, {iv.high:.3g}]"
 
 
-def claim_c1(imb: pd.DataFrame, bal: pd.DataFrame, cfg: AnalyzeConfig) -> Claim:
+def claim_c1(imb: pd.DataFrame, bal: pd.DataFrame, cfg: AnalyzeParams) -> Claim:
     """Three stages, in which majority, minority and noise move differently."""
     gain = mean_ci(imb["stage_gain"], cfg.confidence)
     rate_gap = mean_ci(imb["majority_rate_s1"] - imb["minority_rate_s1"], cfg.confidence)
@@ -105,7 +105,7 @@ def claim_c1(imb: pd.DataFrame, bal: pd.DataFrame, cfg: AnalyzeConfig) -> Claim:
     )
 
 
-def claim_c2(imb: pd.DataFrame, bal: pd.DataFrame, cfg: AnalyzeConfig) -> Claim:
+def claim_c2(imb: pd.DataFrame, bal: pd.DataFrame, cfg: AnalyzeParams) -> Claim:
     """Majority learned first and ends larger; minority later and smaller."""
     gap = mean_ci(imb["majority_final"] - imb["minority_final"], cfg.confidence)
     gap_bal = mean_ci(bal["majority_final"] - bal["minority_final"], cfg.confidence)
@@ -133,7 +133,7 @@ def claim_c2(imb: pd.DataFrame, bal: pd.DataFrame, cfg: AnalyzeConfig) -> Claim:
 def analyze(
     summaries: list[RunSummary],
     majority: np.ndarray,
-    cfg: AnalyzeConfig,
+    cfg: AnalyzeParams,
     imbalanced: float,
     balanced: float,
 ) -> tuple[pd.DataFrame, dict, list[dict]]:
@@ -159,7 +159,7 @@ class Outcome:
     stage_steps: dict[str, list[int]]  # run name -> stage boundaries (steps)
 
 
-def decide(runs: SavedRuns, majority: np.ndarray, cfg: AnalyzeConfig) -> Outcome:
+def decide(runs: SavedRuns, majority: np.ndarray, cfg: AnalyzeParams) -> Outcome:
     """Summarise every run (stages, growth rates, timing) and decide C1 and C2."""
     pairs = zip(runs.specs, runs.trajectories, strict=True)
     summaries = [summarise(s, t, majority, cfg) for s, t in pairs]

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imbcl.core.config import AnalyzeConfig, SweepConfig
 from imbcl.core.report import Part
 from imbcl.imbalance import figures
 from imbcl.imbalance.claims import (
@@ -22,6 +21,8 @@ from imbcl.imbalance.claims import (
 )
 from imbcl.imbalance.grid import FinalState
 from imbcl.imbalance.measures import sweep_table
+from imbcl.imbalance.params import SweepParams
+from imbcl.synthetic.params import AnalyzeParams, SmallParams
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,9 @@ class Outcome:
 def decide(
     states: list[FinalState],
     majority: np.ndarray,
-    sweep: SweepConfig,
-    analyze: AnalyzeConfig,
+    small: SmallParams,
+    sweep: SweepParams,
+    analyze: AnalyzeParams,
     bias: float,
     seed: int,
     figure_dir: str | Path,
@@ -66,8 +68,8 @@ def decide(
     }
     index = [{"file": name, "caption": draw(out / name)} for name, draw in drawn.items()]
     section = (
-        f"Imbalance sweeps (C3-C5): d = {sweep.dim}, K = {sweep.n_features} "
-        f"({sweep.n_majority} majority), L = {sweep.tokens}, {sweep.steps} steps, "
+        f"Imbalance sweeps (C3-C5): d = {small.dim}, K = {small.n_features} "
+        f"({small.n_majority} majority), L = {small.tokens}, {small.steps} steps, "
         f"{sweep.seeds} seeds per (rho, m)"
     )
     part = Part(metrics(table, trend, width), claims, section, index)

@@ -11,14 +11,16 @@ A few coarse files keep `dvc status` fast (hundreds of per-run files would not).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from imbcl.core.config import DataConfig, ModelConfig, SweepConfig, TrainConfig
 from imbcl.core.io import load_npz, read_json, save_npz, write_json
+from imbcl.core.params import replace
+from imbcl.imbalance.params import SweepParams
 from imbcl.synthetic.data import make_dictionary
+from imbcl.synthetic.params import DataParams, ModelParams, SmallParams, TrainParams, scaled
 from imbcl.synthetic.train import RunResult, RunSpec, train_runs
 
 
@@ -33,30 +35,17 @@ class FinalState:
 
 
 def sweep_configs(
-    data: DataConfig, model: ModelConfig, train: TrainConfig, sweep: SweepConfig
-) -> tuple[DataConfig, ModelConfig, TrainConfig]:
-    """The data, model and train settings of the sweep runs: the sweep's sizes, the rest shared."""
-    data_s = replace(
-        data,
-        dim=sweep.dim,
-        n_features=sweep.n_features,
-        n_majority=sweep.n_majority,
-        tokens=sweep.tokens,
-    )
-    model_s = replace(model, init_std=sweep.init_std, bias_ramp_steps=sweep.bias_ramp_steps)
-    # Only the final state is kept: log once at the end, no intermediate checkpoints.
-    train_s = replace(
-        train,
-        steps=sweep.steps,
-        batch=sweep.batch,
-        lr=sweep.lr,
-        log_every=sweep.steps,
-        checkpoint_steps=[],
-    )
-    return data_s, model_s, train_s
+    data: DataParams, model: ModelParams, train: TrainParams, small: SmallParams
+) -> tuple[DataParams, ModelParams, TrainParams]:
+    """The data, model and train settings of the sweep runs: the small model, the rest shared.
+
+    Only the final state is kept: log once at the end, no intermediate checkpoints.
+    """
+    data_s, model_s, train_s = scaled(data, model, train, small)
+    return data_s, model_s, replace(train_s, log_every=train_s.steps, checkpoint_steps=[])
 
 
-def grid_specs(sweep: SweepConfig, seed: int) -> list[RunSpec]:
+def grid_specs(sweep: SweepParams, seed: int) -> list[RunSpec]:
     """Every (rho, width, seed) of the grid; run seeds seed .. seed + sweep.seeds - 1."""
     return [
         RunSpec(float(rho), int(m), seed + s)
@@ -72,15 +61,16 @@ def final_state(result: RunResult) -> FinalState:
 
 
 def run_sweep(
-    data: DataConfig,
-    model: ModelConfig,
-    train: TrainConfig,
-    sweep: SweepConfig,
+    data: DataParams,
+    model: ModelParams,
+    train: TrainParams,
+    small: SmallParams,
+    sweep: SweepParams,
     seed: int,
     progress: bool = True,
 ) -> tuple[list[FinalState], np.ndarray]:
     """Train the grid; returns the final states and the majority mask (K,) of the sweep."""
-    data_s, model_s, train_s = sweep_configs(data, model, train, sweep)
+    data_s, model_s, train_s = sweep_configs(data, model, train, small)
     dictionary = make_dictionary(data_s, seed)
     results = train_runs(
         grid_specs(sweep, seed), data_s, model_s, train_s, dictionary.M, progress=progress

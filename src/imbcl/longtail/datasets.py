@@ -1,18 +1,10 @@
-"""Long-tailed image datasets: scikit-learn's bundled digits, CIFAR-10/100 from a local copy of
-the python-format archive, or a class-per-folder image tree (the ImageNet-LT layout).
+"""Readers of labelled images: scikit-learn's bundled digits, CIFAR-10/100 from a local copy
+of the python-format archive, or a class-per-folder image tree (the ImageNet-LT layout), with
+optional `<relative path> <label>` split lists.
 
-Every dataset becomes three splits of uint8 images (N, C, H, W) with integer labels:
-- `train`: the long-tailed pre-training split. Class i keeps
-  n_i = floor(n_max * rho^(-i / (C - 1))) images (classes in label order, each subsampled
-  with a seeded shuffle), as in LDAM-DRW's `imbalance_cifar.py`; n_max is the smallest pool
-  size, so every class can meet its count. An imagefolder with a training list is taken as
-  already long-tailed and kept as listed.
-- `probe`: a balanced set for the linear probe and kNN (up to `probe_per_class` per class,
-  drawn from the full training pool, so it may overlap `train`, as in SDCLR's protocol).
-- `test`: the balanced held-out split (the official test set for CIFAR, a test list for an
-  imagefolder, otherwise `test_per_class` images per class set aside before anything else).
-
-Nothing is downloaded: a missing or malformed path is an `InputError` naming it.
+Each reader returns uint8 images (N, C, H, W) with int64 labels and the class names; the
+long-tailed splits are built from them in `imbcl.longtail.splits`. Nothing is downloaded: a
+missing or malformed path is an `InputError` naming it.
 """
 
 from __future__ import annotations
@@ -38,67 +30,6 @@ class Images:
 
     def take(self, idx: np.ndarray) -> Images:
         return Images(self.x[idx], self.y[idx])
-
-
-@dataclass
-class LongTail:
-    train: Images  # long-tailed pre-training split
-    probe: Images  # balanced probe-training split
-    test: Images  # balanced held-out split
-    classes: list[str]
-
-    def counts(self) -> np.ndarray:
-        """(C,) training images per class."""
-        return np.bincount(self.train.y, minlength=len(self.classes))
-
-
-def longtail_counts(n_max: int, n_classes: int, imbalance_ratio: float) -> np.ndarray:
-    """(C,) n_i = floor(n_max * rho^(-i / (C - 1))); rho = 1 gives n_max for every class."""
-    i = np.arange(n_classes)
-    exponent = -i / max(n_classes - 1, 1)
-    # the small epsilon keeps exact powers (rho = 1, i = 0) from flooring to n - 1
-    return np.floor(n_max * imbalance_ratio**exponent + 1e-9).astype(np.int64)
-
-
-def _per_class_shuffle(y: np.ndarray, n_classes: int, rng: np.random.Generator) -> list:
-    return [rng.permutation(np.flatnonzero(y == c)) for c in range(n_classes)]
-
-
-def _check_classes(y: np.ndarray, n_classes: int, where: str) -> None:
-    missing = sorted(set(range(n_classes)) - set(np.unique(y).tolist()))
-    if missing:
-        raise InputError(f"{where}: no images of class(es) {missing[:5]}; expected every class")
-
-
-def split_pool(
-    pool: Images, test: Images | None, n_classes: int, cfg: RealConfig, seed: int
-) -> tuple[Images, Images, Images]:
-    """(train, probe, test) from a labelled pool; the test split is carved out when absent."""
-    rng = np.random.default_rng(seed)
-    _check_classes(pool.y, n_classes, "training pool")
-    order = _per_class_shuffle(pool.y, n_classes, rng)
-    if test is None:
-        short = [c for c in range(n_classes) if len(order[c]) <= cfg.test_per_class]
-        if short:
-            raise InputError(
-                f"class {short[0]} has {len(order[short[0]])} images; expected "
-                f"more than real.test_per_class = {cfg.test_per_class}"
-            )
-        test = pool.take(np.concatenate([o[: cfg.test_per_class] for o in order]))
-        order = [o[cfg.test_per_class :] for o in order]
-    n_max = min(len(o) for o in order)
-    counts = longtail_counts(n_max, n_classes, cfg.imbalance_ratio)
-    if counts.min() < 1:
-        raise InputError(
-            f"real.imbalance_ratio = {cfg.imbalance_ratio:g} leaves a class with "
-            f"no image (n_max = {n_max}); expected at most {n_max:g}"
-        )
-    train = pool.take(np.concatenate([o[:n] for o, n in zip(order, counts, strict=True)]))
-    probe = pool.take(np.concatenate([o[: cfg.probe_per_class] for o in order]))
-    return train, probe, test
-
-
-# --- readers ---------------------------------------------------------------------------------
 
 
 def read_digits() -> tuple[Images, list[str]]:
@@ -246,74 +177,3 @@ def read_imagefolder(cfg: RealConfig) -> tuple[Images, Images | None, list[str]]
 
     test = load(_read_list(Path(cfg.test_list), root)) if cfg.test_list else None
     return load(items), test, classes
-
-
-def build(cfg: RealConfig, seed: int) -> LongTail:
-    """The three splits of `cfg.dataset`, deterministic in (params, seed)."""
-    if cfg.dataset == "digits":
-        pool, classes = read_digits()
-        train, probe, test = split_pool(pool, None, len(classes), cfg, seed)
-    elif cfg.dataset in CIFAR_FILES:
-        pool, test_set, classes = read_cifar(cfg.root, cfg.dataset)
-        train, probe, test = split_pool(pool, test_set, len(classes), cfg, seed)
-    else:
-        pool, folder_test, classes = read_imagefolder(cfg)
-        if cfg.train_list:  # the list is the long-tailed split already (ImageNet-LT)
-            rng = np.random.default_rng(seed)
-            _check_classes(pool.y, len(classes), cfg.train_list)
-            order = _per_class_shuffle(pool.y, len(classes), rng)
-            probe = pool.take(np.concatenate([o[: cfg.probe_per_class] for o in order]))
-            train = pool
-            if folder_test is None:
-                raise InputError("real.test_list = '': expected a test list with real.train_list")
-            test = folder_test
-        else:
-            train, probe, test = split_pool(pool, folder_test, len(classes), cfg, seed)
-    return LongTail(train, probe, test, classes)
-
-
-def class_groups(counts: np.ndarray, rule: str, many_min: int, few_max: int) -> np.ndarray:
-    """(C,) group per class: 0 many, 1 medium, 2 few.
-
-    `thirds`: classes sorted by training count (ties by label) and cut into three near-equal
-    thirds, as SDCLR does for CIFAR-LT. `counts`: many > many_min, few < few_max, as for
-    ImageNet-LT (OLTR / SDCLR thresholds 100 and 20).
-    """
-    groups = np.empty(len(counts), dtype=np.int64)
-    if rule == "thirds":
-        order = np.lexsort((np.arange(len(counts)), -counts))  # largest first
-        for g, part in enumerate(np.array_split(order, 3)):
-            groups[part] = g
-    else:
-        groups[:] = 1
-        groups[counts > many_min] = 0
-        groups[counts < few_max] = 2
-    return groups
-
-
-def save(directory: Path, lt: LongTail) -> None:
-    from imbcl.core.io import save_npz, write_json
-
-    for name in ("train", "probe", "test"):
-        part: Images = getattr(lt, name)
-        save_npz(directory / f"{name}.npz", x=part.x, y=part.y)
-    mean = lt.train.x.astype(np.float64).mean(axis=(0, 2, 3)) / 255
-    std = lt.train.x.astype(np.float64).std(axis=(0, 2, 3)) / 255
-    write_json(
-        directory / "meta.json",
-        {
-            "classes": lt.classes,
-            "counts": lt.counts().tolist(),
-            "shape": list(lt.train.x.shape[1:]),
-            "mean": mean.tolist(),
-            "std": std.tolist(),
-            "sizes": {n: int(len(getattr(lt, n).y)) for n in ("train", "probe", "test")},
-        },
-    )
-
-
-def load(directory: str | Path, name: str) -> Images:
-    from imbcl.core.io import load_npz
-
-    arrays = load_npz(Path(directory) / f"{name}.npz")
-    return Images(arrays["x"], arrays["y"])

@@ -1,5 +1,5 @@
 """Evaluation of the long-tail runs: frozen features, linear probe and kNN accuracy per
-many / medium / few group, the long-tail table and claim C7.
+many / medium / few group, for every trained run.
 
 Features are the ViT's mean-pooled output f(x) before the projection head. The probe is a
 full-batch multinomial logistic regression (scikit-learn, L-BFGS, deterministic) on
@@ -7,9 +7,14 @@ standardised features of the balanced probe split; kNN is the weighted vote of t
 nearest probe images by cosine similarity, each weighted exp(cos / T) (solo-learn / DINO).
 Both are scored on the balanced test split. Balancedness is the (population) std of the
 three group accuracies, as in SDCLR; the head-tail gap is many - few.
+
+`run` is the whole evaluation stage: scores, table, claim C7 and the figure.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,24 +22,15 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from imbcl.core.claims import (
-    INCONCLUSIVE,
-    NOT_SUPPORTED,
-    SUPPORTED,
-    Claim,
-    mean_ci,
-    paired_difference,
-)
+from imbcl.core.claims import Claim
 from imbcl.core.config import RealConfig
+from imbcl.core.runtime import resolve_device
+from imbcl.longtail import claims, splits
+from imbcl.longtail import train as realtrain
+from imbcl.longtail.distributed import DEVICE_KEY, set_threads
+from imbcl.longtail.figures import plot_groups
+from imbcl.longtail.splits import GROUPS
 from imbcl.longtail.vit import ViT
-
-GROUPS = ("many", "medium", "few")
-VARIANT_LABELS = {
-    "dense": "dense",
-    "pruned": "magnitude-pruned",
-    "random": "random-pruned",
-    "sdclr": "SDCLR",
-}
 
 
 @torch.no_grad()
@@ -93,162 +89,82 @@ def group_scores(pred: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[st
     return out
 
 
-def summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per variant: mean and std over seeds of every score column."""
-    cols = [c for c in rows.columns if c not in ("variant", "seed")]
-    g = rows.groupby("variant", sort=False)[cols]
-    mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
-    out = pd.concat({"mean": mean, "std": std}, axis=1)
-    out.columns = [f"{c}_{stat}" for stat, c in out.columns]
-    order = [v for v in VARIANT_LABELS if v in out.index]
-    return out.loc[order].reset_index()
+@dataclass
+class Scores:
+    """The probe and kNN scores of every run, and the class groups they were scored by."""
+
+    rows: pd.DataFrame  # one row per run: variant, seed, probe_<score>, knn_<score>
+    groups: np.ndarray  # (C,) 0 many, 1 medium, 2 few
+    group_names: dict[str, list[str]]  # group -> its class names
 
 
-TABLE_COLUMNS = [
-    ("probe_overall", "overall"),
-    ("probe_many", "many"),
-    ("probe_medium", "medium"),
-    ("probe_few", "few"),
-    ("probe_balancedness", "balancedness (std)"),
-    ("probe_gap", "many - few"),
-    ("knn_overall", "kNN overall"),
-    ("knn_few", "kNN few"),
-]
+def score_runs(data: str | Path, runs: str | Path, cfg: RealConfig) -> Scores:
+    """Linear probe and kNN of every run in `runs` (the training stage's output) on the
+    splits in `data` (the data stage's output), scored per class group."""
+    meta = splits.read_meta(data)
+    index = realtrain.read_index(runs)
+    probe, test = splits.load(data, "probe"), splits.load(data, "test")
+    counts = np.asarray(meta["counts"])
+    groups = splits.class_groups(counts, cfg.split_rule, cfg.many_min, cfg.few_max)
+    channels, side = meta["shape"][0], meta["shape"][1]
+    set_threads(cfg.threads)
+    device = resolve_device(cfg.device, key=DEVICE_KEY)
+    x_probe = realtrain.normalise(probe.x, meta["mean"], meta["std"]).to(device)
+    x_test = realtrain.normalise(test.x, meta["mean"], meta["std"]).to(device)
+    rows = []
+    for run in index:
+        state = realtrain.load_state(runs, run["variant"], run["seed"])
+        model = realtrain.load_model(state, channels, side, cfg).to(device)
+        f_probe, f_test = features(model, x_probe), features(model, x_test)
+        pred = linear_probe(f_probe, probe.y, f_test, cfg.probe_c)
+        knn = knn_predict(f_probe, probe.y, f_test, cfg.knn_k, cfg.knn_temperature, len(counts))
+        row = {"variant": run["variant"], "seed": run["seed"]}
+        row |= {f"probe_{k}": v for k, v in group_scores(pred, test.y, groups).items()}
+        row |= {f"knn_{k}": v for k, v in group_scores(knn, test.y, groups).items()}
+        rows.append(row)
+    group_names = {
+        name: [meta["classes"][c] for c in np.flatnonzero(groups == g)]
+        for g, name in enumerate(GROUPS)
+    }
+    return Scores(pd.DataFrame(rows), groups, group_names)
 
 
-def formatted(table: pd.DataFrame) -> pd.DataFrame:
-    """Percentages as 'mean ± std' strings, one row per variant."""
-    out = pd.DataFrame(
-        {"variant": [VARIANT_LABELS[v] for v in table["variant"]], "seeds": table["seeds"]}
-    )
-    for col, label in TABLE_COLUMNS:
-        out[label] = [
-            f"{100 * m:.1f} ± {100 * s:.1f}"
-            for m, s in zip(table[f"{col}_mean"], table[f"{col}_std"], strict=True)
-        ]
-    return out
+@dataclass
+class Evaluation:
+    """What the evaluation stage writes (the figure itself is saved by `run`)."""
+
+    scores: pd.DataFrame  # one row per run
+    table: pd.DataFrame  # per variant: seeds, <score>_mean, <score>_std
+    claim: Claim  # C7
+    metrics: dict[str, float]
+    figures: dict  # the report's section: figure file names and captions
+    markdown: str  # the table as the report shows it
+    latex: str
+
+    def summary(self) -> str:
+        c = self.claim
+        return (
+            claims.formatted(self.table).to_string(index=False)
+            + f"\nC7: {c.verdict} ({c.value:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}])"
+        )
 
 
-def latex(table: pd.DataFrame, caption: str) -> str:
-    """A booktabs table of `formatted(table)`; written by hand to avoid pandas' jinja2 path."""
-    f = formatted(table)
-    head = " & ".join(str(c).replace("±", r"$\pm$") for c in f.columns) + r" \\"
-    body = [
-        " & ".join(str(v).replace("±", r"$\pm$") for v in row) + r" \\"
-        for row in f.itertuples(index=False)
-    ]
-    spec = "l" + "r" * (len(f.columns) - 1)
-    return "\n".join(
-        [
-            r"\begin{table}[t]",
-            r"\centering",
-            rf"\caption{{{caption}}}",
-            rf"\begin{{tabular}}{{{spec}}}",
-            r"\toprule",
-            head,
-            r"\midrule",
-            *body,
-            r"\bottomrule",
-            r"\end{tabular}",
-            r"\end{table}",
-            "",
-        ]
-    )
-
-
-def _paired(rows: pd.DataFrame, a: str, b: str, col: str) -> np.ndarray:
-    """(seeds,) col of variant a minus variant b, matched by seed."""
-    return paired_difference(rows[rows.variant == a], rows[rows.variant == b], col)
-
-
-def claim_c7(rows: pd.DataFrame, cfg: RealConfig, dataset: str) -> Claim:
-    """Pruning raises tail (few-shot) probe accuracy and narrows the head-tail gap."""
-    tail = mean_ci(_paired(rows, "pruned", "dense", "probe_few"), cfg.confidence)
-    gap = mean_ci(_paired(rows, "pruned", "dense", "probe_gap"), cfg.confidence)
-    tail_rand = mean_ci(_paired(rows, "pruned", "random", "probe_few"), cfg.confidence)
-    tail_sdclr = mean_ci(_paired(rows, "sdclr", "dense", "probe_few"), cfg.confidence)
-    if tail.excludes_zero() and tail.low > 0 and gap.high < 0 and tail_rand.low > 0:
-        verdict = SUPPORTED
-    elif tail.n > 1 and (tail.mean <= 0 or gap.mean >= 0):
-        verdict = NOT_SUPPORTED
-    else:
-        verdict = INCONCLUSIVE
-    return Claim.from_interval(
-        "C7",
-        "On real long-tailed images, pruning improves linear-probe accuracy on tail classes "
-        "and narrows the head-tail gap.",
-        f"{dataset}-LT (rho = {cfg.imbalance_ratio:g}): few-group probe accuracy, "
-        f"magnitude-pruned - dense, paired by seed; head-tail gap (many - few) change "
-        f"pruned - dense = {gap}",
-        tail,
-        f"random pruning at the same ratio and step: pruned - random few accuracy "
-        f"{tail_rand}; SDCLR - dense few accuracy {tail_sdclr}",
-        f"supported if the tail gain's {cfg.confidence:.0%} CI lies above 0, the gap "
-        "change's CI below 0, and pruned - random tail accuracy's CI above 0; not supported "
-        "if the mean tail gain is <= 0 or the mean gap change is >= 0; otherwise inconclusive",
-        verdict,
-    )
-
-
-def figure_groups(
-    scores: pd.DataFrame, path: str, title: str, group_names: dict[str, list[str]]
-) -> str:
-    """Probe accuracy per group and overall for each variant; points are seeds."""
-    from imbcl.core import plotting as figures
-
-    figures.style()
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    long = scores.melt(
-        id_vars=["variant", "seed"],
-        value_vars=[f"probe_{g}" for g in (*GROUPS, "overall")],
-        var_name="group",
-        value_name="accuracy",
-    )
-    long["group"] = long["group"].str.removeprefix("probe_")
-    long["variant"] = long["variant"].map(VARIANT_LABELS)
-    long["accuracy"] *= 100
-    order = [VARIANT_LABELS[v] for v in VARIANT_LABELS if v in set(scores.variant)]
-    fig, ax = plt.subplots(figsize=(8.0, 4.4))
-    sns.barplot(
-        data=long,
-        x="group",
-        y="accuracy",
-        hue="variant",
-        hue_order=order,
-        errorbar="sd",
-        capsize=0.1,
-        alpha=0.75,
-        ax=ax,
-    )
-    sns.stripplot(
-        data=long,
-        x="group",
-        y="accuracy",
-        hue="variant",
-        hue_order=order,
-        dodge=True,
-        palette="dark:black",
-        size=3,
-        legend=False,
-        ax=ax,
-    )
-    ax.set_xlabel("class group (by training count) and overall")
-    ax.set_ylabel("linear-probe test accuracy (%)")
-    ax.set_title(f"{title}: probe accuracy per class group")
-    ax.legend(
-        title="run (bar: mean,\nwhisker: std, dots: seeds)",
-        fontsize=8,
-        title_fontsize=8,
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-    )
-    figures.save(fig, path)
-    names = "; ".join(f"{g}: {', '.join(c)}" for g, c in group_names.items())
-    return (
-        f"Linear-probe accuracy on the balanced test split per class group ({names}) and "
-        "overall, for dense SimCLR, magnitude pruning of the MLP neurons, random pruning "
-        "at the same ratio and step, and SDCLR; bars are means over seeds, whiskers the "
-        "std, dots single seeds."
+def run(data: str | Path, runs: str | Path, cfg: RealConfig, figure: str | Path) -> Evaluation:
+    """Score every run, summarise per variant, decide C7 and draw the group figure at
+    `figure`."""
+    s = score_runs(data, runs, cfg)
+    table = claims.table(s.rows)
+    title = f"{cfg.dataset}-LT, rho = {cfg.imbalance_ratio:g}"
+    caption = plot_groups(s.rows, figure, title, s.group_names)
+    return Evaluation(
+        scores=s.rows,
+        table=table,
+        claim=claims.claim_c7(s.rows, cfg, cfg.dataset),
+        metrics=claims.metrics(table),
+        figures={
+            "section": "Real long-tailed images (C7)",
+            "figures": [{"file": Path(figure).name, "caption": caption}],
+        },
+        markdown=claims.formatted(table).to_markdown(index=False) + "\n",
+        latex=claims.latex(table, cfg),
     )

@@ -15,11 +15,13 @@ variants come from the variant alone:
 dense, pruned and random are the same run until `prune_at`, so that warm-up is trained once
 and branched (model, optimiser and generator state copied).
 
-Distributed: every process draws the same global batch and views, encodes its contiguous
-shard, and all-gathers the projections with autograd (torch.distributed.nn), so the loss
-sees all 2B views as negatives, exactly as on one process. Each process then holds the full
-loss; the gather's backward sums the processes' gradients (x world) and DDP averages them
-(/ world), which gives the one-process gradient.
+Distributed (imbcl.longtail.distributed): every process draws the same global batch and
+views, encodes its contiguous shard, and all-gathers the projections with autograd
+(torch.distributed.nn), so the loss sees all 2B views as negatives, exactly as on one
+process. Each process then holds the full loss; the gather's backward sums the processes'
+gradients (x world) and DDP averages them (/ world), which gives the one-process gradient.
+
+A stage's outputs: `<variant>_s<seed>.pt` (the ViT's state dict) per run and index.json.
 """
 
 from __future__ import annotations
@@ -30,64 +32,22 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn
 
+from imbcl.core.cli import require
 from imbcl.core.config import RealConfig
-from imbcl.core.errors import DivergenceError, ParamError
+from imbcl.core.errors import DivergenceError
+from imbcl.core.io import read_json, write_json
+from imbcl.longtail import splits
+from imbcl.longtail.distributed import Context, check_world, gather, init_distributed, set_threads
 from imbcl.longtail.vit import ViT, apply_masks, magnitude_masks, nt_xent, random_masks, views
 
 VARIANTS = ("dense", "pruned", "random", "sdclr")
-
-
-@dataclass(frozen=True)
-class Context:
-    """Where this process runs: device, rank and number of processes."""
-
-    device: torch.device
-    rank: int = 0
-    world: int = 1
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(f"cuda:{local_rank}") if name == "cuda" else torch.device("cpu")
-
-
-def set_threads(threads: int, world: int = 1) -> None:
-    """CPU threads per process. The default track's tensors are tiny (a step is a few
-    MFLOP), so intra-op threads cost more in synchronisation than they gain, badly so on a
-    busy machine; 0 keeps torch's default, split between the processes."""
-    if threads > 0:
-        torch.set_num_threads(threads)
-    elif world > 1:
-        torch.set_num_threads(max(1, torch.get_num_threads() // world))
-
-
-def init_distributed(device_name: str, threads: int = 0) -> Context:
-    """Join the torchrun process group when launched by torchrun; else one process."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    set_threads(threads, world)
-    if world == 1:
-        return Context(resolve_device(device_name))
-    local_rank = int(os.environ["LOCAL_RANK"])
-    device = resolve_device(device_name, local_rank)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Context(device, dist.get_rank(), dist.get_world_size())
-
-
-def check_world(cfg: RealConfig, ctx: Context) -> None:
-    """Each process encodes batch / world images: the batch must split evenly."""
-    if cfg.batch % ctx.world:
-        raise ParamError(
-            f"real.batch = {cfg.batch}: expected a multiple of the {ctx.world} processes"
-        )
 
 
 def normalise(x: np.ndarray, mean: list[float], std: list[float]) -> torch.Tensor:
@@ -111,15 +71,6 @@ class Pair(nn.Module):
             z = self.vit(torch.cat([x1, x2]))  # (2b, p)
             return z[: len(x1)], z[len(x1) :]
         return self.vit(x1), self.vit(x2, masks2)
-
-
-def _gather(z: torch.Tensor, ctx: Context) -> torch.Tensor:
-    """(b, p) per process -> (B, p) in rank order, differentiable."""
-    if ctx.world == 1:
-        return z
-    from torch.distributed.nn.functional import all_gather
-
-    return torch.cat(all_gather(z))
 
 
 def _optimizer(model: ViT, cfg: RealConfig) -> torch.optim.Optimizer:
@@ -156,7 +107,7 @@ def _loop(
         if sdclr and (branch is None or step % cfg.sdclr_every == 0):
             branch = magnitude_masks(model, cfg.prune_ratio, cfg.prune_granularity)
         z1, z2 = net(v1[shard], v2[shard], branch)  # (B / world, p) each
-        loss = nt_xent(_gather(z1, ctx), _gather(z2, ctx), cfg.temperature)
+        loss = nt_xent(gather(z1, ctx), gather(z2, ctx), cfg.temperature)
         if not torch.isfinite(loss):
             raise DivergenceError(f"non-finite NT-Xent loss at step {step}; lower real.lr")
         opt.zero_grad(set_to_none=True)
@@ -261,7 +212,7 @@ def train_seeds(x: torch.Tensor, cfg: RealConfig, seeds: list[int], ctx: Context
 
     Each chain depends only on its seed (its own initialisation, generator and masks), so
     the chains of all seeds run side by side in `chain_workers` processes, with the same
-    results as one after another (tests/test_realtrain.py).
+    results as one after another.
     """
     jobs = [(seed, chain) for seed in seeds for chain in CHAINS]
     workers = min(chain_workers(cfg, ctx), len(jobs))
@@ -280,3 +231,66 @@ def load_model(state: dict[str, torch.Tensor], channels: int, side: int, cfg: Re
     model = ViT(channels, side, cfg)
     model.load_state_dict(state)
     return model.eval()
+
+
+# --- the stage: inputs, runs, outputs ---------------------------------------------------------
+
+
+@dataclass
+class Trained:
+    runs: list[RealRun]  # seed by seed, VARIANTS within a seed
+    ctx: Context  # the process that trained them
+    workers: int  # chain worker processes
+    seconds: float
+
+    def summary(self) -> str:
+        return (
+            f"trained {len(self.runs)} runs on {self.ctx.world} process(es) "
+            f"({self.workers} chain worker(s)), {self.ctx.device}, in {self.seconds:.1f} s"
+        )
+
+
+def run(data: str | Path, cfg: RealConfig, seed: int) -> Trained:
+    """Every variant of seeds seed .. seed + cfg.seeds - 1 on the long-tailed split saved in
+    `data`; joins torchrun's process group when launched by torchrun."""
+    meta = splits.read_meta(data)
+    ctx = init_distributed(cfg.device, cfg.threads)
+    check_world(cfg, ctx)
+    x = normalise(splits.load(data, "train").x, meta["mean"], meta["std"]).to(ctx.device)
+    t0 = time.perf_counter()
+    runs = train_seeds(x, cfg, [seed + k for k in range(cfg.seeds)], ctx)
+    return Trained(runs, ctx, chain_workers(cfg, ctx), time.perf_counter() - t0)
+
+
+def run_file(directory: str | Path, variant: str, seed: int) -> Path:
+    return Path(directory) / f"{variant}_s{seed}.pt"
+
+
+def save(directory: Path, trained: Trained) -> None:
+    """Each run's weights and index.json (runs, their first / last ten NT-Xent losses)."""
+    for r in trained.runs:
+        torch.save(r.state, run_file(directory, r.variant, r.seed))
+    index = {
+        "runs": [
+            {
+                "variant": r.variant,
+                "seed": r.seed,
+                "loss_first": float(np.mean(r.losses[:10])),
+                "loss_last": float(np.mean(r.losses[-10:])),
+            }
+            for r in trained.runs
+        ],
+        "processes": trained.ctx.world,
+    }
+    write_json(directory / "index.json", index)
+
+
+def read_index(directory: str | Path) -> list[dict[str, Any]]:
+    """The runs listed in a saved directory's index.json (variant, seed, losses)."""
+    return read_json(require(Path(directory) / "index.json", "the longtail_train stage's output"))[
+        "runs"
+    ]
+
+
+def load_state(directory: str | Path, variant: str, seed: int) -> dict[str, torch.Tensor]:
+    return torch.load(require(run_file(directory, variant, seed), "a trained run"))

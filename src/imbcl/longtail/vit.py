@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from imbcl.core.config import RealConfig
+from imbcl.core.masks import keep_top, n_pruned
 
 
 class Block(nn.Module):
@@ -144,29 +145,27 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
 # --- neuron masks ----------------------------------------------------------------------------
 
 
-def _keep_top(scores: torch.Tensor, ratio: float, granularity: str) -> torch.Tensor:
-    """Boolean mask of `scores` (neurons, D) keeping the largest (1 - ratio) share.
+def prune_mask(scores: torch.Tensor, ratio: float, granularity: str) -> torch.Tensor:
+    """0/1 mask of `scores` (neurons, D) pruning a `ratio` share of its entries.
 
-    global: over all entries of the matrix; neuron: within each row (each neuron keeps its
-    largest input weights); input: within each column (each input coordinate keeps the
-    neurons that read it most strongly). Ties are broken by position, so masks are exact.
+    global: floor(ratio * neurons * D) entries of the whole matrix; neuron: within each row
+    (each neuron keeps its largest input weights); input: within each column (each input
+    coordinate keeps the neurons that read it most strongly). The count is
+    `core.masks.n_pruned` and ties go to the lower index (`core.masks.keep_top`), the rule of
+    every track, so masks are exact.
     """
-    dim = {"global": None, "neuron": 1, "input": 0}[granularity]
-    if dim is None:
+    if granularity == "global":
         flat = scores.flatten()
-        keep_n = max(1, round((1 - ratio) * flat.numel()))
-        mask = torch.zeros_like(flat, dtype=torch.bool)
-        mask[torch.topk(flat, keep_n, sorted=False).indices] = True
-        return mask.view_as(scores)
-    keep_n = max(1, round((1 - ratio) * scores.shape[dim]))
-    idx = torch.topk(scores, keep_n, dim=dim, sorted=False).indices
-    return torch.zeros_like(scores, dtype=torch.bool).scatter_(dim, idx, True)
+        return keep_top(flat, flat.numel() - n_pruned(flat.numel(), ratio)).view_as(scores)
+    dim = {"neuron": 1, "input": 0}[granularity]
+    n = scores.shape[dim]
+    return keep_top(scores, n - n_pruned(n, ratio), dim=dim)
 
 
 def magnitude_masks(model: ViT, ratio: float, granularity: str) -> list[torch.Tensor]:
     """Per block, keep the MLP neuron weights of largest |w_ij| (float masks, 1 = kept)."""
     return [
-        _keep_top(w.detach().abs(), ratio, granularity).to(w.dtype) for w in neuron_weights(model)
+        prune_mask(w.detach().abs(), ratio, granularity).to(w.dtype) for w in neuron_weights(model)
     ]
 
 
@@ -175,7 +174,7 @@ def random_masks(
 ) -> list[torch.Tensor]:
     """The control: same shapes, granularity and kept count, entries chosen at random."""
     return [
-        _keep_top(torch.rand(w.shape, generator=gen).to(w.device), ratio, granularity).to(w.dtype)
+        prune_mask(torch.rand(w.shape, generator=gen).to(w.device), ratio, granularity).to(w.dtype)
         for w in neuron_weights(model)
     ]
 

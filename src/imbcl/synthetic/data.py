@@ -37,8 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from imbcl.core.config import DataConfig
 from imbcl.core.runtime import parallel_map
+from imbcl.synthetic.params import DataParams
 
 # Stream tags keep the seeds of unrelated random draws apart.
 _DICTIONARY, _EVAL, _TRAIN, INIT_STREAM, MASK_STREAM, _HELDOUT = 11, 13, 17, 19, 23, 29
@@ -62,7 +62,7 @@ class Dictionary:
         return ~self.majority
 
 
-def make_dictionary(cfg: DataConfig, seed: int) -> Dictionary:
+def make_dictionary(cfg: DataParams, seed: int) -> Dictionary:
     """M = the first K coordinate axes (`identity`) or a random orthonormal d x K matrix."""
     d, k = cfg.dim, cfg.n_features
     if cfg.basis == "identity":
@@ -76,7 +76,7 @@ def make_dictionary(cfg: DataConfig, seed: int) -> Dictionary:
     return Dictionary(M=M.astype(np.float32), majority=majority)
 
 
-def p_majority(cfg: DataConfig) -> float:
+def p_majority(cfg: DataParams) -> float:
     """Per-token activation probability of a majority feature.
 
     fixed: data.p_majority. paper: frequency_scale * log log K / K (Assumption 3.1, p_j of
@@ -88,7 +88,7 @@ def p_majority(cfg: DataConfig) -> float:
     return cfg.frequency_scale * math.log(math.log(k)) / k
 
 
-def noise_std(cfg: DataConfig) -> float:
+def noise_std(cfg: DataParams) -> float:
     """Per-coordinate std of the Gaussian token noise.
 
     fixed: data.noise_std. paper: sqrt(noise_scale * sqrt(log K) / K) (Assumption 3.1,
@@ -100,7 +100,7 @@ def noise_std(cfg: DataConfig) -> float:
     return math.sqrt(cfg.noise_scale * math.sqrt(math.log(k)) / k)
 
 
-def feature_probs(cfg: DataConfig, imbalance_ratio: float) -> np.ndarray:
+def feature_probs(cfg: DataParams, imbalance_ratio: float) -> np.ndarray:
     """(K,) per-token activation probability of each feature: p_maj, then p_maj / rho."""
     p = np.full(cfg.n_features, p_majority(cfg), dtype=np.float64)
     p[cfg.n_majority :] /= imbalance_ratio
@@ -136,7 +136,7 @@ class RunStream:
 
     def __init__(
         self,
-        cfg: DataConfig,
+        cfg: DataParams,
         M: np.ndarray,
         imbalance_ratio: float,
         run_seed: int,
@@ -182,7 +182,7 @@ def stacked_steps(
     streams: list[RunStream], start: int, stop: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The runs' batches side by side: yields (x1, x2), each (R, B, L, d), for steps
-    [start, stop). The streams share one DataConfig and M; each keeps its own generator.
+    [start, stop). The streams share one DataParams and M; each keeps its own generator.
 
     Per block, every run draws its random numbers into its slice of reused stacked buffers
     (generators are sequential, so the runs draw on parallel threads); the views are then
@@ -219,7 +219,7 @@ def stacked_steps(
         b, offset = b + 1, 0
 
 
-def eval_set(cfg: DataConfig, M: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+def eval_set(cfg: DataParams, M: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """A balanced held-out set (rho = 1) for probes: tokens, which features are present, and
     the signed token-summed latent.
 
@@ -240,7 +240,7 @@ def eval_set(cfg: DataConfig, M: np.ndarray, seed: int) -> dict[str, np.ndarray]
 
 
 def heldout_pairs(
-    cfg: DataConfig, M: np.ndarray, seed: int, batch: int, n_batches: int
+    cfg: DataParams, M: np.ndarray, seed: int, batch: int, n_batches: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Balanced (rho = 1) positive pairs drawn as the training views are, from a stream of
     their own (seed, held-out tag): for a held-out InfoNCE loss.

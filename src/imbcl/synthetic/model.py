@@ -31,8 +31,8 @@ from typing import NamedTuple
 
 import torch
 
-from imbcl.core.config import ModelConfig
 from imbcl.synthetic.data import INIT_STREAM, generator
+from imbcl.synthetic.params import ModelParams
 
 Params = dict[str, torch.Tensor]  # "qkv": (R, 3d, d), "w": (R, m, d); optional "mask": (R, m, d)
 
@@ -44,7 +44,7 @@ ATTENTION_TRAINED = {
 }
 
 
-def attention_trained(cfg: ModelConfig) -> bool:
+def attention_trained(cfg: ModelParams) -> bool:
     """Whether W_Q, W_K, W_V get gradient and weight-decay updates."""
     return ATTENTION_TRAINED[cfg.attention]
 
@@ -67,7 +67,7 @@ def brelu(s: torch.Tensor, b: torch.Tensor | float) -> torch.Tensor:
     return s - s.clamp(-b, b)
 
 
-def init_params(cfg: ModelConfig, dim: int, run_seeds: list[int]) -> Params:
+def init_params(cfg: ModelParams, dim: int, run_seeds: list[int]) -> Params:
     """Stacked initial parameters, one slice per run, each from that run's own seed.
 
     qkv (R, 3d, d): W_Q, W_K ~ N(0, attn_init_std^2) (uniform_*) or I (identity_*), W_V = I.
@@ -86,7 +86,7 @@ def init_params(cfg: ModelConfig, dim: int, run_seeds: list[int]) -> Params:
     return {"qkv": torch.stack(qkv), "w": torch.stack(w)}
 
 
-def bias_at(cfg: ModelConfig, step: int) -> float:
+def bias_at(cfg: ModelParams, step: int) -> float:
     """The BReLU threshold b(t) at a training step."""
     if cfg.bias_schedule == "constant":
         return cfg.bias_final

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from imbcl.core.config import DataConfig, ModelConfig, TrainConfig
 from imbcl.core.errors import DivergenceError
+from imbcl.core.params import replace
 from imbcl.synthetic.data import RunStream, stacked_steps
 from imbcl.synthetic.masking import ForwardMask, compute_mask
 from imbcl.synthetic.model import (
@@ -38,6 +37,7 @@ from imbcl.synthetic.model import (
     effective_directions,
     init_params,
 )
+from imbcl.synthetic.params import DataParams, ModelParams, TrainParams
 from imbcl.synthetic.runs import (
     RunResult,
     RunSpec,
@@ -87,9 +87,9 @@ def dynamics(params: Params, M: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 def train_group(
     specs: list[RunSpec],
-    data_cfg: DataConfig,
-    model_cfg: ModelConfig,
-    train_cfg: TrainConfig,
+    data_cfg: DataParams,
+    model_cfg: ModelParams,
+    train_cfg: TrainParams,
     M: np.ndarray,
     *,
     start: Params | None = None,
@@ -229,9 +229,9 @@ def train_group(
 
 def train_runs(
     specs: list[RunSpec],
-    data_cfg: DataConfig,
-    model_cfg: ModelConfig,
-    train_cfg: TrainConfig,
+    data_cfg: DataParams,
+    model_cfg: ModelParams,
+    train_cfg: TrainParams,
     M: np.ndarray,
     progress: bool = True,
     forward_mask: ForwardMask | None = None,
@@ -261,7 +261,7 @@ def train_runs(
 
 
 def role_runs(
-    data: DataConfig, model: ModelConfig, train: TrainConfig, M: np.ndarray, seed: int
+    data: DataParams, model: ModelParams, train: TrainParams, M: np.ndarray, seed: int
 ) -> tuple[list[RunResult], dict[str, float]]:
     """The dense runs of the default size: train.seeds seeds at data.imbalance_ratio
     ("imbalanced") and at train.control_ratio ("balanced"), trained stacked.

@@ -1,0 +1,317 @@
+"""Typed parameters: the params.yaml reader, the base models of a section and of a stage, and
+`load`, which checks the sections one stage reads and nothing else.
+
+`params.yaml` is read with ruamel.yaml (YAML 1.2, the dialect DVC itself writes), so a float
+written by `dvc exp run -S lr=0.000001` as `1e-06` loads as a number, not as the string
+PyYAML (YAML 1.1) would make of it.
+
+A section is a frozen pydantic model (`Section`); each field's type carries its check and the
+phrase shown when the check fails (`expect(...)` and the helpers below). A wrong, missing or
+unknown key raises `ParamError`, whose message names the dotted key and the expectation in
+one line, e.g. `data.p_majority = 1.5: expected a probability in [0, 1]`; stage scripts turn
+it into a non-zero exit before anything is written.
+
+Numbers are read as before: `Int` takes an int or an integral float (3.0), `Float` an int, a
+float or a YAML 1.1 float string ('1e-3'); neither takes a bool, and a Float must be finite.
+A bool field takes only true or false, a string field only a string.
+
+Configs are frozen: derive one with `replace(cfg, key=value)` (checked names, unchecked
+values, as `dataclasses.replace`) or `cfg.model_copy(update={...})`, and turn one into a dict
+with `cfg.model_dump()`.
+"""
+
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar, get_args, get_origin
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails, PydanticCustomError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from imbcl.core.errors import ParamError
+
+# --- numbers -------------------------------------------------------------------------------
+
+
+def _as_int(value: Any) -> Any:
+    """An int, or an integral float such as 3.0; never a bool (an int in Python) or a string."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PydanticCustomError("number_type", "expected an integer")
+    return value
+
+
+def _as_float(value: Any) -> Any:
+    """A finite float from an int, a float or a YAML 1.1 float string ('1e-3'); never a bool."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise PydanticCustomError("number_type", "expected a number") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise PydanticCustomError("number_type", "expected a finite number")
+    return float(value)
+
+
+Int = Annotated[int, BeforeValidator(_as_int)]
+Float = Annotated[float, BeforeValidator(_as_float)]
+
+
+# --- expectations: `field: Annotated[Int, at_least(2)] = 64` ------------------------------
+
+
+def expect(phrase: str, **constraints: Any) -> Any:
+    """Field metadata: pydantic constraints (ge=, lt=, min_length=, ...) and the phrase shown
+    to the user when the field's value is refused."""
+    return Field(json_schema_extra={"expect": phrase}, **constraints)
+
+
+def at_least(low: float) -> Any:
+    return expect(f"a number >= {low:g}", ge=low)
+
+
+def positive() -> Any:
+    return expect("a number > 0", gt=0)
+
+
+def nonneg() -> Any:
+    return expect("a number >= 0", ge=0)
+
+
+def probability() -> Any:
+    return expect("a probability in [0, 1]", ge=0, le=1)
+
+
+def unit_open() -> Any:
+    return expect("a number in [0, 1)", ge=0, lt=1)
+
+
+def open_unit() -> Any:
+    return expect("a number in (0, 1)", gt=0, lt=1)
+
+
+# --- sections and stages -------------------------------------------------------------------
+
+_FROM_FILE = "from_params_file"  # validation context: the input is a params file's mapping
+
+
+class _Missing:
+    """Stands in for a key the params file leaves out; no field accepts it."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
+class Section(BaseModel):
+    """One section of params.yaml. Built in code, unset fields take their defaults; read from
+    a params file (`parse`, `load`), every key must be written out."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    every_key: ClassVar[bool] = True  # False: a key left out of the file keeps its default
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_keys_fail(cls, data: Any, info: ValidationInfo) -> Any:
+        if cls.every_key and isinstance(data, dict) and (info.context or {}).get(_FROM_FILE):
+            return {**dict.fromkeys(cls.model_fields, MISSING), **data}
+        return data
+
+    @classmethod
+    def parse(cls, raw: Any, name: str) -> Self:
+        """The section `name` from its mapping `raw` as written in a params file, checked."""
+        return _validate(cls, raw, prefix=(name,))
+
+
+class Stage(BaseModel):
+    """The sections one stage reads, as fields (a subclass per stage), plus the shared seed.
+
+    Cross-section checks go in a `model_validator(mode="after")` of the subclass, raising
+    ParamError with the full message.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    seed: Annotated[Int, expect("an integer >= 0", ge=0)]
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], path: str | Path = "params.yaml") -> Self:
+        """The stage's sections out of a params file's top-level mapping `raw`, checked.
+
+        Only the sections that are fields of the stage are read, so a stage is not stopped
+        by an error in a section it does not track in dvc.yaml.
+        """
+        return _validate(cls, {k: raw[k] for k in cls.model_fields if k in raw}, path=path)
+
+
+StageT = TypeVar("StageT", bound=Stage)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def read_yaml(path: str | Path, sections: Iterable[str] = ()) -> dict[str, Any]:
+    """Read a params file as plain dicts (YAML 1.2), with a clear error when it is absent."""
+    path = Path(path)
+    if not path.is_file():
+        wanted = ", ".join(sections)
+        raise ParamError(
+            f"{path}: file not found; expected a params.yaml"
+            + (f" with the sections {wanted}" if wanted else "")
+        )
+    try:
+        raw = YAML(typ="safe", pure=True).load(path.read_text())
+    except YAMLError as err:
+        raise ParamError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise ParamError(f"{path}: expected a mapping of sections at the top level")
+    return raw
+
+
+def load(path: str | Path, schema: type[StageT]) -> StageT:
+    """Load the seed and the sections of `schema` from the params file at `path`, checked."""
+    return schema.parse(read_yaml(path, schema.model_fields), path)
+
+
+def replace(obj: ModelT, **changes: Any) -> ModelT:
+    """A copy of the frozen config `obj` with `changes`, as `dataclasses.replace`: unknown
+    names raise TypeError, values are not checked (a derived config, such as a sweep's
+    `checkpoint_steps=[]`, need not pass the params file's rules)."""
+    unknown = sorted(set(changes) - set(type(obj).model_fields))
+    if unknown:
+        raise TypeError(f"{type(obj).__name__} has no field {unknown[0]!r}")
+    return obj.model_copy(update=changes)
+
+
+# --- pydantic errors as one-line messages --------------------------------------------------
+
+
+def _validate(
+    model: type[ModelT], raw: Any, prefix: tuple[str, ...] = (), path: str | Path = ""
+) -> ModelT:
+    try:
+        return model.model_validate(raw, context={_FROM_FILE: True})
+    except ValidationError as err:
+        first = _first(err.errors(), depth=1 if issubclass(model, Stage) else 0)
+        raise ParamError(_message(model, raw, first, prefix, path)) from None
+
+
+def _first(errors: list[ErrorDetails], depth: int) -> ErrorDetails:
+    """The error a one-pass check meets first: sections in order; in a section its unknown
+    keys (by name), then its fields in order; in a field, a wrong type before a bad range.
+    `depth`: 1 where the model's keys are sections (a Stage), 0 for one section."""
+    groups: dict[Any, int] = {}
+    fields: dict[Any, int] = {}
+    for e in errors:
+        groups.setdefault(e["loc"][:depth], len(groups))
+        fields.setdefault(_field_loc(e), len(fields))
+
+    def rank(e: ErrorDetails) -> tuple:
+        extra = e["type"] == "extra_forbidden"
+        return (
+            groups[e["loc"][:depth]],
+            not extra,
+            str(e["loc"][-1]) if extra else "",
+            fields[_field_loc(e)],
+            not _wrong_type(e),
+        )
+
+    return min(errors, key=rank)  # the first of equals: pydantic reports in field order
+
+
+def _wrong_type(e: ErrorDetails) -> bool:
+    """A value of the wrong type, rather than one of the right type out of range."""
+    return e["type"].endswith("_type") or (
+        e["type"] == "literal_error" and not isinstance(e["input"], str)
+    )
+
+
+def _field_loc(e: ErrorDetails) -> tuple:
+    return tuple(p for p in e["loc"] if isinstance(p, str))  # list indices dropped
+
+
+def _message(
+    model: type[BaseModel],
+    raw: Any,
+    err: ErrorDetails,
+    prefix: tuple[str, ...],
+    path: str | Path,
+) -> str:
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ParamError):  # a cross-field check wrote the whole message
+        return str(cause)
+    owner, field, names = _walk(model, err["loc"])
+    key = ".".join((*prefix, *names))
+    if err["type"] == "extra_forbidden":
+        return f"{key}: unknown key; expected one of " + ", ".join(owner.model_fields)
+    if field is None:  # the mapping itself
+        if _wrong_type(err):
+            return f"{key or path}: expected a mapping of keys, got {type(err['input']).__name__}"
+        return f"{key or path}: {err['msg']}"
+    nested = _model_of(field)
+    if err["type"] == "missing" or err["input"] is MISSING:
+        if nested is not None and issubclass(owner, Stage):
+            return f"{key}: missing section; expected the keys of {key} in {path}"
+        return f"{key}: missing; expected {_expectation(field) or 'a value'}"
+    if nested is not None:
+        return f"{key}: expected a mapping of keys, got {type(err['input']).__name__}"
+    # A list element of the wrong type is shown alone; any other failure shows the value.
+    element = isinstance(err["loc"][-1], int) and _wrong_type(err)
+    value = err["input"] if element else _lookup(raw, names)
+    kind = field.annotation
+    phrase = _expectation(field) or (
+        "true or false" if kind is bool else getattr(kind, "__name__", "a value")
+    )
+    return f"{key} = {value!r}: expected {phrase}"
+
+
+def _walk(
+    model: type[BaseModel], loc: tuple[int | str, ...]
+) -> tuple[type[BaseModel], FieldInfo | None, list[str]]:
+    """The model holding the key at `loc`, the key's field (None: unknown, or the mapping
+    itself) and the key's dotted names."""
+    owner, field, names = model, None, []
+    for part in loc:
+        if isinstance(part, int):  # an element of a list field: the field is what is named
+            break
+        if field is not None:
+            nested = _model_of(field)
+            if nested is None:
+                break
+            owner = nested
+        names.append(part)
+        field = owner.model_fields.get(part)
+        if field is None:
+            break
+    return owner, field, names
+
+
+def _model_of(field: FieldInfo) -> type[BaseModel] | None:
+    kind = field.annotation
+    return kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
+
+
+def _expectation(field: FieldInfo) -> str | None:
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and isinstance(extra.get("expect"), str):
+        return str(extra["expect"])
+    if get_origin(field.annotation) is Literal:
+        return "one of " + ", ".join(str(a) for a in get_args(field.annotation))
+    return None
+
+
+def _lookup(raw: Any, names: list[str]) -> Any:
+    for name in names:
+        raw = raw.get(name) if isinstance(raw, dict) else None
+    return raw

@@ -1,0 +1,16 @@
+"""The schemas of the stages analyze and figures (the section analyze is shared with the
+other synthetic tracks and lives in `imbcl.synthetic.params`)."""
+
+from imbcl.core.params import Stage
+from imbcl.synthetic.params import AnalyzeParams
+
+
+class AnalyzeStage(Stage):
+    """stages/analyze.py: stage detection and claims C1, C2."""
+
+    analyze: AnalyzeParams
+
+
+class FiguresStage(Stage):
+    """stages/figures.py: reads no section today (its inputs are the train and analyze
+    outputs); the schema is here so every stage has one."""

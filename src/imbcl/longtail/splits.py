@@ -1,0 +1,171 @@
+"""The long-tailed splits of a labelled image set, their files, and the class groups.
+
+Every dataset becomes three splits of uint8 images (N, C, H, W) with integer labels:
+- `train`: the long-tailed pre-training split. Class i keeps
+  n_i = floor(n_max * rho^(-i / (C - 1))) images (classes in label order, each subsampled
+  with a seeded shuffle), as in LDAM-DRW's `imbalance_cifar.py`; n_max is the smallest pool
+  size, so every class can meet its count. An imagefolder with a training list is taken as
+  already long-tailed and kept as listed.
+- `probe`: a balanced set for the linear probe and kNN (up to `probe_per_class` per class,
+  drawn from the full training pool, so it may overlap `train`, as in SDCLR's protocol).
+- `test`: the balanced held-out split (the official test set for CIFAR, a test list for an
+  imagefolder, otherwise `test_per_class` images per class set aside before anything else).
+
+The evaluation reports accuracy per class group (many / medium / few shot, `class_groups`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imbcl.core.cli import require
+from imbcl.core.config import RealConfig
+from imbcl.core.errors import InputError
+from imbcl.core.io import load_npz, read_json, save_npz, write_json
+from imbcl.longtail.datasets import (
+    CIFAR_FILES,
+    Images,
+    read_cifar,
+    read_digits,
+    read_imagefolder,
+)
+
+GROUPS = ("many", "medium", "few")
+SPLITS = ("train", "probe", "test")
+
+
+@dataclass
+class LongTail:
+    train: Images  # long-tailed pre-training split
+    probe: Images  # balanced probe-training split
+    test: Images  # balanced held-out split
+    classes: list[str]
+
+    def counts(self) -> np.ndarray:
+        """(C,) training images per class."""
+        return np.bincount(self.train.y, minlength=len(self.classes))
+
+
+def longtail_counts(n_max: int, n_classes: int, imbalance_ratio: float) -> np.ndarray:
+    """(C,) n_i = floor(n_max * rho^(-i / (C - 1))); rho = 1 gives n_max for every class."""
+    i = np.arange(n_classes)
+    exponent = -i / max(n_classes - 1, 1)
+    # the small epsilon keeps exact powers (rho = 1, i = 0) from flooring to n - 1
+    return np.floor(n_max * imbalance_ratio**exponent + 1e-9).astype(np.int64)
+
+
+def _per_class_shuffle(y: np.ndarray, n_classes: int, rng: np.random.Generator) -> list:
+    return [rng.permutation(np.flatnonzero(y == c)) for c in range(n_classes)]
+
+
+def _check_classes(y: np.ndarray, n_classes: int, where: str) -> None:
+    missing = sorted(set(range(n_classes)) - set(np.unique(y).tolist()))
+    if missing:
+        raise InputError(f"{where}: no images of class(es) {missing[:5]}; expected every class")
+
+
+def split_pool(
+    pool: Images, test: Images | None, n_classes: int, cfg: RealConfig, seed: int
+) -> tuple[Images, Images, Images]:
+    """(train, probe, test) from a labelled pool; the test split is carved out when absent."""
+    rng = np.random.default_rng(seed)
+    _check_classes(pool.y, n_classes, "training pool")
+    order = _per_class_shuffle(pool.y, n_classes, rng)
+    if test is None:
+        short = [c for c in range(n_classes) if len(order[c]) <= cfg.test_per_class]
+        if short:
+            raise InputError(
+                f"class {short[0]} has {len(order[short[0]])} images; expected "
+                f"more than real.test_per_class = {cfg.test_per_class}"
+            )
+        test = pool.take(np.concatenate([o[: cfg.test_per_class] for o in order]))
+        order = [o[cfg.test_per_class :] for o in order]
+    n_max = min(len(o) for o in order)
+    counts = longtail_counts(n_max, n_classes, cfg.imbalance_ratio)
+    if counts.min() < 1:
+        raise InputError(
+            f"real.imbalance_ratio = {cfg.imbalance_ratio:g} leaves a class with "
+            f"no image (n_max = {n_max}); expected at most {n_max:g}"
+        )
+    train = pool.take(np.concatenate([o[:n] for o, n in zip(order, counts, strict=True)]))
+    probe = pool.take(np.concatenate([o[: cfg.probe_per_class] for o in order]))
+    return train, probe, test
+
+
+def build(cfg: RealConfig, seed: int) -> LongTail:
+    """The three splits of `cfg.dataset`, deterministic in (params, seed)."""
+    if cfg.dataset == "digits":
+        pool, classes = read_digits()
+        train, probe, test = split_pool(pool, None, len(classes), cfg, seed)
+    elif cfg.dataset in CIFAR_FILES:
+        pool, test_set, classes = read_cifar(cfg.root, cfg.dataset)
+        train, probe, test = split_pool(pool, test_set, len(classes), cfg, seed)
+    else:
+        pool, folder_test, classes = read_imagefolder(cfg)
+        if cfg.train_list:  # the list is the long-tailed split already (ImageNet-LT)
+            rng = np.random.default_rng(seed)
+            _check_classes(pool.y, len(classes), cfg.train_list)
+            order = _per_class_shuffle(pool.y, len(classes), rng)
+            probe = pool.take(np.concatenate([o[: cfg.probe_per_class] for o in order]))
+            train = pool
+            if folder_test is None:
+                raise InputError("real.test_list = '': expected a test list with real.train_list")
+            test = folder_test
+        else:
+            train, probe, test = split_pool(pool, folder_test, len(classes), cfg, seed)
+    return LongTail(train, probe, test, classes)
+
+
+def class_groups(counts: np.ndarray, rule: str, many_min: int, few_max: int) -> np.ndarray:
+    """(C,) group per class: 0 many, 1 medium, 2 few.
+
+    `thirds`: classes sorted by training count (ties by label) and cut into three near-equal
+    thirds, as SDCLR does for CIFAR-LT. `counts`: many > many_min, few < few_max, as for
+    ImageNet-LT (OLTR / SDCLR thresholds 100 and 20).
+    """
+    groups = np.empty(len(counts), dtype=np.int64)
+    if rule == "thirds":
+        order = np.lexsort((np.arange(len(counts)), -counts))  # largest first
+        for g, part in enumerate(np.array_split(order, 3)):
+            groups[part] = g
+    else:
+        groups[:] = 1
+        groups[counts > many_min] = 0
+        groups[counts < few_max] = 2
+    return groups
+
+
+def save(directory: Path, lt: LongTail) -> None:
+    """The three splits as npz files and meta.json (classes, counts, shape, pixel mean/std)."""
+    for name in SPLITS:
+        part: Images = getattr(lt, name)
+        save_npz(directory / f"{name}.npz", x=part.x, y=part.y)
+    mean = lt.train.x.astype(np.float64).mean(axis=(0, 2, 3)) / 255
+    std = lt.train.x.astype(np.float64).std(axis=(0, 2, 3)) / 255
+    write_json(
+        directory / "meta.json",
+        {
+            "classes": lt.classes,
+            "counts": lt.counts().tolist(),
+            "shape": list(lt.train.x.shape[1:]),
+            "mean": mean.tolist(),
+            "std": std.tolist(),
+            "sizes": {n: int(len(getattr(lt, n).y)) for n in SPLITS},
+        },
+    )
+
+
+def read_meta(directory: str | Path) -> dict[str, Any]:
+    """meta.json of a saved long tail (see `save`)."""
+    return read_json(require(Path(directory) / "meta.json", "the longtail_data stage's output"))
+
+
+def load(directory: str | Path, name: str) -> Images:
+    """One saved split, `name` in SPLITS."""
+    path = require(Path(directory) / f"{name}.npz", "the longtail_data stage's output")
+    arrays = load_npz(path)
+    return Images(arrays["x"], arrays["y"])

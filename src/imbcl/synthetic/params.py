@@ -1,0 +1,225 @@
+"""Parameters of the synthetic model: the sections data, model, train and small, and the
+schemas of the stages synthesize, train and report."""
+
+import math
+from typing import Annotated, ClassVar, Literal, Self
+
+from pydantic import Field, model_validator
+
+from imbcl.core.errors import ParamError
+from imbcl.core.params import (
+    Float,
+    Int,
+    Section,
+    Stage,
+    at_least,
+    expect,
+    nonneg,
+    open_unit,
+    positive,
+    probability,
+)
+
+
+class DataParams(Section):
+    """The sparse-coding data model (stage `synthesize`, also read by `train`)."""
+
+    dim: Annotated[Int, at_least(2)] = 64  # d: token dimension
+    n_features: Annotated[Int, at_least(2)] = 20  # K: dictionary atoms (orthonormal, K <= d)
+    n_majority: Annotated[Int, at_least(1)] = 10  # the first n_majority features: majority
+    tokens: Annotated[Int, at_least(1)] = 8  # L: tokens per sample
+    imbalance_ratio: Annotated[Float, at_least(1.0)] = 10.0  # rho: majority / minority rate
+    p_majority: Annotated[Float, probability()] = 0.25  # activation prob. of a majority feature
+    noise_std: Annotated[Float, nonneg()] = 0.1  # per-coordinate std of the token noise
+    # fixed: p_majority and noise_std as given; paper: the scales of the paper's Assumption
+    # 3.1 (synthetic/data.py): p_maj = frequency_scale * log log K / K, and
+    # noise_std^2 = noise_scale * sqrt(log K) / K, K = n_features (the paper's d).
+    frequency: Literal["fixed", "paper"] = "fixed"
+    frequency_scale: Annotated[Float, positive()] = 1.0  # frequency = paper: the constant
+    noise: Literal["fixed", "paper"] = "fixed"
+    noise_scale: Annotated[Float, nonneg()] = 1.0  # noise = paper: the constant of sigma^2
+    basis: Literal["identity", "random"] = "identity"  # M = I[:, :K] or random orthonormal
+    view: Literal["noise", "mask"] = "noise"  # positive pair: redrawn noise, or masks
+    eval_samples: Annotated[Int, at_least(16)] = 2048  # balanced held-out samples for probes
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Self:
+        if self.n_features > self.dim:
+            raise ParamError(
+                f"data.n_features = {self.n_features}: expected at most data.dim = {self.dim}"
+            )
+        if self.n_majority >= self.n_features:
+            raise ParamError(
+                f"data.n_majority = {self.n_majority}: expected fewer than "
+                f"data.n_features = {self.n_features} (the rest are the minority group)"
+            )
+        if self.frequency == "paper":
+            k = self.n_features
+            if k < 3:  # log log K <= 0 for K <= e
+                raise ParamError(
+                    f"data.n_features = {k}: expected at least 3 when data.frequency = paper"
+                )
+            if self.frequency_scale * math.log(math.log(k)) / k > 1:
+                raise ParamError(
+                    f"data.frequency_scale = {self.frequency_scale:g}: expected at most "
+                    f"K / log log K = {k / math.log(math.log(k)):.4g} (a probability <= 1)"
+                )
+        return self
+
+
+class ModelParams(Section):
+    """The Transformer-MLP encoder and its bias schedule."""
+
+    width: Annotated[Int, at_least(1)] = 64  # m: number of BReLU neurons
+    init_std: Annotated[Float, positive()] = 0.01  # std of w_i at init (times 1/sqrt(d))
+    # W_Q, W_K, W_V at init and whether they are trained: uniform_* draws W_Q, W_K ~
+    # N(0, attn_init_std^2) (near-uniform attention) and sets W_V = I; identity_* sets all
+    # three to I (the paper's theory: identity_fixed).
+    attention: Literal["uniform_trained", "uniform_fixed", "identity_fixed", "identity_trained"] = (
+        "uniform_trained"
+    )
+    attn_init_std: Annotated[Float, nonneg()] = 0.01  # std of W_Q, W_K with uniform_*
+    bias_schedule: Literal["ramp", "constant"] = "ramp"
+    bias_final: Annotated[Float, nonneg()] = 0.3  # b after the ramp
+    bias_ramp_steps: Annotated[Int, at_least(1)] = 1000  # b(t) = b_final min(1, t / these)
+
+
+class TrainParams(Section):
+    """Contrastive training: InfoNCE with stop-gradient, plain SGD."""
+
+    steps: Annotated[Int, at_least(1)] = 2000
+    batch: Annotated[Int, at_least(2)] = 256  # samples per step (2 views each)
+    lr: Annotated[Float, positive()] = 0.05
+    temperature: Annotated[Float, positive()] = 0.5
+    weight_decay: Annotated[Float, nonneg()] = 1.0e-3  # lambda in (lambda / 2) ||theta||^2
+    log_every: Annotated[Int, at_least(1)] = 20
+    seeds: Annotated[Int, at_least(1)] = 3  # runs per imbalance ratio: seed, seed + 1, ...
+    control_ratio: Annotated[Float, at_least(1.0)] = 1.0  # the balanced control rho
+    checkpoint_steps: Annotated[
+        list[Annotated[Int, Field(ge=0)]], expect("a list of steps >= 0", min_length=1)
+    ] = [0, 200, 500]
+    block_steps: Annotated[Int, at_least(1)] = 50  # steps of data drawn at once per run
+    batched_runs: Annotated[Int, at_least(1)] = 16  # at most this many runs train together
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    # manual: the hand-written gradient; autograd: torch autograd through a plain forward
+    # (the same update, a rounding perturbation of it)
+    backend: Literal["manual", "autograd"] = "manual"
+
+
+class SmallParams(Section):
+    """The small model of the sweeps: the (rho x width x seed) grid of claims C3-C5 and the
+    pruning sweep of claim C6. Small enough for a grid to fit the default pipeline's time
+    budget; every setting not here (view, noise, p_majority, bias schedule shape, tau,
+    weight decay, ...) is taken from data, model and train (see `scaled`)."""
+
+    dim: Annotated[Int, at_least(2)] = 16  # d
+    n_features: Annotated[Int, at_least(2)] = 8  # K
+    n_majority: Annotated[Int, at_least(1)] = 4
+    tokens: Annotated[Int, at_least(1)] = 4  # L
+    init_std: Annotated[Float, positive()] = 0.1  # neuron init std (times 1/sqrt(d))
+    steps: Annotated[Int, at_least(2)] = 600
+    batch: Annotated[Int, at_least(2)] = 64
+    lr: Annotated[Float, positive()] = 0.2  # larger than train.lr: runs leave the init in time
+    bias_ramp_steps: Annotated[Int, at_least(1)] = 300  # b(t) ramps to model.bias_final
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Self:
+        if not sizes_ok(self):
+            raise ParamError(
+                f"small.n_features = {self.n_features}, small.n_majority = {self.n_majority}: "
+                "expected n_majority < n_features <= small.dim"
+            )
+        return self
+
+    def with_overrides(self, overrides: "SmallOverrides | None") -> "SmallParams":
+        """This model with the keys `overrides` sets (those not None) replaced."""
+        if overrides is None:
+            return self
+        return self.model_copy(update=overrides.model_dump(exclude_none=True))
+
+
+def sizes_ok(small: SmallParams) -> bool:
+    return small.n_majority < small.n_features <= small.dim
+
+
+class SmallOverrides(Section):
+    """Optional overrides of SmallParams' fields for one use of the small model; a key left
+    out (or null) keeps the value of the `small` section."""
+
+    every_key: ClassVar[bool] = False
+
+    dim: Annotated[Int | None, at_least(2)] = None
+    n_features: Annotated[Int | None, at_least(2)] = None
+    n_majority: Annotated[Int | None, at_least(1)] = None
+    tokens: Annotated[Int | None, at_least(1)] = None
+    init_std: Annotated[Float | None, positive()] = None
+    steps: Annotated[Int | None, at_least(2)] = None
+    batch: Annotated[Int | None, at_least(2)] = None
+    lr: Annotated[Float | None, positive()] = None
+    bias_ramp_steps: Annotated[Int | None, at_least(1)] = None
+
+
+def scaled(
+    data: DataParams,
+    model: ModelParams,
+    train: TrainParams,
+    small: SmallParams,
+    overrides: SmallOverrides | None = None,
+) -> tuple[DataParams, ModelParams, TrainParams]:
+    """data, model and train with the small model's sizes, init, bias ramp and optimiser.
+
+    data: dim, n_features, n_majority, tokens; model: init_std, bias_ramp_steps; train:
+    steps, batch, lr. Everything else is shared. A caller sets what is its own on top
+    (the width, the seeds, the logging and checkpoint steps).
+    """
+    s = small.with_overrides(overrides)
+    return (
+        data.model_copy(
+            update={
+                "dim": s.dim,
+                "n_features": s.n_features,
+                "n_majority": s.n_majority,
+                "tokens": s.tokens,
+            }
+        ),
+        model.model_copy(update={"init_std": s.init_std, "bias_ramp_steps": s.bias_ramp_steps}),
+        train.model_copy(update={"steps": s.steps, "batch": s.batch, "lr": s.lr}),
+    )
+
+
+class AnalyzeParams(Section):
+    """Measures of trained neurons shared by the synthetic tracks (specialisation threshold,
+    interval confidence), stage detection and the decision rules of claims C1 and C2."""
+
+    n_stages: Annotated[Int, at_least(2)] = 3  # segments sought by the change-point search
+    min_stage_logs: Annotated[Int, at_least(2)] = 3  # shortest stage, in logged points
+    stage_gain_min: Annotated[Float, probability()] = 0.5  # C1: share of the 2-stage residual
+    specialise_threshold: Annotated[Float, probability()] = 0.7  # normalised alignment
+    learned_fraction: Annotated[Float, probability()] = 0.5  # C2: 'learned' = this share
+    confidence: Annotated[Float, open_unit()] = 0.95
+
+
+# --- stage schemas -------------------------------------------------------------------------
+
+
+class SynthesizeStage(Stage):
+    """stages/synthesize.py: the dictionary and the held-out set."""
+
+    data: DataParams
+
+
+class TrainStage(Stage):
+    """stages/train.py: the dense runs."""
+
+    data: DataParams
+    model: ModelParams
+    train: TrainParams
+
+
+class ReportStage(Stage):
+    """stages/report.py: the report page quotes data, model and train (`model_dump()` gives
+    the nested dicts `report.markdown` reads today from the raw YAML)."""
+
+    data: DataParams
+    model: ModelParams
+    train: TrainParams

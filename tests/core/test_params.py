@@ -1,0 +1,317 @@
+"""The params models: loading, one-line messages, cross-field and cross-section checks, the
+small model."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imbcl.core.errors import ParamError
+from imbcl.core.params import Stage, load, read_yaml, replace
+from imbcl.dynamics.params import AnalyzeStage, FiguresStage
+from imbcl.imbalance.params import ImbalanceStage, SweepStage
+from imbcl.longtail.params import (
+    LongtailDataStage,
+    LongtailEvalStage,
+    LongtailTrainStage,
+    RealParams,
+)
+from imbcl.pruning.params import PruneFiguresStage, PruneParams, PruneStage
+from imbcl.synthetic.params import (
+    DataParams,
+    ReportStage,
+    SmallOverrides,
+    SmallParams,
+    SynthesizeStage,
+    TrainParams,
+    TrainStage,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+PARAMS = ROOT / "params.yaml"
+
+STAGES: list[type[Stage]] = [
+    SynthesizeStage,
+    TrainStage,
+    AnalyzeStage,
+    FiguresStage,
+    SweepStage,
+    ImbalanceStage,
+    PruneStage,
+    PruneFiguresStage,
+    LongtailDataStage,
+    LongtailTrainStage,
+    LongtailEvalStage,
+    ReportStage,
+]
+
+
+def raw_params() -> dict[str, Any]:
+    return read_yaml(PARAMS)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    return path
+
+
+# --- the project's params.yaml -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.__name__)
+def test_project_params_load_for_every_stage(stage):
+    p = load(PARAMS, stage)
+    assert p.seed == 0
+
+
+def test_project_params_values():
+    p = load(PARAMS, PruneStage)
+    assert p.data.imbalance_ratio >= 1 and p.model.width >= 1
+    assert p.small == SmallParams()  # params.yaml writes out the defaults
+    assert p.prune.small_overrides == SmallOverrides(tokens=8, init_std=0.01)
+
+
+# --- one section: messages (port of tests/test_config.py) --------------------------------
+
+
+def data_section(**change: Any) -> dict[str, Any]:
+    raw = DataParams().model_dump()
+    raw.update(change)
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"imbalance_ratio": -3}, "data.imbalance_ratio = -3: expected a number >= 1"),
+        ({"imbalance_ratio": 0.5}, "data.imbalance_ratio = 0.5"),
+        ({"imbalance_ratio": "ten"}, "data.imbalance_ratio = 'ten'"),
+        ({"p_majority": 1.5}, "data.p_majority = 1.5: expected a probability in [0, 1]"),
+        ({"dim": "abc"}, "data.dim = 'abc'"),
+        ({"dim": True}, "data.dim = True"),
+        ({"dim": 3.5}, "data.dim = 3.5: expected a number >= 2"),
+        ({"noise_std": float("nan")}, "data.noise_std = nan: expected a number >= 0"),
+        ({"basis": "fourier"}, "data.basis = 'fourier': expected one of identity, random"),
+        ({"colour": 3}, "data.colour: unknown key; expected one of dim, n_features,"),
+        ({"n_features": 100}, "data.n_features = 100: expected at most data.dim = 64"),
+        ({"n_majority": 20}, "data.n_majority = 20: expected fewer than data.n_features"),
+    ],
+)
+def test_bad_values_name_the_key(change, needle):
+    with pytest.raises(ParamError) as err:
+        DataParams.parse(data_section(**change), "data")
+    assert needle in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_key_is_named():
+    raw = data_section()
+    del raw["tokens"]
+    with pytest.raises(ParamError, match=r"^data\.tokens: missing; expected a number >= 1$"):
+        DataParams.parse(raw, "data")
+
+
+def test_numbers_are_coerced_as_before():
+    d = DataParams.parse(data_section(dim=32.0, imbalance_ratio=5, noise_std="1e-3"), "data")
+    assert (d.dim, d.imbalance_ratio, d.noise_std) == (32, 5.0, 1.0e-3)
+    assert type(d.dim) is int and type(d.imbalance_ratio) is float
+    with pytest.raises(ParamError, match=r"^prune\.rewind = 1: expected true or false"):
+        PruneParams.parse({**PruneParams().model_dump(), "rewind": 1}, "prune")
+
+
+def test_unknown_key_comes_before_a_bad_value_and_names_sort():
+    raw = data_section(dim="x", zeta=1, alpha=2)
+    with pytest.raises(ParamError, match=r"^data\.alpha: unknown key"):
+        DataParams.parse(raw, "data")
+
+
+def test_first_bad_field_in_order_and_type_before_range():
+    raw = data_section(n_features=1)
+    del raw["tokens"]
+    with pytest.raises(ParamError, match=r"^data\.n_features = 1: expected a number >= 2"):
+        DataParams.parse(raw, "data")
+    raw = TrainParams().model_dump() | {"checkpoint_steps": [0, -1, "x"]}
+    with pytest.raises(ParamError, match=r"^train\.checkpoint_steps = 'x': expected a list"):
+        TrainParams.parse(raw, "train")
+    raw["checkpoint_steps"] = [0, -1]
+    with pytest.raises(ParamError, match=r"^train\.checkpoint_steps = \[0, -1\]: expected"):
+        TrainParams.parse(raw, "train")
+
+
+def test_section_must_be_a_mapping():
+    with pytest.raises(ParamError, match=r"^data: expected a mapping of keys, got list$"):
+        DataParams.parse([1, 2], "data")
+
+
+def test_built_in_code_unset_fields_take_defaults():
+    assert DataParams(dim=32).tokens == 8
+    assert DataParams.model_validate({"dim": 32}).tokens == 8
+
+
+# --- a params file -----------------------------------------------------------------------
+
+
+def test_yaml_1_1_style_floats_load_as_numbers(tmp_path):
+    text = PARAMS.read_text().replace("weight_decay: 1.0e-3", "weight_decay: 1e-06")
+    p = load(write(tmp_path, text), TrainStage)
+    assert p.train.weight_decay == pytest.approx(1e-6)
+
+
+def test_lr_must_be_positive(tmp_path):
+    text = PARAMS.read_text().replace("lr: 0.05", "lr: 0.0")
+    with pytest.raises(ParamError, match=r"^train\.lr = 0\.0: expected a number > 0$"):
+        load(write(tmp_path, text), TrainStage)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ParamError, match=r"nothere\.yaml: file not found; .*seed, data$"):
+        load(tmp_path / "nothere.yaml", SynthesizeStage)
+
+
+def test_invalid_yaml_is_named(tmp_path):
+    path = write(tmp_path, "seed: [0\n")
+    with pytest.raises(ParamError, match=r"params\.yaml: not valid YAML \(") as err:
+        load(path, SynthesizeStage)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ParamError, match="expected a mapping of sections at the top level"):
+        load(write(tmp_path, "- 1\n"), SynthesizeStage)
+
+
+def test_missing_section_and_seed_are_named(tmp_path):
+    raw = raw_params()
+    del raw["model"]
+    with pytest.raises(ParamError, match=r"^model: missing section; expected the keys of model"):
+        TrainStage.parse(raw, "p.yaml")
+    raw = raw_params()
+    del raw["seed"]
+    with pytest.raises(ParamError, match=r"^seed: missing; expected an integer >= 0$"):
+        TrainStage.parse(raw)
+    for bad in (-1, True, "0", 1.5):
+        with pytest.raises(ParamError, match=r"^seed = .*: expected an integer >= 0$"):
+            TrainStage.parse({**raw_params(), "seed": bad})
+
+
+def test_seed_comes_first_then_sections_in_order():
+    raw = raw_params()
+    raw["seed"] = -1
+    raw["train"]["lr"] = 0.0
+    with pytest.raises(ParamError, match=r"^seed = -1"):
+        TrainStage.parse(raw)
+    raw["seed"] = 0
+    raw["model"]["width"] = 0
+    with pytest.raises(ParamError, match=r"^model\.width = 0"):
+        TrainStage.parse(raw)
+
+
+def test_a_stage_reads_only_its_sections():
+    raw = raw_params()
+    raw["real"]["heads"] = "many"
+    raw["sweep"] = "broken"
+    assert TrainStage.parse(raw).data.dim == 64
+    with pytest.raises(ParamError, match=r"^real\.heads = 'many'"):
+        LongtailDataStage.parse(raw)
+
+
+def test_cross_field_check_in_a_stage_file(tmp_path):
+    text = PARAMS.read_text().replace("  heads: 2\n", "  heads: 3\n")
+    with pytest.raises(ParamError, match=r"^real\.heads = 3: expected a divisor of real\.embed"):
+        load(write(tmp_path, text), LongtailEvalStage)
+
+
+# --- cross-section checks ----------------------------------------------------------------
+
+
+def test_prune_at_must_be_below_train_steps():
+    raw = raw_params()
+    raw["train"]["steps"] = 150  # prune.at = 200
+    with pytest.raises(
+        ParamError, match=r"^prune\.at = 200: expected a step below train\.steps = 150$"
+    ):
+        PruneStage.parse(raw)
+    raw["prune"]["at"] = "stage1"  # a name is resolved later, not checked here
+    assert PruneStage.parse(raw).prune.at == "stage1"
+    raw = raw_params()
+    raw["train"]["steps"] = 150
+    assert PruneFiguresStage.parse(raw).prune.at == 200  # prune_figures does not read train
+
+
+def test_prune_steps_must_be_below_the_small_model_steps():
+    raw = raw_params()
+    raw["small"]["steps"] = 150
+    with pytest.raises(
+        ParamError, match=r"^prune\.at = 200: expected steps below small\.steps = 150$"
+    ):
+        PruneStage.parse(raw)
+    raw = raw_params()
+    raw["prune"]["small_overrides"]["steps"] = 150
+    with pytest.raises(
+        ParamError,
+        match=r"^prune\.at = 200: expected steps below prune\.small_overrides\.steps = 150$",
+    ):
+        PruneStage.parse(raw)
+    raw = raw_params()
+    raw["prune"]["sweep_at"] = ["init", 700]
+    with pytest.raises(ParamError, match=r"^prune\.sweep_at = \['init', 700\]: expected steps"):
+        PruneStage.parse(raw)
+
+
+def test_small_sizes_and_overrides_are_checked():
+    raw = raw_params()
+    raw["small"]["n_majority"] = 8
+    with pytest.raises(ParamError, match=r"^small\.n_features = 8, small\.n_majority = 8: "):
+        SweepStage.parse(raw)
+    raw = raw_params()
+    raw["prune"]["small_overrides"]["dim"] = 4
+    with pytest.raises(ParamError, match=r"^prune\.small_overrides = .*: expected n_majority"):
+        PruneStage.parse(raw)
+    raw["prune"]["small_overrides"] = {"tokens": 0}
+    with pytest.raises(
+        ParamError, match=r"^prune\.small_overrides\.tokens = 0: expected a number >= 1$"
+    ):
+        PruneStage.parse(raw)
+    raw["prune"]["small_overrides"] = {"colour": 1}
+    with pytest.raises(ParamError, match=r"^prune\.small_overrides\.colour: unknown key"):
+        PruneStage.parse(raw)
+    raw["prune"]["small_overrides"] = {}  # no override: the small section as written
+    p = PruneStage.parse(raw)
+    assert p.small.with_overrides(p.prune.small_overrides) == p.small
+    del raw["prune"]["small_overrides"]
+    with pytest.raises(ParamError, match=r"^prune\.small_overrides: missing"):
+        PruneStage.parse(raw)
+
+
+def test_overrides_mirror_the_small_model():
+    assert list(SmallOverrides.model_fields) == list(SmallParams.model_fields)
+    for name, field in SmallOverrides.model_fields.items():
+        assert field.json_schema_extra == SmallParams.model_fields[name].json_schema_extra
+
+
+# --- configs as values -------------------------------------------------------------------
+
+
+def test_replace_checks_names_not_values():
+    t = TrainParams()
+    u = replace(t, steps=40, checkpoint_steps=[])  # [] is refused in a file, fine derived
+    assert (u.steps, u.checkpoint_steps, t.steps) == (40, [], 2000)
+    with pytest.raises(TypeError, match="no field 'stpes'"):
+        replace(t, stpes=40)
+
+
+def test_configs_are_frozen_hashable_and_picklable():
+    d = DataParams()
+    with pytest.raises(ValueError, match="frozen"):
+        d.dim = 3  # type: ignore[misc]
+    assert hash(d) == hash(DataParams()) and d == DataParams()
+    r = RealParams()
+    assert pickle.loads(pickle.dumps(r)) == r  # realtrain sends it to spawned workers
+
+
+def test_report_reads_the_same_dicts():
+    p = load(PARAMS, ReportStage).model_dump()
+    raw = raw_params()
+    for section in ("data", "model", "train"):
+        assert p[section] == raw[section]
