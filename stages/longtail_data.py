@@ -7,13 +7,15 @@ writes DATA/{train,probe,test}.npz   images x (N, C, H, W) uint8, labels y (N,)
        DATA/meta.json                classes, training counts, shape, pixel mean/std
 """
 
-from imbcl.core import cli, config
+from imbcl.core import cli
 from imbcl.core.io import atomic_dir
+from imbcl.core.params import load
 from imbcl.longtail import splits
+from imbcl.longtail.params import LongtailDataStage
 
 
 def main(data: str) -> None:
-    p = config.load(cli.params_path(), "real")
+    p = load(cli.params_path(), LongtailDataStage)
     lt = splits.build(p.real, p.seed)
     with atomic_dir(data) as tmp:
         splits.save(tmp, lt)

@@ -11,13 +11,15 @@ writes OUT/metrics.json          mean over seeds per variant and score
        FIGURE                    per-group probe accuracy per variant (png)
 """
 
-from imbcl.core import cli, config
+from imbcl.core import cli
 from imbcl.core.io import atomic_dir, write_json, write_text
+from imbcl.core.params import load
 from imbcl.longtail import evaluate
+from imbcl.longtail.params import LongtailEvalStage
 
 
 def main(data: str, runs: str, out: str, table: str, figure: str) -> None:
-    p = config.load(cli.params_path(), "real")
+    p = load(cli.params_path(), LongtailEvalStage)
     ev = evaluate.run(data, runs, p.real, figure)
     with atomic_dir(out) as tmp:
         write_json(tmp / "metrics.json", ev.metrics)

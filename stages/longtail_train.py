@@ -11,13 +11,15 @@ DistributedDataParallel, gloo on CPU / nccl on GPU); rank 0 writes the outputs.
 
 import sys
 
-from imbcl.core import cli, config
+from imbcl.core import cli
 from imbcl.core.io import atomic_dir
+from imbcl.core.params import load
 from imbcl.longtail import distributed, splits, train
+from imbcl.longtail.params import LongtailTrainStage
 
 
 def main(data: str, runs: str) -> None:
-    p = config.load(cli.params_path(), "real")
+    p = load(cli.params_path(), LongtailTrainStage)
     splits.read_meta(data)  # a missing input stops here, before any process is started
     if p.real.nproc > 1 and not distributed.launched():
         sys.exit(distributed.torchrun(p.real.nproc, __file__, [data, runs]))

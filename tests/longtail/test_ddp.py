@@ -9,8 +9,9 @@ from pathlib import Path
 import torch
 from ruamel.yaml import YAML
 
-from imbcl.core import config
+from imbcl.core.params import load, replace
 from imbcl.longtail import splits as longtail
+from imbcl.longtail.params import LongtailTrainStage
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {
@@ -52,8 +53,7 @@ def _train(workdir: Path, nproc: int) -> dict[str, dict[str, torch.Tensor]]:
 
 
 def test_two_gloo_processes_match_one(tmp_path):
-    p = config.load(REPO / "params.yaml", "real")
-    from dataclasses import replace
+    p = load(REPO / "params.yaml", LongtailTrainStage)
 
     cfg = replace(p.real, **TINY)
     longtail.save(tmp_path / "data/longtail", longtail.build(cfg, p.seed))

@@ -4,7 +4,6 @@ import os
 import pickle
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imbcl.core.config import RealConfig
 from imbcl.core.errors import InputError
+from imbcl.core.params import replace
 from imbcl.longtail import splits as longtail
+from imbcl.longtail.params import RealParams
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,7 +36,7 @@ def test_counts_are_monotone_and_bounded(n_max, classes, rho):
 
 
 def test_digits_split_is_long_tailed_balanced_and_seeded():
-    cfg = RealConfig()
+    cfg = RealParams()
     lt = longtail.build(cfg, seed=0)
     counts = lt.counts()
     n_max = counts[0]
@@ -50,7 +50,7 @@ def test_digits_split_is_long_tailed_balanced_and_seeded():
 
 
 def test_digits_test_images_are_not_trained_on():
-    lt = longtail.build(RealConfig(), seed=0)
+    lt = longtail.build(RealParams(), seed=0)
     train = {x.tobytes() for x in lt.train.x}
     test = [x.tobytes() for x in lt.test.x]
     # digits holds a few exact duplicates, so allow a handful of coincidences, not an overlap
@@ -81,7 +81,7 @@ def _write_cifar(root: Path, dataset: str, per_class: int, seed: int = 0) -> Non
 
 def test_cifar10_reader_builds_the_long_tail(tmp_path):
     _write_cifar(tmp_path / "cifar-10-batches-py", "cifar10", per_class=4)
-    cfg = replace(RealConfig(), dataset="cifar10", root=str(tmp_path), probe_per_class=5)
+    cfg = replace(RealParams(), dataset="cifar10", root=str(tmp_path), probe_per_class=5)
     lt = longtail.build(cfg, seed=0)
     assert lt.classes[:2] == ["c0", "c1"]
     assert lt.counts().tolist() == longtail.longtail_counts(20, 10, 10.0).tolist()
@@ -92,14 +92,14 @@ def test_cifar10_reader_builds_the_long_tail(tmp_path):
 def test_cifar100_reader(tmp_path):
     _write_cifar(tmp_path / "c100", "cifar100", per_class=3)
     cfg = replace(
-        RealConfig(), dataset="cifar100", root=str(tmp_path / "c100"), imbalance_ratio=3.0
+        RealParams(), dataset="cifar100", root=str(tmp_path / "c100"), imbalance_ratio=3.0
     )
     lt = longtail.build(cfg, seed=0)
     assert len(lt.classes) == 100 and lt.counts()[0] == 3 and lt.counts()[-1] == 1
 
 
 def test_cifar_missing_root_names_the_path(tmp_path):
-    cfg = replace(RealConfig(), dataset="cifar10", root=str(tmp_path / "nowhere"))
+    cfg = replace(RealParams(), dataset="cifar10", root=str(tmp_path / "nowhere"))
     with pytest.raises(InputError, match="nowhere.*not found; expected the unpacked cifar10"):
         longtail.build(cfg, seed=0)
 
@@ -107,7 +107,7 @@ def test_cifar_missing_root_names_the_path(tmp_path):
 def test_cifar_malformed_batch_is_an_input_error(tmp_path):
     _write_cifar(tmp_path / "c", "cifar10", per_class=2)
     (tmp_path / "c" / "data_batch_3").write_bytes(b"not a pickle")
-    cfg = replace(RealConfig(), dataset="cifar10", root=str(tmp_path / "c"))
+    cfg = replace(RealParams(), dataset="cifar10", root=str(tmp_path / "c"))
     with pytest.raises(InputError, match="data_batch_3: not a CIFAR python pickle"):
         longtail.build(cfg, seed=0)
 
@@ -149,7 +149,7 @@ def _write_folder(root: Path, per_class: list[int]) -> None:
 def test_imagefolder_without_lists(tmp_path):
     _write_folder(tmp_path / "imgs", [12, 12, 12])
     cfg = replace(
-        RealConfig(),
+        RealParams(),
         dataset="imagefolder",
         root=str(tmp_path / "imgs"),
         image_side=4,
@@ -171,7 +171,7 @@ def test_imagefolder_with_split_lists(tmp_path):
     )
     (tmp_path / "test.txt").write_text("class0/4.png 0\nclass1/1.png 1\nclass1/2.png 1\n")
     cfg = replace(
-        RealConfig(),
+        RealParams(),
         dataset="imagefolder",
         root=str(tmp_path / "imgs"),
         train_list=str(tmp_path / "train.txt"),
@@ -189,7 +189,7 @@ def test_imagefolder_bad_list_line(tmp_path):
     _write_folder(tmp_path / "imgs", [2])
     (tmp_path / "train.txt").write_text("class0/0.png zero\n")
     cfg = replace(
-        RealConfig(),
+        RealParams(),
         dataset="imagefolder",
         root=str(tmp_path / "imgs"),
         train_list=str(tmp_path / "train.txt"),
@@ -210,7 +210,7 @@ def test_class_groups_thirds_and_counts():
 
 
 def test_saved_splits_round_trip_and_a_missing_one_is_an_input_error(tmp_path):
-    lt = longtail.build(RealConfig(), seed=0)
+    lt = longtail.build(RealParams(), seed=0)
     longtail.save(tmp_path, lt)
     meta = longtail.read_meta(tmp_path)
     assert meta["counts"] == lt.counts().tolist() and meta["shape"] == [1, 8, 8]

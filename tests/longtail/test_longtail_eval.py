@@ -1,19 +1,19 @@
 """The evaluation stage's library call on a tiny trained set: files in, results out, and the
 same bytes on a second run."""
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from imbcl.core.config import RealConfig
+from imbcl.core.params import replace
 from imbcl.longtail import evaluate, splits, train
 from imbcl.longtail.figures import plot_groups
+from imbcl.longtail.params import RealParams
 
 TINY = replace(
-    RealConfig(),
+    RealParams(),
     steps=6,
     prune_at=3,
     sdclr_every=2,

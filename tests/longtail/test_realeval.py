@@ -1,15 +1,14 @@
 """Probe, kNN, group scores, the long-tail table and the C7 decision rule."""
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
-from imbcl.core.config import RealConfig
+from imbcl.core.params import replace
 from imbcl.longtail import claims
 from imbcl.longtail import evaluate as realeval
+from imbcl.longtail.params import RealParams
 
 GROUPS = np.array([0, 0, 1, 1, 2, 2])  # six classes: two per group
 
@@ -73,14 +72,14 @@ def _rows(few_gain: list[float], gap_change: list[float], over_random: list[floa
     ],
 )
 def test_c7_rule(gain, gap, over_random, verdict):
-    claim = claims.claim_c7(_rows(gain, gap, over_random), RealConfig(), "digits")
+    claim = claims.claim_c7(_rows(gain, gap, over_random), RealParams(), "digits")
     assert claim.verdict == verdict
     assert claim.value == pytest.approx(np.mean(gain))
     assert claim.ci_low <= claim.value <= claim.ci_high
 
 
 def test_c7_with_one_seed_is_inconclusive():
-    claim = claims.claim_c7(_rows([0.1], [-0.1], [0.1]), replace(RealConfig(), seeds=1), "digits")
+    claim = claims.claim_c7(_rows([0.1], [-0.1], [0.1]), replace(RealParams(), seeds=1), "digits")
     assert claim.verdict == INCONCLUSIVE
 
 
@@ -92,7 +91,7 @@ def test_table_formats_mean_and_std():
     fmt = claims.formatted(table)
     assert fmt.loc[1, "few"] == "66.0 ± 1.0"
     assert list(fmt.columns[2:6]) == ["overall", "many", "medium", "few"]
-    tex = claims.latex(table, RealConfig())
+    tex = claims.latex(table, RealParams())
     assert "66.0 ± 1.0" in tex and r"\toprule" in tex and r"\bottomrule" in tex
     assert r"accuracy (\%) on digits-LT ($\rho = 10$)" in tex
 

@@ -1,20 +1,19 @@
 """Training variants of the long-tail track on a tiny config (one process)."""
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
 
-from imbcl.core.config import RealConfig
 from imbcl.core.errors import ParamError
 from imbcl.core.masks import n_pruned
+from imbcl.core.params import replace
 from imbcl.longtail import train as realtrain
 from imbcl.longtail.distributed import Context, check_world, gather, set_threads
+from imbcl.longtail.params import RealParams
 from imbcl.longtail.vit import neuron_weights
 
 CFG = replace(
-    RealConfig(),
+    RealParams(),
     steps=40,
     prune_at=20,
     sdclr_every=10,

@@ -1,13 +1,13 @@
 """The small ViT, SimCLR views, NT-Xent against a hand-written oracle, and neuron masks."""
 
 import math
-from dataclasses import replace
 
 import pytest
 import torch
 
-from imbcl.core.config import RealConfig
 from imbcl.core.masks import n_pruned
+from imbcl.core.params import replace
+from imbcl.longtail.params import RealParams
 from imbcl.longtail.vit import (
     ViT,
     apply_masks,
@@ -19,7 +19,7 @@ from imbcl.longtail.vit import (
     views,
 )
 
-CFG = replace(RealConfig(), embed_dim=16, heads=2, depth=2, mlp_neurons=10, proj_dim=8)
+CFG = replace(RealParams(), embed_dim=16, heads=2, depth=2, mlp_neurons=10, proj_dim=8)
 
 
 def nt_xent_oracle(z1: torch.Tensor, z2: torch.Tensor, tau: float) -> float:

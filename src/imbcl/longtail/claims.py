@@ -15,7 +15,7 @@ from imbcl.core.claims import (
     mean_ci,
     paired_difference,
 )
-from imbcl.core.config import RealConfig
+from imbcl.longtail.params import RealParams
 
 VARIANT_LABELS = {
     "dense": "dense",
@@ -79,7 +79,7 @@ def formatted(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def latex(table: pd.DataFrame, cfg: RealConfig) -> str:
+def latex(table: pd.DataFrame, cfg: RealParams) -> str:
     """`formatted(table)` as a booktabs LaTeX table (the project's one writer)."""
     caption = (
         f"Linear-probe accuracy (%) on {cfg.dataset}-LT ($\\rho = {cfg.imbalance_ratio:g}$), "
@@ -93,7 +93,7 @@ def _paired(rows: pd.DataFrame, a: str, b: str, col: str) -> np.ndarray:
     return paired_difference(rows[rows.variant == a], rows[rows.variant == b], col)
 
 
-def claim_c7(rows: pd.DataFrame, cfg: RealConfig, dataset: str) -> Claim:
+def claim_c7(rows: pd.DataFrame, cfg: RealParams, dataset: str) -> Claim:
     """Pruning raises tail (few-shot) probe accuracy and narrows the head-tail gap."""
     tail = mean_ci(_paired(rows, "pruned", "dense", "probe_few"), cfg.confidence)
     gap = mean_ci(_paired(rows, "pruned", "dense", "probe_gap"), cfg.confidence)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from imbcl.core.config import RealConfig
 from imbcl.core.errors import InputError
+from imbcl.longtail.params import RealParams
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".webp")
 
@@ -141,7 +141,7 @@ def _read_list(path: Path, root: Path) -> list[tuple[Path, int]]:
     return items
 
 
-def read_imagefolder(cfg: RealConfig) -> tuple[Images, Images | None, list[str]]:
+def read_imagefolder(cfg: RealParams) -> tuple[Images, Images | None, list[str]]:
     """root/<class>/<image>; classes are the sorted folder names, labels their index.
 
     With `real.train_list` / `real.test_list` (ImageNet-LT's `<relative path> <label>` lists,

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from imbcl.core.config import RealConfig
 from imbcl.core.errors import ParamError
 from imbcl.core.runtime import resolve_device
+from imbcl.longtail.params import RealParams
 
 DEVICE_KEY = "real.device"
 
@@ -81,7 +81,7 @@ def finish(ctx: Context) -> None:
         dist.destroy_process_group()
 
 
-def check_world(cfg: RealConfig, ctx: Context) -> None:
+def check_world(cfg: RealParams, ctx: Context) -> None:
     """Each process encodes batch / world images: the batch must split evenly."""
     if cfg.batch % ctx.world:
         raise ParamError(

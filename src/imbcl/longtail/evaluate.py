@@ -23,12 +23,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from imbcl.core.claims import Claim
-from imbcl.core.config import RealConfig
 from imbcl.core.runtime import resolve_device
 from imbcl.longtail import claims, splits
 from imbcl.longtail import train as realtrain
 from imbcl.longtail.distributed import DEVICE_KEY, set_threads
 from imbcl.longtail.figures import plot_groups
+from imbcl.longtail.params import RealParams
 from imbcl.longtail.splits import GROUPS
 from imbcl.longtail.vit import ViT
 
@@ -98,7 +98,7 @@ class Scores:
     group_names: dict[str, list[str]]  # group -> its class names
 
 
-def score_runs(data: str | Path, runs: str | Path, cfg: RealConfig) -> Scores:
+def score_runs(data: str | Path, runs: str | Path, cfg: RealParams) -> Scores:
     """Linear probe and kNN of every run in `runs` (the training stage's output) on the
     splits in `data` (the data stage's output), scored per class group."""
     meta = splits.read_meta(data)
@@ -149,7 +149,7 @@ class Evaluation:
         )
 
 
-def run(data: str | Path, runs: str | Path, cfg: RealConfig, figure: str | Path) -> Evaluation:
+def run(data: str | Path, runs: str | Path, cfg: RealParams, figure: str | Path) -> Evaluation:
     """Score every run, summarise per variant, decide C7 and draw the group figure at
     `figure`."""
     s = score_runs(data, runs, cfg)

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from imbcl.core.cli import require
-from imbcl.core.config import RealConfig
 from imbcl.core.errors import InputError
 from imbcl.core.io import load_npz, read_json, save_npz, write_json
 from imbcl.longtail.datasets import (
@@ -33,6 +32,7 @@ from imbcl.longtail.datasets import (
     read_digits,
     read_imagefolder,
 )
+from imbcl.longtail.params import RealParams
 
 GROUPS = ("many", "medium", "few")
 SPLITS = ("train", "probe", "test")
@@ -69,7 +69,7 @@ def _check_classes(y: np.ndarray, n_classes: int, where: str) -> None:
 
 
 def split_pool(
-    pool: Images, test: Images | None, n_classes: int, cfg: RealConfig, seed: int
+    pool: Images, test: Images | None, n_classes: int, cfg: RealParams, seed: int
 ) -> tuple[Images, Images, Images]:
     """(train, probe, test) from a labelled pool; the test split is carved out when absent."""
     rng = np.random.default_rng(seed)
@@ -96,7 +96,7 @@ def split_pool(
     return train, probe, test
 
 
-def build(cfg: RealConfig, seed: int) -> LongTail:
+def build(cfg: RealParams, seed: int) -> LongTail:
     """The three splits of `cfg.dataset`, deterministic in (params, seed)."""
     if cfg.dataset == "digits":
         pool, classes = read_digits()

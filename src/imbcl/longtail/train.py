@@ -40,11 +40,11 @@ import torch
 from torch import nn
 
 from imbcl.core.cli import require
-from imbcl.core.config import RealConfig
 from imbcl.core.errors import DivergenceError
 from imbcl.core.io import read_json, write_json
 from imbcl.longtail import splits
 from imbcl.longtail.distributed import Context, check_world, gather, init_distributed, set_threads
+from imbcl.longtail.params import RealParams
 from imbcl.longtail.vit import ViT, apply_masks, magnitude_masks, nt_xent, random_masks, views
 
 VARIANTS = ("dense", "pruned", "random", "sdclr")
@@ -73,7 +73,7 @@ class Pair(nn.Module):
         return self.vit(x1), self.vit(x2, masks2)
 
 
-def _optimizer(model: ViT, cfg: RealConfig) -> torch.optim.Optimizer:
+def _optimizer(model: ViT, cfg: RealParams) -> torch.optim.Optimizer:
     return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
@@ -82,7 +82,7 @@ def _loop(
     opt: torch.optim.Optimizer,
     gen: torch.Generator,
     x: torch.Tensor,
-    cfg: RealConfig,
+    cfg: RealParams,
     ctx: Context,
     start: int,
     stop: int,
@@ -133,7 +133,7 @@ def _cpu_state(model: ViT) -> dict[str, torch.Tensor]:
 
 
 def train_seed(
-    x: torch.Tensor, cfg: RealConfig, seed: int, ctx: Context, variants: tuple[str, ...] = VARIANTS
+    x: torch.Tensor, cfg: RealParams, seed: int, ctx: Context, variants: tuple[str, ...] = VARIANTS
 ) -> list[RealRun]:
     """All variants of one seed. x (N, C, H, W) normalised training images on ctx.device."""
     channels, side = x.shape[1], x.shape[2]
@@ -193,13 +193,13 @@ def train_seed(
 CHAINS = (("dense", "pruned", "random"), ("sdclr",))
 
 
-def _train_chain(x: torch.Tensor, cfg: RealConfig, seed: int, chain: tuple[str, ...]):
+def _train_chain(x: torch.Tensor, cfg: RealParams, seed: int, chain: tuple[str, ...]):
     """One chain in a worker process (single CPU process, so no process group)."""
     set_threads(cfg.threads)
     return train_seed(x, cfg, seed, Context(torch.device("cpu")), chain)
 
 
-def chain_workers(cfg: RealConfig, ctx: Context) -> int:
+def chain_workers(cfg: RealParams, ctx: Context) -> int:
     """Worker processes for `train_seeds`: one per `cfg.threads` cores on a single CPU
     process, else 1 (torchrun ranks and GPUs already use the hardware)."""
     if ctx.world > 1 or ctx.device.type != "cpu" or cfg.threads <= 0:
@@ -207,7 +207,7 @@ def chain_workers(cfg: RealConfig, ctx: Context) -> int:
     return max(1, (os.cpu_count() or 1) // cfg.threads)
 
 
-def train_seeds(x: torch.Tensor, cfg: RealConfig, seeds: list[int], ctx: Context) -> list[RealRun]:
+def train_seeds(x: torch.Tensor, cfg: RealParams, seeds: list[int], ctx: Context) -> list[RealRun]:
     """Every variant of every seed, in the order seed by seed, VARIANTS within a seed.
 
     Each chain depends only on its seed (its own initialisation, generator and masks), so
@@ -227,7 +227,7 @@ def train_seeds(x: torch.Tensor, cfg: RealConfig, seeds: list[int], ctx: Context
     return [by_key[seed, v] for seed in seeds for v in VARIANTS]
 
 
-def load_model(state: dict[str, torch.Tensor], channels: int, side: int, cfg: RealConfig) -> ViT:
+def load_model(state: dict[str, torch.Tensor], channels: int, side: int, cfg: RealParams) -> ViT:
     model = ViT(channels, side, cfg)
     model.load_state_dict(state)
     return model.eval()
@@ -250,7 +250,7 @@ class Trained:
         )
 
 
-def run(data: str | Path, cfg: RealConfig, seed: int) -> Trained:
+def run(data: str | Path, cfg: RealParams, seed: int) -> Trained:
     """Every variant of seeds seed .. seed + cfg.seeds - 1 on the long-tailed split saved in
     `data`; joins torchrun's process group when launched by torchrun."""
     meta = splits.read_meta(data)

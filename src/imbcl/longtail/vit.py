@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imbcl.core.config import RealConfig
 from imbcl.core.masks import keep_top, n_pruned
+from imbcl.longtail.params import RealParams
 
 
 class Block(nn.Module):
@@ -46,7 +46,7 @@ class Block(nn.Module):
 
 
 class ViT(nn.Module):
-    def __init__(self, channels: int, side: int, cfg: RealConfig) -> None:
+    def __init__(self, channels: int, side: int, cfg: RealParams) -> None:
         super().__init__()
         if side % cfg.patch:
             raise ValueError(f"real.patch = {cfg.patch} must divide the image side {side}")
@@ -87,7 +87,7 @@ def neuron_weights(model: ViT) -> list[torch.Tensor]:
 # --- SimCLR views for tiny images ----------------------------------------------------------
 
 
-def views(x: torch.Tensor, cfg: RealConfig, gen: torch.Generator) -> torch.Tensor:
+def views(x: torch.Tensor, cfg: RealParams, gen: torch.Generator) -> torch.Tensor:
     """One random view per image. x (B, C, H, W) normalised -> (B, C, H, W).
 
     Random crop after zero padding by `crop_pad` (a shift of up to crop_pad pixels), a
