@@ -1,7 +1,8 @@
 """Stage analyze: stage detection, growth rates and specialisation of the dense runs; C1, C2.
 
     python stages/analyze.py DATA TRAIN OUT TABLE
-reads   params.yaml [analyze]; DATA/dictionary.npz; TRAIN (the train stage's runs)
+reads   params.yaml [seed, analyze, train.seeds_per_block, train.batch];
+        DATA/dictionary.npz; TRAIN (the train stage's runs)
 writes  OUT/{metrics,claims}.json, OUT/stages.json (stage boundaries per run);
         TABLE.csv and TABLE.md (one row per run)
 """
@@ -12,7 +13,7 @@ from imbcl.core import cli
 from imbcl.core.io import atomic_dir, atomic_path, load_npz, write_json, write_text
 from imbcl.core.params import load
 from imbcl.core.report import write_part
-from imbcl.dynamics.claims import decide
+from imbcl.dynamics.claims import Blocks, decide
 from imbcl.dynamics.params import AnalyzeStage
 from imbcl.synthetic.train import load_runs
 
@@ -21,7 +22,8 @@ def main(data: str, train: str, out: str, table: str) -> None:
     p = load(cli.params_path(), AnalyzeStage)
     dictionary = cli.require(Path(data) / "dictionary.npz", "the synthesize stage's output")
     runs = load_runs(cli.require(train, "the train stage's output"))
-    result = decide(runs, load_npz(dictionary)["majority"], p.analyze)
+    blocks = Blocks(p.seed, p.train.seeds_per_block)
+    result = decide(runs, load_npz(dictionary)["majority"], p.analyze, p.train.batch, blocks)
     with atomic_dir(out) as tmp:
         write_part(tmp, result.part)
         write_json(tmp / "stages.json", result.stage_steps)

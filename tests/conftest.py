@@ -25,7 +25,7 @@ TINY = {
         "batch": 32,
         "lr": 0.2,
         "log_every": 5,
-        "seeds": 2,
+        "seeds_per_block": 2,
         "checkpoint_steps": [0, 20],
         "block_steps": 10,
     },
@@ -37,7 +37,7 @@ TINY = {
         "batch": 16,
         "bias_ramp_steps": 20,
     },
-    "sweep": {"ratios": [1.0, 10.0], "widths": [4, 8], "seeds": 2, "bootstrap": 50},
+    "sweep": {"ratios": [1.0, 10.0], "widths": [4, 8], "seeds_per_block": 2, "bootstrap": 50},
     "prune": {
         "at": 20,
         "sweep_seeds": 2,

@@ -13,7 +13,7 @@ from imbcl.imbalance.grid import grid_specs, load_sweep, run_sweep, save_sweep, 
 from imbcl.imbalance.params import SweepParams
 from imbcl.synthetic.params import DataParams, ModelParams, SmallParams, TrainParams
 
-TINY = replace(SweepParams(), ratios=[1.0, 4.0], widths=[2, 3], seeds=2, test_ratio=4.0)
+TINY = replace(SweepParams(), ratios=[1.0, 4.0], widths=[2, 3], seeds_per_block=2, test_ratio=4.0)
 SMALL = replace(
     SmallParams(), dim=6, n_features=4, n_majority=2, tokens=2, steps=4, batch=8, bias_ramp_steps=2
 )
@@ -25,8 +25,8 @@ def test_sweep_configs_take_the_sweep_sizes_and_keep_the_rest():
     assert data.noise_std == DataParams().noise_std  # shared setting kept
     assert (train.steps, train.lr, train.log_every) == (4, SMALL.lr, 4)
     assert model.init_std == SMALL.init_std
-    assert len(grid_specs(TINY, seed=7)) == 2 * 2 * 2
-    assert {s.seed for s in grid_specs(TINY, seed=7)} == {7, 8}
+    assert len(grid_specs(TINY, seed=7)) == 2 * 2 * 4
+    assert {s.seed for s in grid_specs(TINY, seed=7)} == {7, 8, 9, 10}  # both blocks
 
 
 def test_tiny_grid_trains_saves_and_loads_deterministically(tmp_path):
@@ -50,7 +50,7 @@ def test_tiny_grid_trains_saves_and_loads_deterministically(tmp_path):
         ("ratios", [2.0, 5.0], "sweep.ratios"),
         ("test_ratio", 3.0, "sweep.test_ratio"),
         ("widths", [8, 4], "sweep.widths"),
-        ("seeds", 1, "sweep.seeds"),
+        ("seeds_per_block", 1, "sweep.seeds_per_block"),
     ],
 )
 def test_bad_sweep_parameters_name_their_key(key, value, message):

@@ -6,13 +6,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Interval
+from imbcl.core.blocks import UNHEALTHY
+from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Interval
+from imbcl.core.params import replace
+from imbcl.core.verdicts import DID_NOT_REPLICATE, UNDERPOWERED
 from imbcl.imbalance.claims import (
     claim_c3,
     claim_c4,
     claim_c5,
+    floor_measures,
     loglog_slope,
     regime_summary,
+    seed_mstar_slopes,
+    seed_slopes,
     width_trend,
 )
 from imbcl.imbalance.grid import FinalState
@@ -23,8 +29,9 @@ from imbcl.imbalance.measures import (
     margin,
     min_width,
     run_row,
-    sweep_table,
 )
+from imbcl.imbalance.params import SweepParams
+from imbcl.synthetic.params import AnalyzeParams, ClaimRule
 from imbcl.synthetic.train import RunSpec
 
 MAJORITY = np.array([True, True, False, False])  # K = 4: two majority, two minority
@@ -69,7 +76,7 @@ def test_run_row_counts_specialised_neurons_and_coverage():
         ]
     )
     proj, norm, noise = neurons(u, 4)
-    row = run_row(FinalState(RunSpec(5.0, 5, 0), proj, norm, noise), MAJORITY, 0.7, 0.3)
+    row = run_row(FinalState(RunSpec(5.0, 5, 0), proj, norm, noise, 1.0), MAJORITY, 0.7, 0.3)
     assert row["neurons_majority"] == pytest.approx(1.5)  # (2 + 1) / 2
     assert row["neurons_minority"] == pytest.approx(0.5)  # (0 + 1) / 2
     assert row["coverage_majority"] == 1.0
@@ -124,48 +131,130 @@ def test_width_trend_slope_one_when_the_needed_width_doubles_with_rho():
     assert trend["slope"].mean == pytest.approx(1.0)
     assert trend["slope"].low == pytest.approx(1.0)  # every seed agrees: no spread
     assert trend["control_gap"].mean == 0.0
-    claim = claim_c4(trend, 0.0, 0.5)
-    assert claim.verdict == SUPPORTED
 
 
-def test_width_trend_flat_is_not_supported_and_uncovered_control_is_inconclusive():
-    flat = width_trend(synthetic_table(lambda r: 4), 0.5, 200, 0.95, seed=0)
-    assert flat["slope"].mean == pytest.approx(0.0)
-    assert claim_c4(flat, 0.0, 0.5).verdict == NOT_SUPPORTED
-    never = width_trend(synthetic_table(lambda r: 1000), 0.5, 200, 0.95, seed=0)
-    assert never["censored"] == [1.0, 2.0, 4.0]
-    assert claim_c4(never, 0.0, 0.5).verdict == INCONCLUSIVE
+def test_per_seed_mstar_slopes_follow_the_needed_width():
+    assert seed_mstar_slopes(synthetic_table(lambda r: 2 * r)).tolist() == pytest.approx([1.0] * 5)
+    assert seed_mstar_slopes(synthetic_table(lambda r: 4)).tolist() == pytest.approx([0.0] * 5)
 
 
-def states_with(minority_neurons_at_10: int, seeds: int = 4) -> list[FinalState]:
-    """rho = 1: every feature has 2 neurons. rho = 10: majority 2, minority as given."""
-    out = []
-    rng = np.random.default_rng(0)
-    for rho, k_min in ((1.0, 2), (10.0, minority_neurons_at_10)):
-        for s in range(seeds):
-            extra = int(rng.integers(0, 2)) if rho > 1 else 0  # seed spread at rho = 10 only
-            owners = [0, 0, 1, 1] + [0] * extra + [2] * k_min + [3] * k_min
-            u = np.zeros((len(owners) + 1, 6))
-            for i, j in enumerate(owners):
-                u[i, j] = 1.0
-                u[i, 4] = 0.9 if (j >= 2 and rho > 1) else 0.1  # minority noisier under imbalance
-            u[-1, 5] = 1.0  # a pure-noise neuron
-            proj, norm, noise = neurons(u, 4)
-            out.append(FinalState(RunSpec(rho, 16, s), proj, norm, noise))
-    return out
+# --- the replicated rules on constructed per-seed tables ---------------------------------------
+
+RATIOS = (1.0, 2.0, 4.0, 8.0)
+N = 4  # seeds per block
+ANALYZE = AnalyzeParams()
+RULE = ClaimRule(min_effect=0.2, pilot_sd=0.03)  # 3 seeds per block suffice
+SWEEP = replace(
+    SweepParams(),
+    ratios=list(RATIOS),
+    widths=[4, 16],
+    seeds_per_block=N,
+    test_ratio=4.0,
+    bootstrap=50,
+    c3=RULE,
+    c4=RULE,
+    c5=RULE,
+)
 
 
-def test_claims_c3_c5_supported_when_minority_loses_neurons_and_separation():
-    table = sweep_table(states_with(1), MAJORITY, 0.7, 0.3)
-    assert claim_c3(table, 10.0, 16, 0.95, 0.7).verdict == SUPPORTED
-    c5 = claim_c5(table, 10.0, 16, 0.95)
-    assert c5.value == pytest.approx(1.0 - math.log10(1 / 0.9))  # log10(1/0.1) - log10(1/0.9)
-    assert c5.verdict == SUPPORTED  # the balanced control's gap is exactly 0
+def rule_table(slope, loss_ratio=0.5, width_needed=None) -> pd.DataFrame:
+    """Runs whose majority - minority gaps (specialists, separation) grow as slope(seed) *
+    log rho, plus a seed wobble; the minority is covered at width >= width_needed(rho, seed)."""
+    rows = []
+    for s in range(2 * N):
+        wobble = 0.01 * ((s % 3) - 1)
+        for rho in RATIOS:
+            gap = slope(s) * math.log(rho) + wobble * math.log(rho)
+            for m in (4, 16):
+                need = width_needed(rho, s) if width_needed else 4
+                rows.append(
+                    {
+                        "imbalance_ratio": rho,
+                        "width": m,
+                        "seed": s,
+                        "specialists_majority": 2.0 + gap,
+                        "specialists_minority": 2.0,
+                        "mixing": 1.0 + 0.1 * math.log(rho),
+                        "separation_majority": 1.0 + gap,
+                        "separation_minority": 1.0,
+                        "coverage_majority": 1.0,
+                        "coverage_minority": float(m >= need),
+                        "loss_ratio": loss_ratio,
+                    }
+                )
+    return pd.DataFrame(rows)
 
 
-def test_claim_c3_not_supported_when_minority_keeps_its_neurons():
-    table = sweep_table(states_with(3), MAJORITY, 0.7, 0.3)
-    assert claim_c3(table, 10.0, 16, 0.95, 0.7).verdict == NOT_SUPPORTED
+def verdicts(table: pd.DataFrame, sweep: SweepParams = SWEEP) -> dict[str, Claim]:
+    trend = width_trend(table, sweep.cover_share, sweep.bootstrap, 0.95, seed=0)
+    return {
+        "C3": claim_c3(table, 16, ANALYZE, sweep, 0),
+        "C4": claim_c4(table, trend, ANALYZE, sweep, 0),
+        "C5": claim_c5(table, 16, ANALYZE, sweep, 0),
+    }
+
+
+def test_rules_supported_when_both_blocks_show_the_trend():
+    rows = verdicts(rule_table(lambda s: 1.0, width_needed=lambda r, s: 16 if r >= 4 else 4))
+    assert {k: r.verdict for k, r in rows.items()} == dict.fromkeys(("C3", "C4", "C5"), SUPPORTED)
+    c3 = rows["C3"]
+    assert c3.value == pytest.approx(1.0, abs=0.02)
+    assert c3.discovery["verdict"] == c3.confirmation["verdict"] == SUPPORTED
+    assert c3.seeds_per_block == N and c3.health["healthy_seeds"] == 2 * N
+    assert "measured" in c3.prediction and "measured" in rows["C5"].prediction
+
+
+def test_rules_not_supported_when_the_trend_is_shown_absent():
+    rows = verdicts(rule_table(lambda s: 0.0))
+    assert {k: r.verdict for k, r in rows.items()} == dict.fromkeys(
+        ("C3", "C4", "C5"), NOT_SUPPORTED
+    )
+
+
+def test_rules_inconclusive_when_the_blocks_disagree():
+    rows = verdicts(rule_table(lambda s: 1.0 if s < N else 0.0))
+    assert rows["C3"].verdict == INCONCLUSIVE
+    assert rows["C3"].reason.startswith(DID_NOT_REPLICATE)
+
+
+def test_rules_underpowered_when_the_pilot_asks_for_more_seeds():
+    noisy = ClaimRule(min_effect=0.2, pilot_sd=1.0)  # needs ~100 seeds per block
+    sweep = replace(SWEEP, c3=noisy, c4=noisy, c5=noisy)
+    rows = verdicts(rule_table(lambda s: 1.0), sweep)
+    assert all(r.verdict == INCONCLUSIVE for r in rows.values())
+    assert all(r.reason.startswith(UNDERPOWERED) for r in rows.values())
+
+
+def test_rules_not_decided_on_an_unhealthy_encoder():
+    rows = verdicts(rule_table(lambda s: 1.0, loss_ratio=1.0))
+    assert all(r.verdict == INCONCLUSIVE for r in rows.values())
+    assert all(r.reason.startswith(UNHEALTHY) for r in rows.values())
+    assert rows["C3"].health["healthy_seeds"] == 0
+
+
+def test_floor_measures_ignore_weak_specialists():
+    # neuron 0: strong on feature 0; neuron 1: aligned with feature 2 but 10x weaker
+    u = np.array(
+        [[1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.1, 0.0, 0.0], [0.8, 0.8, 0.0, 0.0, 0.5]]
+    )  # neuron 2: mixed, not a specialist
+    proj, norm, noise = neurons(u, 4)
+    row = floor_measures(
+        FinalState(RunSpec(2.0, 3, 0), proj, norm, noise, math.log(8) / 2),
+        MAJORITY,
+        0.7,
+        0.5,
+        8,
+    )
+    assert row["specialists_majority"] == pytest.approx(0.5)  # feature 0 only
+    assert row["specialists_minority"] == 0.0  # the weak neuron does not count
+    assert row["mixing"] == pytest.approx((1 + 2) / 2)  # neuron 2 reads two features
+    assert row["loss_ratio"] == pytest.approx(0.5)
+
+
+def test_seed_slopes_compare_each_rho_with_the_seeds_balanced_run():
+    table = rule_table(lambda s: 0.5 * s)
+    slopes = seed_slopes(table.assign(g=table.specialists_majority), 16, "g")
+    assert slopes.loc[2] == pytest.approx(1.0 + 0.01)  # slope 0.5 * 2 plus the wobble
 
 
 def test_regime_summary_sorts_ratios_by_the_sign_of_the_interval():

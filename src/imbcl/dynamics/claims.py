@@ -1,15 +1,23 @@
-"""Stage analysis of the dense runs and the claims C1 (three stages) and C2 (majority first,
-minority later and smaller), each with the balanced control beside it."""
+"""Stage analysis of the dense runs and the claims C1 (three stages, frequency-ordered growth)
+and C2 (majority first, minority later and smaller).
+
+Each claim's statistic is an effect per seed in the paper's direction, the imbalanced run's
+effect minus the balanced control's on the same seed, decided on two replication blocks of
+seeds (core.verdicts) on healthy runs only, with the theory's prediction measured beside it.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, mean_ci
+from imbcl.core.blocks import decide_blocks
+from imbcl.core.claims import Claim, Interval, mean_ci
 from imbcl.core.report import Part
+from imbcl.core.verdicts import Decision, claim_metrics, claim_row
 from imbcl.synthetic.measures import (
     GROUPS,
     detect_stages,
@@ -18,7 +26,7 @@ from imbcl.synthetic.measures import (
     neurons_per_feature,
     time_to_learn,
 )
-from imbcl.synthetic.params import AnalyzeParams
+from imbcl.synthetic.params import AnalyzeParams, ClaimRule
 from imbcl.synthetic.train import RunSpec, SavedRuns, Trajectory
 
 
@@ -33,6 +41,7 @@ class RunSummary:
     final: dict[str, float]  # group -> final value of its curve
     t_learn: dict[str, int]  # majority / minority -> step reaching learned_fraction of final
     neurons: np.ndarray  # (K,) specialised neurons per feature at the end
+    loss_ratio: float  # final logged training InfoNCE loss / log B (1 = chance)
 
     def row(self, majority: np.ndarray) -> dict:
         out: dict = {
@@ -52,11 +61,12 @@ class RunSummary:
         out["t_learn_minority"] = self.t_learn["minority"]
         out["neurons_majority"] = float(self.neurons[majority].mean())
         out["neurons_minority"] = float(self.neurons[~majority].mean())
+        out["loss_ratio"] = self.loss_ratio
         return out
 
 
 def summarise(
-    spec: RunSpec, traj: Trajectory, majority: np.ndarray, cfg: AnalyzeParams
+    spec: RunSpec, traj: Trajectory, majority: np.ndarray, cfg: AnalyzeParams, batch: int
 ) -> RunSummary:
     curves = group_curves(traj, majority)
     stages = detect_stages(curves, traj.steps, cfg.n_stages, cfg.min_stage_logs)
@@ -71,62 +81,142 @@ def summarise(
             for g in ("majority", "minority")
         },
         neurons=neurons_per_feature(traj.proj[-1], traj.norm[-1], cfg.specialise_threshold),
+        loss_ratio=float(traj.loss[-1]) / math.log(batch),
     )
 
 
-def _fmt(iv) -> str:
+def _fmt(iv: Interval) -> str:
     return f"{iv.mean:.3g} [{iv.low:.3g}, {iv.high:.3g}]"
 
 
-def claim_c1(imb: pd.DataFrame, bal: pd.DataFrame, cfg: AnalyzeParams) -> Claim:
-    """Three stages, in which majority, minority and noise move differently."""
-    gain = mean_ci(imb["stage_gain"], cfg.confidence)
-    rate_gap = mean_ci(imb["majority_rate_s1"] - imb["minority_rate_s1"], cfg.confidence)
-    gain_bal = mean_ci(bal["stage_gain"], cfg.confidence)
-    gap_bal = mean_ci(bal["majority_rate_s1"] - bal["minority_rate_s1"], cfg.confidence)
-    three = gain.n > 1 and gain.low >= cfg.stage_gain_min
-    differ = rate_gap.excludes_zero()
-    if three and differ:
-        verdict = SUPPORTED
-    elif gain.n > 1 and gain.high < cfg.stage_gain_min:
-        verdict = NOT_SUPPORTED
-    else:
-        verdict = INCONCLUSIVE
-    return Claim.from_interval(
+def paired(table: pd.DataFrame, imbalanced: float, balanced: float, col: str) -> pd.Series:
+    """Per seed: col at the imbalanced rho minus col at the balanced control (same seed)."""
+    imb = table[table.imbalance_ratio == imbalanced].set_index("seed")[col]
+    bal = table[table.imbalance_ratio == balanced].set_index("seed")[col]
+    return (imb - bal).dropna()
+
+
+def healthy_seeds(table: pd.DataFrame, max_loss_ratio: float) -> pd.Series:
+    """Per seed: every run of that seed ends with loss / log B <= max_loss_ratio."""
+    return (table.loss_ratio <= max_loss_ratio).groupby(table.seed).all()
+
+
+def _health(table: pd.DataFrame, summary: dict, cfg: AnalyzeParams) -> dict:
+    return {
+        **summary,
+        "loss_ratio_max": float(table.loss_ratio.max()),
+        "loss_ratio_median": float(table.loss_ratio.median()),
+        "rule": f"a run is healthy if its final training InfoNCE loss <= "
+        f"{cfg.max_loss_ratio:g} log B; decided on healthy seeds, not decided below "
+        f"{cfg.min_healthy_share:g} of them",
+    }
+
+
+def _decide(
+    effects: pd.Series, table: pd.DataFrame, rule: ClaimRule, blocks: Blocks, cfg: AnalyzeParams
+) -> tuple[Decision, dict]:
+    decision, summary = decide_blocks(
+        effects,
+        healthy_seeds(table, cfg.max_loss_ratio),
+        blocks.base,
+        blocks.per_block,
+        rule.min_effect,
+        rule.seeds_required(),
+        cfg.min_healthy_share,
+    )
+    return decision, _health(table, summary, cfg)
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """The seeds of the two replication blocks: base .. base+n-1 and base+n .. base+2n-1."""
+
+    base: int
+    per_block: int
+
+
+def claim_c1(
+    table: pd.DataFrame,
+    imbalanced: float,
+    balanced: float,
+    cfg: AnalyzeParams,
+    blocks: Blocks,
+) -> Claim:
+    """Stage-1 growth is faster for frequent features: the majority - minority stage-1
+    log-growth rate gap at the imbalanced rho minus the same gap at rho = 1, per seed."""
+    gap = table.majority_rate_s1 - table.minority_rate_s1
+    effects = paired(table.assign(gap=gap), imbalanced, balanced, "gap")
+    decision, health = _decide(effects, table, cfg.c1, blocks, cfg)
+    imb = table[table.imbalance_ratio == imbalanced]
+    bal = table[table.imbalance_ratio == balanced]
+    # Theory: stage-1 rate = c * eps_j / eps_max; majority at 1, minority at 1 / rho.
+    slope = mean_ci(
+        (imb.majority_rate_s1 - imb.minority_rate_s1) / (1 - 1 / imbalanced), cfg.confidence
+    )
+    noise = mean_ci(imb.noise_rate_s1, cfg.confidence)
+    return claim_row(
         "C1",
         "Neuron weights evolve in three stages; majority, minority and noise move differently.",
-        f"share of the best 2-stage residual removed by a 3rd stage (imbalanced runs); "
-        f"stage-1 growth-rate gap majority - minority = {_fmt(rate_gap)}",
-        gain,
-        f"balanced rho=1: gain {_fmt(gain_bal)}, stage-1 rate gap {_fmt(gap_bal)}",
-        f"supported if the gain's CI lies above {cfg.stage_gain_min:g} and the stage-1 "
-        "rate gap's CI excludes 0; not supported if the gain's CI lies below it",
-        verdict,
+        "per seed: stage-1 log-growth rate (per 1000 steps) majority - minority at "
+        f"rho={imbalanced:g}, minus the same gap at rho={balanced:g}; evidence: share of the "
+        f"2-stage residual a 3rd stage removes {_fmt(mean_ci(imb.stage_gain, cfg.confidence))} "
+        f"(balanced {_fmt(mean_ci(bal.stage_gain, cfg.confidence))})",
+        decision,
+        f"balanced rho={balanced:g}, same seed (paired difference)",
+        cfg.c1.min_effect,
+        cfg.c1.seeds_required(),
+        prediction=(
+            "stage-1 growth rate linear in the relative frequency eps_j / eps_max with a "
+            f"positive slope: measured slope {_fmt(slope)} per unit of eps_j / eps_max "
+            f"(rho={imbalanced:g}); non-feature rate <= 0: measured {_fmt(noise)}"
+        ),
+        health=health,
     )
 
 
-def claim_c2(imb: pd.DataFrame, bal: pd.DataFrame, cfg: AnalyzeParams) -> Claim:
-    """Majority learned first and ends larger; minority later and smaller."""
-    gap = mean_ci(imb["majority_final"] - imb["minority_final"], cfg.confidence)
-    gap_bal = mean_ci(bal["majority_final"] - bal["minority_final"], cfg.confidence)
-    lag = mean_ci(imb["t_learn_minority"] - imb["t_learn_majority"], cfg.confidence)
-    if gap.excludes_zero() and gap.low > 0 and lag.mean > 0 and gap_bal.covers_zero():
-        verdict = SUPPORTED
-    elif gap.n > 1 and not (gap.low > 0):
-        verdict = NOT_SUPPORTED
-    else:
-        verdict = INCONCLUSIVE
-    return Claim.from_interval(
+def claim_c2(
+    table: pd.DataFrame,
+    imbalanced: float,
+    balanced: float,
+    cfg: AnalyzeParams,
+    blocks: Blocks,
+) -> Claim:
+    """Minority features end smaller: the final majority - minority strength gap at the
+    imbalanced rho minus the balanced gap, per seed."""
+    gap = table.majority_final - table.minority_final
+    effects = paired(table.assign(gap=gap), imbalanced, balanced, "gap")
+    decision, health = _decide(effects, table, cfg.c2, blocks, cfg)
+    log_ratio = np.log(np.maximum(table.minority_final, 1e-12)) - np.log(
+        np.maximum(table.majority_final, 1e-12)
+    )
+    slope = mean_ci(
+        paired(table.assign(lr=log_ratio), imbalanced, balanced, "lr") / np.log(imbalanced),
+        cfg.confidence,
+    )
+    lag = mean_ci(
+        paired(
+            table.assign(lag=table.t_learn_minority - table.t_learn_majority),
+            imbalanced,
+            balanced,
+            "lag",
+        ),
+        cfg.confidence,
+    )
+    return claim_row(
         "C2",
         "Majority features are learned first and end larger; minority later and smaller.",
-        "final majority - minority feature strength (max_i |<u_i, M_j>|, group mean), "
-        f"imbalanced runs; minority learns {_fmt(lag)} steps after majority",
-        gap,
-        f"balanced rho=1: gap {_fmt(gap_bal)}",
-        "supported if the imbalanced gap's CI lies above 0, minority reaches "
-        f"{cfg.learned_fraction:g} of its final value later on average, and the balanced "
-        "gap's CI covers 0; not supported if the imbalanced gap's CI reaches 0 or below",
-        verdict,
+        "per seed: final majority - minority feature strength (max_i |<u_i, M_j>|, group "
+        f"mean) at rho={imbalanced:g}, minus the same gap at rho={balanced:g}; evidence: "
+        f"minority learns {_fmt(lag)} steps later than majority, relative to the balanced run",
+        decision,
+        f"balanced rho={balanced:g}, same seed (paired difference)",
+        cfg.c2.min_effect,
+        cfg.c2.seeds_required(),
+        prediction=(
+            "slope of log(minority / majority strength) on log rho = -1: measured "
+            f"{_fmt(slope)} (rho={balanced:g} and {imbalanced:g}, per seed)"
+        ),
+        health=health,
     )
 
 
@@ -136,8 +226,10 @@ def analyze(
     cfg: AnalyzeParams,
     imbalanced: float,
     balanced: float,
+    blocks: Blocks,
 ) -> tuple[pd.DataFrame, dict, list[dict]]:
-    """Per-run table, flat metrics (means over seeds) and the C1, C2 rows."""
+    """Per-run table, flat metrics (means over seeds, each claim with its intervals) and the
+    C1, C2 rows."""
     table = pd.DataFrame([s.row(majority) for s in summaries])
     imb = table[table.imbalance_ratio == imbalanced]
     bal = table[table.imbalance_ratio == balanced]
@@ -148,8 +240,13 @@ def analyze(
     for role, part in (("imbalanced", imb), ("balanced", bal)):
         for col in numeric:
             metrics[f"{role}.{col}"] = float(part[col].mean())
-    claims = [claim_c1(imb, bal, cfg).as_dict(), claim_c2(imb, bal, cfg).as_dict()]
-    return table, metrics, claims
+    rows = [
+        claim_c1(table, imbalanced, balanced, cfg, blocks),
+        claim_c2(table, imbalanced, balanced, cfg, blocks),
+    ]
+    for row in rows:
+        metrics.update(claim_metrics(row))
+    return table, metrics, [r.as_dict() for r in rows]
 
 
 @dataclass(frozen=True)
@@ -159,11 +256,15 @@ class Outcome:
     stage_steps: dict[str, list[int]]  # run name -> stage boundaries (steps)
 
 
-def decide(runs: SavedRuns, majority: np.ndarray, cfg: AnalyzeParams) -> Outcome:
-    """Summarise every run (stages, growth rates, timing) and decide C1 and C2."""
+def decide(
+    runs: SavedRuns, majority: np.ndarray, cfg: AnalyzeParams, batch: int, blocks: Blocks
+) -> Outcome:
+    """Summarise every run (stages, growth rates, timing, health) and decide C1 and C2.
+
+    batch: the training batch B (the loss's chance value is log B)."""
     pairs = zip(runs.specs, runs.trajectories, strict=True)
-    summaries = [summarise(s, t, majority, cfg) for s, t in pairs]
+    summaries = [summarise(s, t, majority, cfg, batch) for s, t in pairs]
     table, metrics, claims = analyze(
-        summaries, majority, cfg, runs.roles["imbalanced"], runs.roles["balanced"]
+        summaries, majority, cfg, runs.roles["imbalanced"], runs.roles["balanced"], blocks
     )
     return Outcome(Part(metrics, claims), table, {s.spec.name: s.stage_steps for s in summaries})

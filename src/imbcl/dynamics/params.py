@@ -2,13 +2,15 @@
 other synthetic tracks and lives in `imbcl.synthetic.params`)."""
 
 from imbcl.core.params import Stage
-from imbcl.synthetic.params import AnalyzeParams
+from imbcl.synthetic.params import AnalyzeParams, TrainParams
 
 
 class AnalyzeStage(Stage):
-    """stages/analyze.py: stage detection and claims C1, C2."""
+    """stages/analyze.py: stage detection and claims C1, C2 (train: the seeds of the two
+    replication blocks and the batch, whose log is the loss's chance value)."""
 
     analyze: AnalyzeParams
+    train: TrainParams
 
 
 class FiguresStage(Stage):

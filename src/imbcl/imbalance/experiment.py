@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from imbcl.core.report import Part
+from imbcl.core.verdicts import claim_metrics
 from imbcl.imbalance import figures
 from imbcl.imbalance.claims import (
     claim_c3,
@@ -18,6 +19,7 @@ from imbcl.imbalance.claims import (
     metrics,
     regime_table,
     width_trend,
+    with_floor_measures,
 )
 from imbcl.imbalance.grid import FinalState
 from imbcl.imbalance.measures import sweep_table
@@ -45,16 +47,25 @@ def decide(
     """Measure every run, decide C3-C5 by the rules in `sweep`, draw the figures.
 
     majority (K,) bool; bias: the final BReLU threshold b (for the margin measure);
-    seed: the bootstrap's seed. Figures are written to `figure_dir`.
+    seed: the first seed (the discovery block's) and the bootstrap's seed. Figures are
+    written to `figure_dir`.
     """
     conf, threshold, width = analyze.confidence, analyze.specialise_threshold, max(sweep.widths)
-    table = sweep_table(states, majority, threshold, bias)
+    table = with_floor_measures(
+        sweep_table(states, majority, threshold, bias),
+        states,
+        majority,
+        threshold,
+        sweep.strength_floor,
+        small.batch,
+    )
     trend = width_trend(table, sweep.cover_share, sweep.bootstrap, conf, seed)
-    claims = [
-        claim_c3(table, sweep.test_ratio, width, conf, threshold).as_dict(),
-        claim_c4(trend, sweep.slope_min, sweep.cover_share).as_dict(),
-        claim_c5(table, sweep.test_ratio, width, conf).as_dict(),
+    rows = [
+        claim_c3(table, width, analyze, sweep, seed),
+        claim_c4(table, trend, analyze, sweep, seed),
+        claim_c5(table, width, analyze, sweep, seed),
     ]
+    claims = [r.as_dict() for r in rows]
     out = Path(figure_dir)
     drawn = {
         "imbalance_specialisation.png": lambda f: figures.plot_specialisation(
@@ -70,7 +81,10 @@ def decide(
     section = (
         f"Imbalance sweeps (C3-C5): d = {small.dim}, K = {small.n_features} "
         f"({small.n_majority} majority), L = {small.tokens}, {small.steps} steps, "
-        f"{sweep.seeds} seeds per (rho, m)"
+        f"{sweep.seeds} seeds per (rho, m) in two blocks of {sweep.seeds_per_block}"
     )
-    part = Part(metrics(table, trend, width), claims, section, index)
+    flat = metrics(table, trend, width)
+    for row in rows:
+        flat.update(claim_metrics(row))
+    part = Part(flat, claims, section, index)
     return Outcome(part, table, regime_table(table, trend, width, conf))

@@ -32,6 +32,7 @@ class FinalState:
     proj: np.ndarray  # (m, K): <u_i, M_j>
     norm: np.ndarray  # (m,): ||u_i||
     noise: np.ndarray  # (m,): ||u_i - M M^T u_i||
+    loss: float  # the final logged training InfoNCE loss (its chance value: log B)
 
 
 def sweep_configs(
@@ -46,7 +47,8 @@ def sweep_configs(
 
 
 def grid_specs(sweep: SweepParams, seed: int) -> list[RunSpec]:
-    """Every (rho, width, seed) of the grid; run seeds seed .. seed + sweep.seeds - 1."""
+    """Every (rho, width, seed) of the grid; run seeds seed .. seed + 2n - 1 (n =
+    sweep.seeds_per_block): the discovery block, then the confirmation block."""
     return [
         RunSpec(float(rho), int(m), seed + s)
         for rho in sweep.ratios
@@ -57,7 +59,9 @@ def grid_specs(sweep: SweepParams, seed: int) -> list[RunSpec]:
 
 def final_state(result: RunResult) -> FinalState:
     traj = result.trajectory
-    return FinalState(result.spec, traj.proj[-1], traj.norm[-1], traj.noise[-1])
+    return FinalState(
+        result.spec, traj.proj[-1], traj.norm[-1], traj.noise[-1], float(traj.loss[-1])
+    )
 
 
 def run_sweep(
@@ -91,6 +95,7 @@ def save_sweep(directory: Path, states: list[FinalState], majority: np.ndarray) 
             proj=np.stack([s.proj for s in group]),  # (N, m, K)
             norm=np.stack([s.norm for s in group]),  # (N, m)
             noise=np.stack([s.noise for s in group]),  # (N, m)
+            loss=np.array([s.loss for s in group], dtype=np.float64),  # (N,)
         )
     write_json(
         directory / "index.json",
@@ -107,5 +112,7 @@ def load_sweep(directory: str | Path) -> tuple[list[FinalState], np.ndarray]:
         a = load_npz(directory / f"m{m}.npz")
         for n in range(len(a["ratio"])):
             spec = RunSpec(float(a["ratio"][n]), int(m), int(a["seed"][n]))
-            states.append(FinalState(spec, a["proj"][n], a["norm"][n], a["noise"][n]))
+            states.append(
+                FinalState(spec, a["proj"][n], a["norm"][n], a["noise"][n], float(a["loss"][n]))
+            )
     return states, np.asarray(index["majority"], dtype=bool)

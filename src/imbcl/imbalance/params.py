@@ -6,8 +6,15 @@ from typing import Annotated, Self
 from pydantic import Field, model_validator
 
 from imbcl.core.errors import ParamError
-from imbcl.core.params import Float, Int, Section, Stage, at_least, expect, nonneg, open_unit
-from imbcl.synthetic.params import AnalyzeParams, DataParams, ModelParams, SmallParams, TrainParams
+from imbcl.core.params import Float, Int, Section, Stage, at_least, expect, open_unit, probability
+from imbcl.synthetic.params import (
+    AnalyzeParams,
+    ClaimRule,
+    DataParams,
+    ModelParams,
+    SmallParams,
+    TrainParams,
+)
 
 
 class SweepParams(Section):
@@ -20,11 +27,23 @@ class SweepParams(Section):
     widths: Annotated[
         list[Annotated[Int, Field(ge=1)]], expect("a list of widths >= 1", min_length=1)
     ] = [4, 8, 16, 32, 64]
-    seeds: Annotated[Int, at_least(2)] = 5  # runs per grid cell: seed, seed + 1, ...
-    test_ratio: Annotated[Float, at_least(1.0)] = 10.0  # C3, C5 compare this rho with 1
-    cover_share: Annotated[Float, open_unit()] = 0.5  # m*: 'most seeds'
-    slope_min: Annotated[Float, nonneg()] = 0.0  # C4: the slope's interval must lie above
-    bootstrap: Annotated[Int, at_least(10)] = 1000  # resamples of seeds for the m* slope
+    # seeds per replication block in every (rho, m) cell: discovery seed .. seed+n-1,
+    # confirmation seed+n .. seed+2n-1
+    seeds_per_block: Annotated[Int, at_least(2)] = 5
+    test_ratio: Annotated[Float, at_least(1.0)] = 10.0  # C3, C5 evidence: this rho against 1
+    cover_share: Annotated[Float, open_unit()] = 0.5  # pooled m*: 'most seeds'
+    bootstrap: Annotated[Int, at_least(10)] = 1000  # resamples of seeds for the pooled m* slope
+    # C3: a specialist of feature j also reads j at >= this share of the run's strongest
+    # neuron-feature component (a count without a strength floor rewards sparsity)
+    strength_floor: Annotated[Float, probability()] = 0.5
+    c3: ClaimRule = ClaimRule(min_effect=0.1, pilot_sd=0.1)  # slope of the specialist gap
+    c4: ClaimRule = ClaimRule(min_effect=0.1, pilot_sd=0.1)  # slope of log m* on log rho
+    c5: ClaimRule = ClaimRule(min_effect=0.05, pilot_sd=0.05)  # slope of the separation gap
+
+    @property
+    def seeds(self) -> int:
+        """Runs per grid cell: both blocks."""
+        return 2 * self.seeds_per_block
 
     @model_validator(mode="after")
     def _grid(self) -> Self:

@@ -19,6 +19,7 @@ from imbcl.core.params import (
     positive,
     probability,
 )
+from imbcl.core.verdicts import seeds_needed
 
 
 class DataParams(Section):
@@ -93,7 +94,9 @@ class TrainParams(Section):
     temperature: Annotated[Float, positive()] = 0.5
     weight_decay: Annotated[Float, nonneg()] = 1.0e-3  # lambda in (lambda / 2) ||theta||^2
     log_every: Annotated[Int, at_least(1)] = 20
-    seeds: Annotated[Int, at_least(1)] = 3  # runs per imbalance ratio: seed, seed + 1, ...
+    # seeds per replication block, at each ratio: discovery seed .. seed+n-1, confirmation
+    # seed+n .. seed+2n-1 (fixed before the runs; core.verdicts decides on both blocks)
+    seeds_per_block: Annotated[Int, at_least(2)] = 4
     control_ratio: Annotated[Float, at_least(1.0)] = 1.0  # the balanced control rho
     checkpoint_steps: Annotated[
         list[Annotated[Int, Field(ge=0)]], expect("a list of steps >= 0", min_length=1)
@@ -187,6 +190,18 @@ def scaled(
     )
 
 
+class ClaimRule(Section):
+    """The precision a claim's rule asks for, fixed before its runs: the smallest effect that
+    matters (equivalence margin) and a pilot's seed s.d. of the per-seed effect, from which
+    the seeds a block needs follow (core.verdicts.seeds_needed)."""
+
+    min_effect: Annotated[Float, positive()]  # in the statistic's units
+    pilot_sd: Annotated[Float, nonneg()]  # s.d. over seeds of the per-seed effect in a pilot
+
+    def seeds_required(self) -> int:
+        return seeds_needed(self.pilot_sd, self.min_effect)
+
+
 class AnalyzeParams(Section):
     """Measures of trained neurons shared by the synthetic tracks (specialisation threshold,
     interval confidence), stage detection and the decision rules of claims C1 and C2."""
@@ -197,6 +212,16 @@ class AnalyzeParams(Section):
     specialise_threshold: Annotated[Float, probability()] = 0.7  # normalised alignment
     learned_fraction: Annotated[Float, probability()] = 0.5  # C2: 'learned' = this share
     confidence: Annotated[Float, open_unit()] = 0.95
+    # health: a run is healthy when its final training InfoNCE loss is at most this share of
+    # its chance value log B; a claim whose seeds are healthy in less than min_healthy_share
+    # is not decided ("encoder unhealthy"), otherwise it is decided on the healthy seeds.
+    max_loss_ratio: Annotated[Float, positive()] = 0.95
+    min_healthy_share: Annotated[Float, probability()] = 0.5
+    # C1: per seed, (majority - minority stage-1 log-growth rate) at the imbalanced rho minus
+    # the same at rho = 1, log units per 1000 steps
+    c1: ClaimRule = ClaimRule(min_effect=0.5, pilot_sd=1.0)
+    # C2: per seed, (final majority - minority strength) imbalanced minus balanced
+    c2: ClaimRule = ClaimRule(min_effect=0.05, pilot_sd=0.05)
 
 
 # --- stage schemas -------------------------------------------------------------------------

@@ -263,8 +263,9 @@ def train_runs(
 def role_runs(
     data: DataParams, model: ModelParams, train: TrainParams, M: np.ndarray, seed: int
 ) -> tuple[list[RunResult], dict[str, float]]:
-    """The dense runs of the default size: train.seeds seeds at data.imbalance_ratio
-    ("imbalanced") and at train.control_ratio ("balanced"), trained stacked.
+    """The dense runs of the default size at data.imbalance_ratio ("imbalanced") and at
+    train.control_ratio ("balanced"), trained stacked: seeds seed .. seed + 2n - 1, the
+    discovery and the confirmation block of n = train.seeds_per_block seeds each.
 
     M (d, K) is the feature dictionary. Returns the runs and the roles' ratios.
     """
@@ -272,6 +273,6 @@ def role_runs(
     specs = [
         RunSpec(rho, model.width, seed + i)
         for rho in dict.fromkeys(roles.values())
-        for i in range(train.seeds)
+        for i in range(2 * train.seeds_per_block)
     ]
     return train_runs(specs, data, model, train, M), roles
