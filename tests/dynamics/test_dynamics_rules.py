@@ -1,0 +1,79 @@
+"""The replicated rules of C1 and C2 on constructed per-run tables whose answers are known."""
+
+import pandas as pd
+import pytest
+
+from imbcl.core.blocks import UNHEALTHY
+from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
+from imbcl.core.params import replace
+from imbcl.core.verdicts import DID_NOT_REPLICATE, UNDERPOWERED
+from imbcl.dynamics.claims import Blocks, claim_c1, claim_c2
+from imbcl.synthetic.params import AnalyzeParams, ClaimRule
+
+N = 4
+RULE = ClaimRule(min_effect=0.2, pilot_sd=0.03)
+CFG = replace(AnalyzeParams(), c1=RULE, c2=RULE)
+BLOCKS = Blocks(base=10, per_block=N)
+
+
+def runs(effect, loss_ratio: float = 0.5) -> pd.DataFrame:
+    """Seeds 10..17 at rho = 10 and rho = 1: the imbalanced majority - minority gaps exceed the
+    balanced ones by effect(seed) (stage-1 rate and final strength), plus a seed wobble."""
+    rows = []
+    for s in range(10, 10 + 2 * N):
+        wobble = 0.01 * ((s % 3) - 1)
+        for rho in (10.0, 1.0):
+            gap = effect(s) + wobble if rho > 1 else 0.0
+            rows.append(
+                {
+                    "imbalance_ratio": rho,
+                    "seed": s,
+                    "stage_gain": 0.8,
+                    "majority_rate_s1": 2.0 + gap,
+                    "minority_rate_s1": 2.0,
+                    "noise_rate_s1": -0.1,
+                    "majority_final": 1.0 + gap,
+                    "minority_final": 1.0,
+                    "t_learn_majority": 100,
+                    "t_learn_minority": 200 if rho > 1 else 100,
+                    "loss_ratio": loss_ratio,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def both(table: pd.DataFrame, cfg: AnalyzeParams = CFG):
+    return [f(table, 10.0, 1.0, cfg, BLOCKS) for f in (claim_c1, claim_c2)]
+
+
+def test_supported_when_both_blocks_show_the_gap_over_the_control():
+    c1, c2 = both(runs(lambda s: 0.5))
+    assert c1.verdict == c2.verdict == SUPPORTED
+    assert c1.value == pytest.approx(0.5, abs=0.01)
+    assert c1.discovery["seeds"] == c1.confirmation["seeds"] == N
+    assert "measured" in c1.prediction and "= -1" in c2.prediction
+    assert c2.health["healthy_seeds"] == 2 * N
+
+
+def test_not_supported_when_the_gap_equals_the_control():
+    assert [c.verdict for c in both(runs(lambda s: 0.0))] == [NOT_SUPPORTED] * 2
+
+
+def test_not_supported_when_reversed():
+    assert [c.verdict for c in both(runs(lambda s: -0.5))] == [NOT_SUPPORTED] * 2
+
+
+def test_inconclusive_when_the_confirmation_block_disagrees():
+    for c in both(runs(lambda s: 0.5 if s < 10 + N else 0.0)):
+        assert c.verdict == INCONCLUSIVE and c.reason.startswith(DID_NOT_REPLICATE)
+
+
+def test_underpowered_when_the_pilot_asks_for_more_seeds():
+    noisy = ClaimRule(min_effect=0.2, pilot_sd=1.0)
+    for c in both(runs(lambda s: 0.5), replace(CFG, c1=noisy, c2=noisy)):
+        assert c.verdict == INCONCLUSIVE and c.reason.startswith(UNDERPOWERED)
+
+
+def test_unhealthy_runs_are_not_decided():
+    for c in both(runs(lambda s: 0.5, loss_ratio=1.0)):
+        assert c.verdict == INCONCLUSIVE and c.reason.startswith(UNHEALTHY)
