@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup repro test bench report clean lock lock-check
+.PHONY: setup repro test bench report clean lock lock-check verify
 
 # The environment is installed from requirements.lock: exact versions, with hashes, of every
 # package the pipeline and the tests install, torch 2.13.0+cpu among them (README,
@@ -71,6 +71,12 @@ test: setup
 	mypy
 	lint-imports
 	python -m pytest -q
+
+# The rounding check: the claim-deciding stages again with the other gradient backend, into
+# runs/verify/; writes reports/tables/verify.{md,csv} (per claim: both verdicts, whether the
+# pooled intervals overlap). Needs the pipeline's outputs (make repro) first.
+verify: setup
+	python verify/verify.py
 
 report: setup
 	python scripts/report_html.py
