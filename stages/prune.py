@@ -13,9 +13,9 @@ writes runs/prune/main/             the pruned and random-control runs of the ma
 
 import pandas as pd
 
-from imbcl.core import cli, config
-from imbcl.core.config import ParamError
+from imbcl.core import cli
 from imbcl.core.io import atomic_dir, atomic_path, load_npz, read_json, write_json, write_text
+from imbcl.core.params import load
 from imbcl.pruning.experiment import (
     Setting,
     claim_c6,
@@ -30,6 +30,7 @@ from imbcl.pruning.experiment import (
     variants_table,
 )
 from imbcl.pruning.jobs import run_jobs
+from imbcl.pruning.params import PruneStage
 from imbcl.synthetic.train import load_checkpoints, load_specs, load_trajectory, save_runs
 
 DATA, TRAIN, ANALYZE, OUT, TABLE = (
@@ -42,11 +43,7 @@ DATA, TRAIN, ANALYZE, OUT, TABLE = (
 
 
 def main() -> None:
-    p = config.load(cli.params_path(), "data", "model", "train", "analyze", "prune")
-    if isinstance(p.prune.at, int) and p.prune.at >= p.train.steps:
-        raise ParamError(
-            f"prune.at = {p.prune.at}: expected a step below train.steps = {p.train.steps}"
-        )
+    p = load(cli.params_path(), PruneStage)
     dic = load_npz(cli.require(f"{DATA}/dictionary.npz", "the synthesize stage's output"))
     ev = load_npz(cli.require(f"{DATA}/eval.npz", "the synthesize stage's output"))
     rhos = read_json(cli.require(f"{TRAIN}/index.json", "the train stage's output"))["roles"]
@@ -87,7 +84,9 @@ def main() -> None:
     )
 
     # Sweep: a smaller model, more seeds, the regime map and every variant.
-    small = sweep_setting(p.data, p.model, p.train, p.prune, p.seed, p.analyze.specialise_threshold)
+    small = sweep_setting(
+        p.data, p.model, p.train, p.small, p.prune, p.seed, p.analyze.specialise_threshold
+    )
     rows += run_sweep(small, p.prune, p.analyze, p.seed, rhos)
 
     table = pd.DataFrame(rows)

@@ -11,9 +11,11 @@ writes reports/figures/prune_ratio.png         minority strength and neurons vs 
 
 import pandas as pd
 
-from imbcl.core import cli, config
+from imbcl.core import cli
 from imbcl.core.io import atomic_dir, load_npz, read_json, write_json
+from imbcl.core.params import load
 from imbcl.pruning import figures as prune_plots
+from imbcl.pruning.params import PruneFiguresStage
 from imbcl.synthetic.measures import group_curves
 from imbcl.synthetic.train import load_specs, load_trajectory
 
@@ -27,7 +29,7 @@ DATA, TRAIN, PRUNE, FIG, OUT = (
 
 
 def main() -> None:
-    p = config.load(cli.params_path(), "prune")
+    p = load(cli.params_path(), PruneFiguresStage)
     rows = pd.read_csv(
         cli.require(f"{PRUNE}/runs.csv", "the prune stage's output"), dtype={"timing": str}
     )

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
 
 from conftest import TINY
-from imbcl.core import config
-from imbcl.core.config import DataConfig, ModelConfig, ParamError, PruneConfig, TrainConfig
+from imbcl.core.errors import ParamError
+from imbcl.core.params import replace
 from imbcl.pruning.jobs import (
     GRANULARITY,
     Job,
@@ -22,7 +20,9 @@ from imbcl.pruning.jobs import (
     run_jobs,
     separation,
 )
+from imbcl.pruning.params import PruneParams
 from imbcl.synthetic.data import make_dictionary
+from imbcl.synthetic.params import DataParams, ModelParams, TrainParams
 from imbcl.synthetic.train import RunSpec, train_group
 
 R, M_WIDTH, D = 2, 10, 12
@@ -97,11 +97,11 @@ def test_random_mask_is_seeded_and_differs_from_magnitude() -> None:
     assert not torch.equal(a, magnitude_mask(weights(), "magnitude_input", 0.8))
 
 
-def tiny() -> tuple[DataConfig, ModelConfig, TrainConfig]:
+def tiny() -> tuple[DataParams, ModelParams, TrainParams]:
     """The suite's tiny configuration (conftest.TINY), 40 steps, with a strong weight decay."""
-    data = replace(DataConfig(), **TINY["data"])
-    model = replace(ModelConfig(), **TINY["model"])
-    train = replace(TrainConfig(), **TINY["train"], weight_decay=0.05)
+    data = replace(DataParams(), **TINY["data"])
+    model = replace(ModelParams(), **TINY["model"])
+    train = replace(TrainParams(), **TINY["train"], weight_decay=0.05)
     return data, model, replace(train, steps=40)
 
 
@@ -167,7 +167,7 @@ def test_separation_in_decades() -> None:
 
 
 def _prune_section(**changes: object) -> dict:
-    raw = {k: v for k, v in config.as_dict(PruneConfig()).items()}
+    raw = PruneParams().model_dump()
     raw.update(changes)
     return raw
 
@@ -183,17 +183,16 @@ def _prune_section(**changes: object) -> dict:
         ("at", True),
         ("at", 2.5),
         ("sweep_at", ["init", "end"]),
-        ("at", 10_000),
     ],
 )
 def test_bad_prune_values_name_the_key(key: str, value: object) -> None:
     with pytest.raises(ParamError, match=f"prune.{key}"):
-        config.build(PruneConfig, _prune_section(**{key: value}), "prune")
+        PruneParams.parse(_prune_section(**{key: value}), "prune")
 
 
 def test_good_prune_timings_load() -> None:
     for at in ("init", "stage1", 0, 150):
-        assert config.build(PruneConfig, _prune_section(at=at), "prune").at == at
+        assert PruneParams.parse(_prune_section(at=at), "prune").at == at
 
 
 def test_rewind_restarts_from_the_init_weights_with_the_later_mask() -> None:

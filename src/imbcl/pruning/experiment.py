@@ -16,7 +16,7 @@ the main part is its full-size replicate, reported beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ from imbcl.core.claims import (
     mean_ci,
     paired_difference,
 )
-from imbcl.core.config import AnalyzeConfig, DataConfig, ModelConfig, PruneConfig, TrainConfig
+from imbcl.core.params import replace
 from imbcl.pruning.jobs import (
     GRANULARITY,
     MAGNITUDE,
@@ -41,9 +41,18 @@ from imbcl.pruning.jobs import (
     resolve_step,
     run_jobs,
 )
+from imbcl.pruning.params import PruneParams
 from imbcl.synthetic.data import eval_set, make_dictionary
 from imbcl.synthetic.measures import detect_stages, group_curves
 from imbcl.synthetic.model import Params, bias_at
+from imbcl.synthetic.params import (
+    AnalyzeParams,
+    DataParams,
+    ModelParams,
+    SmallParams,
+    TrainParams,
+    scaled,
+)
 from imbcl.synthetic.probe import encoder_features, group_summary, linear_probe
 from imbcl.synthetic.train import RunResult, RunSpec, Trajectory, train_group
 
@@ -62,9 +71,9 @@ MEASURES = (
 class Setting:
     """Everything a part needs to train and measure runs of one model size."""
 
-    data: DataConfig
-    model: ModelConfig
-    train: TrainConfig
+    data: DataParams
+    model: ModelParams
+    train: TrainParams
     M: np.ndarray  # (d, K)
     majority: np.ndarray  # (K,) bool
     eval_x: np.ndarray  # (n, L, d) balanced held-out tokens
@@ -73,27 +82,20 @@ class Setting:
 
 
 def sweep_setting(
-    data: DataConfig,
-    model: ModelConfig,
-    train: TrainConfig,
-    prune: PruneConfig,
+    data: DataParams,
+    model: ModelParams,
+    train: TrainParams,
+    small: SmallParams,
+    prune: PruneParams,
     seed: int,
     threshold: float,
 ) -> Setting:
-    """The smaller model of the sweep, with its own dictionary and held-out set."""
-    d = replace(
-        data, dim=prune.sweep_dim, n_features=prune.sweep_features, n_majority=prune.sweep_majority
-    )
-    m = replace(model, width=prune.sweep_width, bias_ramp_steps=prune.sweep_bias_ramp_steps)
+    """The small model of the sweep (with prune.small_overrides), its dictionary and held-out
+    set."""
+    d, m, t = scaled(data, model, train, small, prune.small_overrides)
+    m = replace(m, width=prune.sweep_width)
     steps = [0] + sorted({a for a in [prune.at, *prune.sweep_at] if isinstance(a, int)})
-    t = replace(
-        train,
-        lr=prune.sweep_lr,
-        steps=prune.sweep_steps,
-        batch=prune.sweep_batch,
-        seeds=prune.sweep_seeds,
-        checkpoint_steps=steps,
-    )
+    t = replace(t, checkpoint_steps=steps)
     D = make_dictionary(d, seed)
     ev = eval_set(d, D.M, seed)
     return Setting(d, m, t, D.M, D.majority, ev["x"], ev["present"], threshold)
@@ -102,7 +104,7 @@ def sweep_setting(
 def measure(
     results: list[tuple[RunSpec, Trajectory, Params]],
     s: Setting,
-    prune: PruneConfig,
+    prune: PruneParams,
     probe: list[bool],
 ) -> list[dict]:
     """One dict of final measures per run; the linear probe where `probe` says so."""
@@ -151,7 +153,7 @@ def job_rows(
     jobs: list[Job],
     results: list[RunResult],
     s: Setting,
-    prune: PruneConfig,
+    prune: PruneParams,
     labels: list[str],
     part: str,
     roles: dict[float, str],
@@ -186,7 +188,7 @@ def dense_rows(
     trajs: list[Trajectory],
     finals: list[Params],
     s: Setting,
-    prune: PruneConfig,
+    prune: PruneParams,
     part: str,
     roles: dict[float, str],
     bias: str,
@@ -221,14 +223,14 @@ def pair_jobs(
     return jobs, labels
 
 
-def stage1_end(traj: Trajectory, majority: np.ndarray, cfg: AnalyzeConfig) -> int:
+def stage1_end(traj: Trajectory, majority: np.ndarray, cfg: AnalyzeParams) -> int:
     """End of stage 1 of a dense run (the analyze stage's change-point search)."""
     curves = group_curves(traj, majority)
     return detect_stages(curves, traj.steps, cfg.n_stages, cfg.min_stage_logs).steps[1]
 
 
 def run_sweep(
-    s: Setting, prune: PruneConfig, analyze: AnalyzeConfig, seed: int, rhos: dict[str, float]
+    s: Setting, prune: PruneParams, analyze: AnalyzeParams, seed: int, rhos: dict[str, float]
 ) -> list[dict]:
     """Dense runs of the sweep model, then the regime map, the variants and the bias cell."""
     roles = {v: k for k, v in rhos.items()}
@@ -348,7 +350,7 @@ def effects(
 REGIME_MEASURES = ("minority_neurons", "minority_strength")
 
 
-def regime(rows: pd.DataFrame, prune: PruneConfig, confidence: float) -> pd.DataFrame:
+def regime(rows: pd.DataFrame, prune: PruneParams, confidence: float) -> pd.DataFrame:
     """Magnitude pruning minus the random mask, and minus the dense run, per (timing, ratio)
     at the default rho, paired by seed, for the C6 statistic (minority neurons per feature)
     and for minority feature strength. `beats` / `loses`: the 95% CI lies above / below 0."""
@@ -388,7 +390,7 @@ def _f(iv: Interval) -> str:
     return f"{iv.mean:.3g} [{iv.low:.3g}, {iv.high:.3g}]"
 
 
-def claim_c6(rows: pd.DataFrame, prune: PruneConfig, confidence: float) -> Claim:
+def claim_c6(rows: pd.DataFrame, prune: PruneParams, confidence: float) -> Claim:
     """The pre-registered variant against the dense run and the random control."""
     bias = prune.sweep_bias[0]
     at = str(prune.at)
@@ -431,7 +433,7 @@ def claim_c6(rows: pd.DataFrame, prune: PruneConfig, confidence: float) -> Claim
     )
 
 
-def variants_table(rows: pd.DataFrame, prune: PruneConfig) -> pd.DataFrame:
+def variants_table(rows: pd.DataFrame, prune: PruneParams) -> pd.DataFrame:
     """Rows dense / each magnitude variant / random controls at the pre-registered cell."""
     sel = (
         (rows.part == "sweep")
@@ -501,7 +503,7 @@ def latex(table: pd.DataFrame, caption: str) -> str:
     )
 
 
-def metrics(rows: pd.DataFrame, prune: PruneConfig, confidence: float) -> dict[str, float]:
+def metrics(rows: pd.DataFrame, prune: PruneParams, confidence: float) -> dict[str, float]:
     """Flat means: per part / role / variant at the pre-registered cell, and C6 effects."""
     out: dict[str, float] = {}
     at = str(prune.at)

@@ -26,10 +26,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from imbcl.core.config import DataConfig, ModelConfig, TrainConfig
+from imbcl.core.params import replace as replace_config
 from imbcl.synthetic.data import generator
 from imbcl.synthetic.measures import feature_strength, neurons_per_feature
 from imbcl.synthetic.model import Params, bias_at, effective_directions
+from imbcl.synthetic.params import DataParams, ModelParams, TrainParams
 from imbcl.synthetic.train import RunResult, RunSpec, train_group
 
 BiasFn = Callable[[int, Params], torch.Tensor | float]
@@ -99,7 +100,7 @@ def random_mask(
 # --- bias schedules --------------------------------------------------------------------------
 
 
-def noise_tied_bias(model_cfg: ModelConfig, M: np.ndarray) -> Callable[[int, Params], torch.Tensor]:
+def noise_tied_bias(model_cfg: ModelParams, M: np.ndarray) -> Callable[[int, Params], torch.Tensor]:
     """b_i(t) = b(t) * n_i(t) / mean_k n_k(t), n_i the noise residual of neuron i.
 
     The paper indexes the bias by neuron; tying it to the neuron's own noise level makes a
@@ -134,9 +135,9 @@ def resolve_step(at: object, stage1_end: int | None) -> int:
     return at
 
 
-def until(train_cfg: TrainConfig, steps: int) -> TrainConfig:
+def until(train_cfg: TrainParams, steps: int) -> TrainParams:
     """The training config stopped at `steps` (to advance a dense run to a pruning step)."""
-    return replace(train_cfg, steps=steps, checkpoint_steps=[steps])
+    return replace_config(train_cfg, steps=steps, checkpoint_steps=[steps])
 
 
 # --- measures --------------------------------------------------------------------------------
@@ -216,9 +217,9 @@ def _stack(items: list[Params]) -> Params:
 def params_at(
     sources: dict[str, dict[int, Params]],
     needs: set[tuple[RunSpec, int]],
-    data_cfg: DataConfig,
-    model_cfg: ModelConfig,
-    train_cfg: TrainConfig,
+    data_cfg: DataParams,
+    model_cfg: ModelParams,
+    train_cfg: TrainParams,
     M: np.ndarray,
     bias_fn: BiasFn | None = None,
 ) -> dict[tuple[str, int], Params]:
@@ -270,9 +271,9 @@ def job_mask(job: Job, w: torch.Tensor) -> torch.Tensor:
 def run_jobs(
     jobs: list[Job],
     sources: dict[str, dict[int, Params]],
-    data_cfg: DataConfig,
-    model_cfg: ModelConfig,
-    train_cfg: TrainConfig,
+    data_cfg: DataParams,
+    model_cfg: ModelParams,
+    train_cfg: TrainParams,
     M: np.ndarray,
     bias_fn: BiasFn | None = None,
     progress: bool = False,
