@@ -16,11 +16,10 @@ import time
 
 import torch
 
-from imbcl.core import config
-from imbcl.core.params import replace
+from imbcl.core.params import load, replace
 from imbcl.core.runtime import tune_allocator
 from imbcl.synthetic.data import RunStream, make_dictionary, stacked_steps
-from imbcl.synthetic.params import DataParams, ModelParams, TrainParams
+from imbcl.synthetic.params import DataParams, ModelParams, TrainParams, TrainStage
 from imbcl.synthetic.train import RunSpec, train_group
 
 
@@ -84,7 +83,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="timed steps per measurement")
     parser.add_argument("--repeats", type=int, default=2, help="alternations per speedup")
     args = parser.parse_args()
-    p = config.load(args.params, "data", "model", "train")
+    p = load(args.params, TrainStage)
     data, model, train = p.data, p.model, replace(p.train, checkpoint_steps=[0], device="cpu")
 
     tuned = tune_allocator()  # as every stage does (imbcl.cli.run)
