@@ -1,11 +1,22 @@
-"""Benchmark of the training step, measured in one process (`make bench`).
+"""Benchmark of the training step against its peers, measured in one process (`make bench`).
 
-Prints (1) for the default configuration of params.yaml: steps/s, the achieved GFLOP/s
-from the FLOP count written out in `step_flops`, and that as a fraction of this machine's
-float32 matrix-multiply GFLOP/s, measured here in the same process; (2) for a small
-configuration (batch 64, d = 32, m = 16): steps/s of one run alone against 4, 16 and 64
-runs trained together as one stacked program; (3) peak memory. Ratios, not absolute times,
-are the result: both sides of each ratio run in this process, minutes apart at most.
+Three paths train the same runs (same configuration, init, batches, update), side by side:
+
+    plain   what one writes first: an nn.Module encoder with the same mathematics, InfoNCE
+            with a stop-gradient second view, loss.backward() and torch.optim.SGD with
+            weight_decay; one run at a time
+    vmap    torch.func: the runs' modules stacked (stack_module_state), torch.func.grad of
+            functional_call under torch.func.vmap; one program for all runs
+    imbcl   train_group with the runs stacked (hand-written gradient, stacked data)
+
+Every path draws its batches from the runs' own streams (data drawing is part of a step).
+First, one step of each path from the same init on the same batch must give the same
+updated weights. Then, on the default configuration (params.yaml's data, model, train) and
+on the sweep's small model (params.yaml's `small`) at 1, 16 and 64 runs, it prints
+run-steps/s per path (best of `--repeats`, the paths interleaved), and the float32
+matrix-multiply rate of this process (1024² GEMM). The last line gives the ratios at 16
+small runs and the share of that GEMM rate reached by the default configuration's whole
+step (data included), counting the FLOPs the step executes (`step_flops`).
 """
 
 from __future__ import annotations
@@ -13,18 +24,183 @@ from __future__ import annotations
 import argparse
 import resource
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, grad, stack_module_state, vmap
 
 from imbcl.core.params import load, replace
 from imbcl.core.runtime import tune_allocator
+from imbcl.imbalance.params import SweepStage
 from imbcl.synthetic.data import RunStream, make_dictionary, stacked_steps
-from imbcl.synthetic.params import DataParams, ModelParams, TrainParams, TrainStage
-from imbcl.synthetic.train import RunSpec, train_group
+from imbcl.synthetic.model import attention_trained, bias_at, init_params
+from imbcl.synthetic.params import DataParams, ModelParams, TrainParams, scaled
+from imbcl.synthetic.train import RunSpec, resolve_device, train_group
+
+SMALL_WIDTH = 16  # m of the small model here: the middle of sweep.widths, prune.sweep_width
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    data: DataParams
+    model: ModelParams
+    train: TrainParams
+    runs: int
+
+    @property
+    def attention_grad(self) -> bool:
+        return attention_trained(self.model)
+
+
+# --- (1) the plain PyTorch loop ----------------------------------------------------------
+
+
+class Encoder(nn.Module):
+    """The same encoder, written plainly: softmax attention (no 1/sqrt(d)), m BReLU neurons
+    summed over tokens. x (B, L, d) -> (B, m)."""
+
+    def __init__(self, wq: torch.Tensor, wk: torch.Tensor, wv: torch.Tensor, w: torch.Tensor):
+        super().__init__()
+        self.wq, self.wk, self.wv = nn.Parameter(wq), nn.Parameter(wk), nn.Parameter(wv)
+        self.w = nn.Parameter(w)
+
+    def forward(self, x: torch.Tensor, b: float) -> torch.Tensor:
+        q, k, v = x @ self.wq.T, x @ self.wk.T, x @ self.wv.T
+        attended = torch.softmax(q @ k.transpose(-1, -2), dim=-1) @ v
+        pre = attended @ self.w.T  # (B, L, m)
+        h = torch.relu(pre - b) - torch.relu(-pre - b)
+        return h.sum(dim=-2)
+
+
+def info_nce(f1: torch.Tensor, f2: torch.Tensor, tau: float, target: torch.Tensor) -> torch.Tensor:
+    """InfoNCE with the second view under stop-gradient. f1, f2 (B, m) -> ()."""
+    return F.cross_entropy(f1 @ f2.detach().T / tau, target)
+
+
+def encoder_of(init: dict[str, torch.Tensor], r: int, cfg: Config, device) -> Encoder:
+    """Run r's stacked imbcl init as a plain module (attention frozen unless trained)."""
+    d = init["qkv"].shape[-1]
+    qkv = init["qkv"][r].to(device)
+    wq, wk, wv = (qkv[i * d : (i + 1) * d].clone() for i in range(3))
+    enc = Encoder(wq, wk, wv, init["w"][r].to(device))
+    for p in (enc.wq, enc.wk, enc.wv):
+        p.requires_grad_(cfg.attention_grad)
+    return enc
+
+
+def plain_runs(cfg: Config, M: np.ndarray, steps: int, device, runs: int | None = None) -> list:
+    """Train `runs` runs (default cfg.runs) one after another, `steps` steps each."""
+    init = init_params(cfg.model, cfg.data.dim, list(range(cfg.runs)))
+    target = torch.arange(cfg.train.batch, device=device)
+    out = []
+    for r in range(cfg.runs if runs is None else runs):
+        enc = encoder_of(init, r, cfg, device)
+        trained = [p for p in enc.parameters() if p.requires_grad]
+        opt = torch.optim.SGD(trained, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+        stream = stream_of(cfg, M, r)
+        for t, (x1, x2) in enumerate(stacked_steps([stream], 0, steps)):
+            x1, x2 = x1[0].to(device), x2[0].to(device)
+            b = bias_at(cfg.model, t)
+            loss = info_nce(enc(x1, b), enc(x2, b), cfg.train.temperature, target)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        out.append(enc)
+    return out
+
+
+# --- (2) torch.func: vmap over functional_call with grad ---------------------------------
+
+
+def vmap_runs(cfg: Config, M: np.ndarray, steps: int, device) -> dict[str, torch.Tensor]:
+    """Train cfg.runs runs as one vmapped program; returns the stacked weights."""
+    init = init_params(cfg.model, cfg.data.dim, list(range(cfg.runs)))
+    mods = [encoder_of(init, r, cfg, device) for r in range(cfg.runs)]
+    stacked, _ = stack_module_state(mods)  # type: ignore[arg-type]
+    names = ["wq", "wk", "wv", "w"] if cfg.attention_grad else ["w"]
+    trained = {k: v.detach() for k, v in stacked.items() if k in names}
+    fixed = {k: v.detach() for k, v in stacked.items() if k not in names}
+    base = mods[0].to("meta")
+    target = torch.arange(cfg.train.batch, device=device)
+    tau, lr, wd = cfg.train.temperature, cfg.train.lr, cfg.train.weight_decay
+
+    def loss(tr, fx, x1, x2, b):
+        f1 = functional_call(base, (tr, fx), (x1, b))
+        f2 = functional_call(base, (tr, fx), (x2, b))
+        return info_nce(f1, f2, tau, target)
+
+    step_grad = vmap(grad(loss), in_dims=(0, 0, 0, 0, None))
+    streams = [stream_of(cfg, M, r) for r in range(cfg.runs)]
+    for t, (x1, x2) in enumerate(stacked_steps(streams, 0, steps)):
+        g = step_grad(trained, fixed, x1.to(device), x2.to(device), bias_at(cfg.model, t))
+        for k, p in trained.items():  # torch.optim.SGD's update: p -= lr (g + wd p)
+            p.sub_(g[k].add_(p, alpha=wd), alpha=lr)
+    return trained | fixed
+
+
+# --- (3) imbcl ----------------------------------------------------------------------------
+
+
+def imbcl_runs(cfg: Config, M: np.ndarray, steps: int, device) -> dict[str, torch.Tensor]:
+    """train_group on cfg.runs stacked runs; returns the stacked weights after `steps`."""
+    specs = [RunSpec(cfg.data.imbalance_ratio, cfg.model.width, s) for s in range(cfg.runs)]
+    train = replace(cfg.train, steps=steps, checkpoint_steps=[], device=str(device))
+    res = train_group(specs, cfg.data, cfg.model, train, M, progress=False)
+    return {k: torch.stack([r.checkpoints[steps][k] for r in res]) for k in ("qkv", "w")}
+
+
+def stream_of(cfg: Config, M: np.ndarray, seed: int) -> RunStream:
+    t = cfg.train
+    return RunStream(cfg.data, M, cfg.data.imbalance_ratio, seed, t.batch, t.block_steps)
+
+
+# --- the check and the measurements -------------------------------------------------------
+
+
+def same_update(cfg: Config, M: np.ndarray, device) -> float:
+    """Largest difference, relative to the weights' scale, between the three paths' weights
+    after one step from the same init on the same batch (every run of cfg)."""
+    ours = imbcl_runs(cfg, M, 1, device)
+    theirs = vmap_runs(cfg, M, 1, device)
+    plain = plain_runs(cfg, M, 1, device)
+    plain_qkv = torch.stack([torch.cat([e.wq, e.wk, e.wv]) for e in plain]).detach().cpu()
+    plain_w = torch.stack([e.w for e in plain]).detach().cpu()
+    vmap_qkv = torch.cat([theirs["wq"], theirs["wk"], theirs["wv"]], dim=1).cpu()
+    worst = 0.0
+    for a, b in ((ours["qkv"], plain_qkv), (ours["w"], plain_w), (ours["qkv"], vmap_qkv)):
+        worst = max(worst, float((a - b).abs().max() / b.abs().max()))
+    worst = max(worst, float((ours["w"] - theirs["w"].cpu()).abs().max() / plain_w.abs().max()))
+    return worst
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_gflops(device: torch.device, n: int = 1024, repeats: int = 20) -> float:
+    """Best-of float32 GEMM throughput of this process: the machine's practical peak."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    for _ in range(3):
+        a @ b
+    best, inner = float("inf"), 1 if device.type == "cpu" else 20
+    for _ in range(repeats):
+        sync(device)
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            a @ b
+        sync(device)
+        best = min(best, (time.perf_counter() - t0) / inner)
+    return 2 * n**3 / best / 1e9
 
 
 def step_flops(R: int, B: int, L: int, d: int, m: int) -> float:
-    """Multiply-add FLOPs (2 per MAC) of one training step of R stacked runs, as executed.
+    """Multiply-add FLOPs (2 per MAC) of one imbcl training step of R stacked runs, as executed.
 
     Forward, per view (both views): Q, K, V projection B*L*d*3d MACs; scores Q K^T and the
     weighted sum A V, B*L*L*d each; neurons B*L*d*m. Logits f1 f2^T: B*B*m. Backward by hand
@@ -38,101 +214,112 @@ def step_flops(R: int, B: int, L: int, d: int, m: int) -> float:
     return float(2 * R * (2 * forward_view + logits + backward))
 
 
-def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
-    """Best-of float32 GEMM throughput of this process: the machine's practical peak."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    for _ in range(3):
-        a @ b
-    best = float("inf")
+PATHS: dict[str, Callable] = {"plain": plain_runs, "vmap": vmap_runs, "imbcl": imbcl_runs}
+
+
+def timed(path: str, cfg: Config, M: np.ndarray, steps: int, device) -> float:
+    """Run-steps per second of one measurement. The plain loop's runs are independent and
+    sequential, so it times at most 4 of them (its rate does not depend on how many)."""
+    runs = min(cfg.runs, 4) if path == "plain" else cfg.runs
+    kwargs = {"runs": runs} if path == "plain" else {}
+    sync(device)
+    t0 = time.perf_counter()
+    PATHS[path](cfg, M, steps, device, **kwargs)
+    sync(device)
+    return runs * steps / (time.perf_counter() - t0)
+
+
+def measure(cfg: Config, M: np.ndarray, device, seconds: float, repeats: int) -> dict[str, float]:
+    """Best-of run-steps/s per path; each measurement sized to about `seconds`, in whole data
+    blocks, and the paths interleaved in every repeat (the machine's speed drifts)."""
+    S = cfg.train.block_steps
+    steps = {}
+    for path in PATHS:  # warm-up (threads, allocator, vmap tracing) and sizing
+        rate = timed(path, cfg, M, S, device)
+        runs = min(cfg.runs, 4) if path == "plain" else cfg.runs
+        steps[path] = S * max(1, round(seconds * rate / runs / S))
+    best = dict.fromkeys(PATHS, 0.0)
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n**3 / best / 1e9
-
-
-def steps_per_second(
-    data: DataParams, model: ModelParams, train: TrainParams, R: int, steps: int
-) -> float:
-    """Steps per second of R runs trained together (each step advances all R runs), data
-    drawing included."""
-    M = make_dictionary(data, 0).M
-    specs = [RunSpec(data.imbalance_ratio, model.width, s) for s in range(R)]
-    warm = replace(train, steps=min(10, steps))
-    train_group(specs, data, model, warm, M, progress=False)  # allocator and thread warm-up
-    t0 = time.perf_counter()
-    train_group(specs, data, model, replace(train, steps=steps), M, progress=False)
-    return steps / (time.perf_counter() - t0)
-
-
-def data_seconds_per_step(data: DataParams, train: TrainParams, steps: int) -> float:
-    """Seconds per step spent drawing one run's two views (the data part of a step)."""
-    M = make_dictionary(data, 0).M
-    stream = RunStream(data, M, data.imbalance_ratio, 0, train.batch, train.block_steps)
-    for _ in stacked_steps([stream], 0, train.block_steps):  # warm-up
-        pass
-    t0 = time.perf_counter()
-    for _ in stacked_steps([stream], 0, steps):
-        pass
-    return (time.perf_counter() - t0) / steps
+        for path in PATHS:
+            best[path] = max(best[path], timed(path, cfg, M, steps[path], device))
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--steps", type=int, default=300, help="timed steps per measurement")
-    parser.add_argument("--repeats", type=int, default=2, help="alternations per speedup")
+    parser.add_argument("--device", default="auto", help="cpu | cuda | auto (as train.device)")
+    parser.add_argument("--seconds", type=float, default=0.5, help="length of one measurement")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats, best kept")
+    parser.add_argument("--runs", type=int, nargs="+", default=[1, 16, 64], help="small runs")
+    parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: torch's)")
     args = parser.parse_args()
-    p = load(args.params, TrainStage)
-    data, model, train = p.data, p.model, replace(p.train, checkpoint_steps=[0], device="cpu")
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    p = load(args.params, SweepStage)
+    device = resolve_device(args.device)
+    data, model, train = p.data, p.model, p.train
+    s_data, s_model, s_train = scaled(data, model, train, p.small)
+    s_model = replace(s_model, width=SMALL_WIDTH)
+    configs = [Config(f"default (1 run, m {model.width})", data, model, train, 1)]
+    configs += [Config(f"small ({R} runs)", s_data, s_model, s_train, R) for R in args.runs]
 
     tuned = tune_allocator()  # as every stage does (imbcl.cli.run)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, allocator tuned: {tuned}")
-    peak = matmul_gflops()
-    sps = steps_per_second(data, model, train, 1, args.steps)
-    data_s = data_seconds_per_step(data, train, args.steps)
-    flops = step_flops(1, train.batch, data.tokens, data.dim, model.width)
-    achieved = sps * flops / 1e9
-    model_only = flops / (1 / sps - data_s) / 1e9
+    threads = torch.get_num_threads()
     print(
-        "\n(1) default configuration "
-        f"(batch {train.batch}, d {data.dim}, L {data.tokens}, m {model.width})"
+        f"torch {torch.__version__}, device {device}, {threads} threads, allocator tuned: {tuned}"
     )
-    rows = [
-        ("steps/s (data drawing included)", f"{sps:8.1f}"),
-        ("FLOP per step (executed)", f"{flops / 1e6:8.1f} M"),
-        ("achieved GFLOP/s", f"{achieved:8.1f}"),
-        ("float32 matmul GFLOP/s", f"{peak:8.1f}"),
-        ("fraction of matmul peak", f"{achieved / peak:8.1%}"),
-        ("drawing the views: share of a step", f"{data_s * sps:8.1%}"),
-        ("model arithmetic alone: of peak", f"{model_only / peak:8.1%}"),
-    ]
-    for label, value in rows:
-        print(f"  {label:>36}: {value}")
+    print(
+        f"default: batch {train.batch}, d {data.dim}, L {data.tokens}, m {model.width}; "
+        f"small: batch {s_train.batch}, d {s_data.dim}, L {s_data.tokens}, m {SMALL_WIDTH}; "
+        f"attention {model.attention}"
+    )
 
-    small_data = replace(data, dim=32, n_features=10, n_majority=5)
-    small_model = replace(model, width=16)
-    small_train = replace(train, batch=64)
-    print("\n(2) small configuration (batch 64, d 32, m 16): runs trained together")
-    print(f"  {'runs':>5} {'steps/s':>9} {'run-steps/s':>12} {'1 run alone':>12} {'speedup':>8}")
-    # The machine's speed drifts, so each row measures the single run right beside the
-    # stacked runs, alternating, and keeps the best of `repeats` of each.
-    speedups = {}
-    for R in (4, 16, 64):
-        alone, stacked = 0.0, 0.0
-        for _ in range(args.repeats):
-            alone = max(
-                alone, steps_per_second(small_data, small_model, small_train, 1, args.steps)
-            )
-            stacked = max(
-                stacked, steps_per_second(small_data, small_model, small_train, R, args.steps)
-            )
-        speedups[R] = R * stacked / alone
-        print(f"  {R:>5} {stacked:9.1f} {R * stacked:12.1f} {alone:12.1f} {speedups[R]:7.1f}x")
+    check = [configs[0], replace_runs(configs[1], 3)]
+    worst = max(same_update(c, make_dictionary(c.data, 0).M, device) for c in check)
+    verdict = "same" if worst < 1e-4 else "DIFFERENT"
+    print(
+        f"\none step from the same init on the same batch (default, 1 run; small, 3 runs): "
+        f"plain, vmap and imbcl weights {verdict} (largest difference {worst:.1e} of the "
+        "weights' scale)"
+    )
+    if worst >= 1e-4:
+        raise SystemExit("the paths do not compute the same update")
 
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\n(3) peak resident memory of this process: {rss_mb:.0f} MiB")
-    print(f"\nspeedup@16 runs: {speedups[16]:.1f}x; matmul-peak fraction: {achieved / peak:.0%}")
+    peak = matmul_gflops(device)
+    rates = {}
+    print(
+        f"\n{'configuration':>24} {'plain':>9} {'vmap':>9} {'imbcl':>9} {'/plain':>7} {'/vmap':>6}"
+    )
+    print(f"{'':>24} {'run-steps/s':>29}")
+    for cfg in configs:
+        r = rates[cfg.name] = measure(
+            cfg, make_dictionary(cfg.data, 0).M, device, args.seconds, args.repeats
+        )
+        print(
+            f"{cfg.name:>24} {r['plain']:9.0f} {r['vmap']:9.0f} {r['imbcl']:9.0f} "
+            f"{r['imbcl'] / r['plain']:6.1f}x {r['imbcl'] / r['vmap']:5.1f}x"
+        )
+    default = rates[configs[0].name]["imbcl"]
+    flops = step_flops(1, train.batch, data.tokens, data.dim, model.width)
+    fraction = default * flops / 1e9 / peak
+    print(f"\nfloat32 matmul (1024² GEMM) of this process: {peak:.1f} GFLOP/s")
+    print(
+        f"default step, data included: {flops / 1e6:.1f} MFLOP executed, "
+        f"{default * flops / 1e9:.1f} GFLOP/s"
+    )
+    if device.type == "cpu":
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak resident memory of this process: {rss_mb:.0f} MiB")
+    at16 = rates.get("small (16 runs)") or rates[configs[-1].name]
+    print(
+        f"\nvs plain: {at16['imbcl'] / at16['plain']:.1f}x; vs vmap: "
+        f"{at16['imbcl'] / at16['vmap']:.1f}x; matmul-peak fraction: {fraction:.0%}"
+    )
+
+
+def replace_runs(cfg: Config, runs: int) -> Config:
+    return Config(cfg.name, cfg.data, cfg.model, cfg.train, runs)
 
 
 if __name__ == "__main__":
