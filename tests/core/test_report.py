@@ -28,7 +28,7 @@ PARAMS = {
         "lr": 0.1,
         "temperature": 0.5,
         "weight_decay": 0.0,
-        "seeds": 2,
+        "seeds_per_block": 2,
     },
 }
 
