@@ -126,14 +126,15 @@ def test_paper_frequency_follows_assumption_3_1():
     np.testing.assert_allclose(probs[cfg.n_majority :], p_maj / 10.0)
     rate = active_rate(cfg, 10.0, n=200000)
     assert rate[: cfg.n_majority].mean() == pytest.approx(p_maj, rel=0.03)
-    assert feature_probs(DataParams(), 4.0)[0] == DataParams().p_majority  # fixed: as given
+    fixed = replace(DataParams(), frequency="fixed")
+    assert feature_probs(fixed, 4.0)[0] == fixed.p_majority  # fixed: as given
 
 
 def test_paper_noise_follows_assumption_3_1():
     """noise_std^2 = noise_scale * sqrt(log K) / K, K the number of features."""
     cfg = replace(DataParams(), noise="paper", noise_scale=0.5, n_features=20)
     assert noise_std(cfg) ** 2 == pytest.approx(0.5 * np.sqrt(np.log(20)) / 20)
-    assert noise_std(DataParams()) == DataParams().noise_std
+    assert noise_std(replace(DataParams(), noise="fixed")) == DataParams().noise_std
     M = make_dictionary(cfg, 0).M
     x1, x2 = next(stacked_steps([RunStream(cfg, M, 1.0, 0, batch=64, block_steps=1)], 0, 1))
     noise = (x1 - x2).flatten() / np.sqrt(2)  # the views share the latent; noise redrawn
