@@ -29,14 +29,14 @@ def test_feature_frequencies_follow_rho(rho):
     cfg = DataParams()
     rate = active_rate(cfg, rho)
     maj, mino = rate[: cfg.n_majority].mean(), rate[cfg.n_majority :].mean()
-    assert maj == pytest.approx(cfg.p_majority, rel=0.05)
+    assert maj == pytest.approx(p_majority(cfg), rel=0.05)
     assert maj / mino == pytest.approx(rho, rel=0.1)
 
 
 def test_balanced_control_has_equal_frequencies():
     cfg = DataParams()
     rate = active_rate(cfg, 1.0)
-    assert np.allclose(rate, cfg.p_majority, atol=0.015)
+    assert np.allclose(rate, p_majority(cfg), atol=0.015)
 
 
 def test_signs_are_symmetric():
@@ -66,7 +66,7 @@ def test_same_seed_same_data_and_resume_mid_block():
 
 @pytest.mark.parametrize("view", ["noise", "mask"])
 def test_views_share_the_latent(view):
-    cfg = replace(DataParams(), view=view, noise_std=0.0)
+    cfg = replace(DataParams(), view=view, noise="fixed", noise_std=0.0)
     M = make_dictionary(cfg, 0).M
     x1, x2 = next(stacked_steps([RunStream(cfg, M, 1.0, 0, batch=8, block_steps=2)], 0, 1))
     if view == "noise":
