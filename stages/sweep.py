@@ -1,7 +1,8 @@
 """Stage sweep: the (rho x width x seed) grid of small runs behind claims C3-C5.
 
-    python stages/sweep.py OUT
-reads   params.yaml [seed, data, model, train, small, sweep]
+    python stages/sweep.py BIAS OUT
+reads   params.yaml [seed, data, model, train, small, sweep]; BIAS (the calibrate stage's
+        bias.json, used instead of model.bias_final and model.bias_schedule)
 writes  OUT: the final neurons of every run, by width (see imbalance.grid.save_sweep)
 """
 
@@ -14,15 +15,17 @@ from imbcl.core.io import atomic_dir
 from imbcl.core.params import load
 from imbcl.imbalance.grid import run_sweep, save_sweep
 from imbcl.imbalance.params import SweepStage
+from imbcl.synthetic.bias import read_bias
 
 
-def main(out: str) -> None:
+def main(bias: str, out: str) -> None:
     p = load(cli.params_path(), SweepStage)
+    b = read_bias(cli.require(bias, "the calibrate stage's bias.json"))
     # The sweep's matrices are tiny: intra-op threads cost more than they gain on 2 cores
     # (see the performance record), so one thread does the work.
     torch.set_num_threads(1)
     start = time.perf_counter()
-    states, majority = run_sweep(p.data, p.model, p.train, p.small, p.sweep, p.seed)
+    states, majority = run_sweep(p.data, p.model, p.train, p.small, p.sweep, p.seed, bias=b)
     print(f"sweep: {len(states)} runs in {time.perf_counter() - start:.1f} s")
     with atomic_dir(out) as tmp:
         save_sweep(tmp, states, majority)

@@ -38,6 +38,20 @@ TINY = {
         "bias_ramp_steps": 20,
     },
     "sweep": {"ratios": [1.0, 10.0], "widths": [4, 8], "seeds_per_block": 2, "bootstrap": 50},
+    # tiny runs are not trained to health: thresholds every run passes, so the first
+    # candidate is chosen
+    "calibrate": {
+        "candidates": [0.1, "noise"],
+        "seeds": 2,
+        "width": 8,
+        "max_loss_ratio": 2.0,
+        "min_sign_accuracy": 0.0,
+        "nonzero_min": 0.0,
+        "nonzero_max": 1.0,
+        "eval_samples": 64,
+        "heldout_batches": 1,
+    },
+    "regimes": {"ratios": [1.0, 10.0], "attentions": ["identity_fixed"], "seeds": 2},
     "prune": {
         "at": 20,
         "sweep_seeds": 2,

@@ -68,7 +68,7 @@ def test_sweep_stage_rejects_a_bad_rule_in_one_line_and_writes_nothing(tmp_path)
     text = params.read_text().replace("test_ratio: 10.0", "test_ratio: 7.0")
     (tmp_path / "params.yaml").write_text(text)
     done = subprocess.run(
-        [sys.executable, str(STAGES / "sweep.py"), "runs/sweep"],
+        [sys.executable, str(STAGES / "sweep.py"), "runs/calibrate/bias.json", "runs/sweep"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -21,7 +21,9 @@ def per_neuron_bias(t, params):
 
 def _run(tiny, backend, dtype, steps, model_kw=None, forward_mask=None, bias_fn=None):
     data, model, train = tiny
-    model = replace(model, init_std=1.0, attn_init_std=0.5, **(model_kw or {}))
+    # trained attention unless a case says otherwise: the backends' attention gradients too
+    kw = {"attention": "uniform_trained", **(model_kw or {})}
+    model = replace(model, init_std=1.0, attn_init_std=0.5, **kw)
     train = replace(train, steps=steps, backend=backend, checkpoint_steps=[0], log_every=1)
     M = make_dictionary(data, 0).M
     start = {k: v.to(dtype) for k, v in init_params(model, data.dim, [0, 5]).items()}

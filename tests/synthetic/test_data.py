@@ -29,14 +29,14 @@ def test_feature_frequencies_follow_rho(rho):
     cfg = DataParams()
     rate = active_rate(cfg, rho)
     maj, mino = rate[: cfg.n_majority].mean(), rate[cfg.n_majority :].mean()
-    assert maj == pytest.approx(cfg.p_majority, rel=0.05)
+    assert maj == pytest.approx(p_majority(cfg), rel=0.05)
     assert maj / mino == pytest.approx(rho, rel=0.1)
 
 
 def test_balanced_control_has_equal_frequencies():
     cfg = DataParams()
     rate = active_rate(cfg, 1.0)
-    assert np.allclose(rate, cfg.p_majority, atol=0.015)
+    assert np.allclose(rate, p_majority(cfg), atol=0.015)
 
 
 def test_signs_are_symmetric():
@@ -66,7 +66,7 @@ def test_same_seed_same_data_and_resume_mid_block():
 
 @pytest.mark.parametrize("view", ["noise", "mask"])
 def test_views_share_the_latent(view):
-    cfg = replace(DataParams(), view=view, noise_std=0.0)
+    cfg = replace(DataParams(), view=view, noise="fixed", noise_std=0.0)
     M = make_dictionary(cfg, 0).M
     x1, x2 = next(stacked_steps([RunStream(cfg, M, 1.0, 0, batch=8, block_steps=2)], 0, 1))
     if view == "noise":
@@ -126,14 +126,15 @@ def test_paper_frequency_follows_assumption_3_1():
     np.testing.assert_allclose(probs[cfg.n_majority :], p_maj / 10.0)
     rate = active_rate(cfg, 10.0, n=200000)
     assert rate[: cfg.n_majority].mean() == pytest.approx(p_maj, rel=0.03)
-    assert feature_probs(DataParams(), 4.0)[0] == DataParams().p_majority  # fixed: as given
+    fixed = replace(DataParams(), frequency="fixed")
+    assert feature_probs(fixed, 4.0)[0] == fixed.p_majority  # fixed: as given
 
 
 def test_paper_noise_follows_assumption_3_1():
     """noise_std^2 = noise_scale * sqrt(log K) / K, K the number of features."""
     cfg = replace(DataParams(), noise="paper", noise_scale=0.5, n_features=20)
     assert noise_std(cfg) ** 2 == pytest.approx(0.5 * np.sqrt(np.log(20)) / 20)
-    assert noise_std(DataParams()) == DataParams().noise_std
+    assert noise_std(replace(DataParams(), noise="fixed")) == DataParams().noise_std
     M = make_dictionary(cfg, 0).M
     x1, x2 = next(stacked_steps([RunStream(cfg, M, 1.0, 0, batch=64, block_steps=1)], 0, 1))
     noise = (x1 - x2).flatten() / np.sqrt(2)  # the views share the latent; noise redrawn

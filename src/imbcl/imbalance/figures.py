@@ -217,3 +217,67 @@ def plot_separation(table: pd.DataFrame, width: int, confidence: float, path: st
         f"{by_rho.index[-1]:g}; the gap is "
         f"{regime_summary(regimes(table, width, 'separation', confidence))}."
     )
+
+
+_STAT_TITLES = {
+    "c2_gap": "C2: feature strength, majority - minority",
+    "c3_gap": "C3: strong specialists per feature, maj. - min.",
+    "c5_gap": "C5: feature-noise separation, maj. - min.",
+}
+
+
+def plot_regimes(cells: pd.DataFrame, path: str | Path) -> str:
+    """Heatmaps, one panel per attention x statistic, bias (rows) x rho (columns); cells
+    annotated with the seed mean, '*' where the interval excludes 0, '!' where a run of the
+    cell is unhealthy. Red: the paper's direction (majority > minority); blue: reversed."""
+    style()
+    attentions = list(dict.fromkeys(cells.attention))
+    stats = list(_STAT_TITLES)
+    fig, axes = plt.subplots(
+        len(attentions),
+        len(stats),
+        figsize=(4.6 * len(stats), 3.4 * len(attentions)),
+        squeeze=False,
+    )
+    biases = list(dict.fromkeys(cells.bias))
+    for a, att in enumerate(attentions):
+        part = cells[cells.attention == att]
+        for s, stat in enumerate(stats):
+            ax = axes[a, s]
+            grid = part.pivot(index="bias", columns="imbalance_ratio", values=stat).loc[biases]
+            sig = part.pivot(index="bias", columns="imbalance_ratio", values=f"{stat}_excludes_0")
+            ok = part.pivot(index="bias", columns="imbalance_ratio", values="healthy_share")
+            labels = grid.copy().astype(object)
+            for b in grid.index:
+                for r in grid.columns:
+                    mark = ("*" if sig.loc[b, r] else "") + ("!" if ok.loc[b, r] < 1 else "")
+                    labels.loc[b, r] = f"{grid.loc[b, r]:.2g}{mark}"
+            lim = float(np.nanmax(np.abs(grid.to_numpy()))) or 1.0
+            sns.heatmap(
+                grid,
+                ax=ax,
+                cmap="RdBu_r",
+                center=0,
+                vmin=-lim,
+                vmax=lim,
+                annot=labels.to_numpy(),
+                fmt="",
+                cbar=True,
+                linewidths=0.5,
+            )
+            ax.set_xticklabels([f"{r:g}" for r in grid.columns])
+            ax.set_xlabel("imbalance ratio rho")
+            ax.set_ylabel("bias b (after the ramp)" if s == 0 else "")
+            ax.set_title(f"{att}\n{_STAT_TITLES[stat]}", fontsize=9)
+    fig.suptitle(
+        "Regime map: red = paper's direction (majority > minority), blue = reversed; "
+        "* 95% interval excludes 0, ! some runs unhealthy",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    save(fig, path)
+    return (
+        "Regime map of C2, C3 and C5 over bias level x imbalance ratio, per attention "
+        "variant (small model, widest width): the seed mean of majority minus minority; "
+        "* marks an interval excluding 0, ! a cell with an unhealthy run."
+    )

@@ -19,6 +19,7 @@ import numpy as np
 from imbcl.core.io import load_npz, read_json, save_npz, write_json
 from imbcl.core.params import replace
 from imbcl.imbalance.params import SweepParams
+from imbcl.synthetic.bias import Bias
 from imbcl.synthetic.data import make_dictionary
 from imbcl.synthetic.params import DataParams, ModelParams, SmallParams, TrainParams, scaled
 from imbcl.synthetic.train import RunResult, RunSpec, train_runs
@@ -72,12 +73,24 @@ def run_sweep(
     sweep: SweepParams,
     seed: int,
     progress: bool = True,
+    bias: Bias | None = None,
 ) -> tuple[list[FinalState], np.ndarray]:
-    """Train the grid; returns the final states and the majority mask (K,) of the sweep."""
+    """Train the grid; returns the final states and the majority mask (K,) of the sweep.
+
+    bias: the calibrated bias (its level replaces model.bias_final); None: model's schedule."""
+    if bias is not None:
+        model = bias.model(model)
     data_s, model_s, train_s = sweep_configs(data, model, train, small)
     dictionary = make_dictionary(data_s, seed)
+    bias_fn = bias.fn(model_s, dictionary.M) if bias is not None else None
     results = train_runs(
-        grid_specs(sweep, seed), data_s, model_s, train_s, dictionary.M, progress=progress
+        grid_specs(sweep, seed),
+        data_s,
+        model_s,
+        train_s,
+        dictionary.M,
+        progress=progress,
+        bias_fn=bias_fn,
     )
     return [final_state(r) for r in results], dictionary.majority
 

@@ -1,14 +1,24 @@
 """Parameters of the imbalance sweeps (claims C3-C5): the section sweep, and the schemas of
 the stages sweep and imbalance."""
 
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
 from imbcl.core.errors import ParamError
-from imbcl.core.params import Float, Int, Section, Stage, at_least, expect, open_unit, probability
+from imbcl.core.params import (
+    Float,
+    Int,
+    Section,
+    Stage,
+    at_least,
+    expect,
+    open_unit,
+    probability,
+)
 from imbcl.synthetic.params import (
     AnalyzeParams,
+    CalibrateParams,
     ClaimRule,
     DataParams,
     ModelParams,
@@ -77,3 +87,34 @@ class ImbalanceStage(Stage):
     analyze: AnalyzeParams
     sweep: SweepParams
     small: SmallParams
+
+
+class RegimesParams(Section):
+    """The regime maps: the small model at the sweep's widest width over bias level (the
+    calibrate candidates) x rho x attention variant, with each cell's health."""
+
+    ratios: Annotated[
+        list[Annotated[Float, Field(ge=1)]], expect("a list of ratios >= 1", min_length=1)
+    ] = [1.0, 10.0, 50.0]
+    attentions: Annotated[
+        list[Literal["identity_fixed", "identity_trained", "uniform_fixed", "uniform_trained"]],
+        expect("a list of model.attention variants", min_length=1),
+    ] = ["identity_fixed", "uniform_trained"]
+    seeds: Annotated[Int, at_least(2)] = 5  # runs per cell: seed, seed + 1, ...
+    # C3 counts neuron i for feature j only when |<u_i, M_j>| >= strength_floor times the
+    # run's strongest feature strength max_j max_i |<u_i, M_j>| (a count without a floor
+    # rewards sparsity itself)
+    strength_floor: Annotated[Float, probability()] = 0.5
+
+
+class RegimesStage(Stage):
+    """stages/regimes.py: the regime maps (calibrate: the candidates and health thresholds)."""
+
+    data: DataParams
+    model: ModelParams
+    train: TrainParams
+    small: SmallParams
+    sweep: SweepParams
+    calibrate: CalibrateParams
+    analyze: AnalyzeParams
+    regimes: RegimesParams

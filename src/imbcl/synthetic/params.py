@@ -35,10 +35,10 @@ class DataParams(Section):
     # fixed: p_majority and noise_std as given; paper: the scales of the paper's Assumption
     # 3.1 (synthetic/data.py): p_maj = frequency_scale * log log K / K, and
     # noise_std^2 = noise_scale * sqrt(log K) / K, K = n_features (the paper's d).
-    frequency: Literal["fixed", "paper"] = "fixed"
-    frequency_scale: Annotated[Float, positive()] = 1.0  # frequency = paper: the constant
-    noise: Literal["fixed", "paper"] = "fixed"
-    noise_scale: Annotated[Float, nonneg()] = 1.0  # noise = paper: the constant of sigma^2
+    frequency: Literal["fixed", "paper"] = "paper"
+    frequency_scale: Annotated[Float, positive()] = 2.5  # p_maj * L ~ 1 (params.yaml)
+    noise: Literal["fixed", "paper"] = "paper"
+    noise_scale: Annotated[Float, nonneg()] = 0.1  # noise = paper: the constant of sigma^2
     basis: Literal["identity", "random"] = "identity"  # M = I[:, :K] or random orthonormal
     view: Literal["noise", "mask"] = "noise"  # positive pair: redrawn noise, or masks
     eval_samples: Annotated[Int, at_least(16)] = 2048  # balanced held-out samples for probes
@@ -77,7 +77,7 @@ class ModelParams(Section):
     # N(0, attn_init_std^2) (near-uniform attention) and sets W_V = I; identity_* sets all
     # three to I (the paper's theory: identity_fixed).
     attention: Literal["uniform_trained", "uniform_fixed", "identity_fixed", "identity_trained"] = (
-        "uniform_trained"
+        "identity_fixed"
     )
     attn_init_std: Annotated[Float, nonneg()] = 0.01  # std of W_Q, W_K with uniform_*
     bias_schedule: Literal["ramp", "constant"] = "ramp"
@@ -224,6 +224,47 @@ class AnalyzeParams(Section):
     c2: ClaimRule = ClaimRule(min_effect=0.05, pilot_sd=0.05)
 
 
+class CalibrateParams(Section):
+    """The calibrated default bias: the balanced control (rho = 1) of the small model at each
+    candidate bias, and the health rule that picks one, fixed before any run. The rule reads
+    the balanced runs only, never a claim statistic."""
+
+    # candidate biases, in order of preference (largest level first): a number is the level
+    # b reaches on the ramp schedule; `noise` is the noise-tied per-neuron bias b_i(t) whose
+    # mean follows the ramp to noise_level. The first candidate whose runs are all healthy wins.
+    candidates: Annotated[
+        list[Float | Literal["noise"]],
+        expect("a list of bias levels >= 0 or 'noise'", min_length=1),
+    ] = [0.3, 0.1, 0.03, 0.01, "noise"]
+    noise_level: Annotated[Float, nonneg()] = 0.1  # mean level of the noise-tied candidate
+    seeds: Annotated[Int, at_least(1)] = 4  # balanced runs per candidate: seed, seed + 1, ...
+    width: Annotated[Int, at_least(1)] = 64  # m of the calibration runs
+    # a run is healthy when all hold (held-out balanced data, batches of small.batch):
+    max_loss_ratio: Annotated[Float, positive()] = 0.5  # InfoNCE loss <= this * log B
+    min_sign_accuracy: Annotated[Float, probability()] = 0.9  # majority signed-probe sign acc.
+    nonzero_min: Annotated[Float, probability()] = 0.05  # share of non-zero outputs >= this
+    nonzero_max: Annotated[Float, probability()] = 0.98  # ... and <= this (else BReLU ~ linear)
+    eval_samples: Annotated[Int, at_least(16)] = 1024  # balanced held-out samples (probe)
+    heldout_batches: Annotated[Int, at_least(1)] = 8  # held-out batches for the loss
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        levels = [c for c in self.candidates if not isinstance(c, str)]
+        if levels != sorted(set(levels), reverse=True):
+            raise ParamError(
+                f"calibrate.candidates = {self.candidates}: expected the levels decreasing "
+                "and distinct (the rule takes the largest healthy one)"
+            )
+        if self.candidates.count("noise") > 1:
+            raise ParamError(f"calibrate.candidates = {self.candidates}: 'noise' at most once")
+        if self.nonzero_min > self.nonzero_max:
+            raise ParamError(
+                f"calibrate.nonzero_min = {self.nonzero_min:g}: expected at most "
+                f"calibrate.nonzero_max = {self.nonzero_max:g}"
+            )
+        return self
+
+
 # --- stage schemas -------------------------------------------------------------------------
 
 
@@ -239,6 +280,16 @@ class TrainStage(Stage):
     data: DataParams
     model: ModelParams
     train: TrainParams
+
+
+class CalibrateStage(Stage):
+    """stages/calibrate.py: the balanced small runs at each candidate bias."""
+
+    data: DataParams
+    model: ModelParams
+    train: TrainParams
+    small: SmallParams
+    calibrate: CalibrateParams
 
 
 class ReportStage(Stage):

@@ -235,10 +235,12 @@ def train_runs(
     M: np.ndarray,
     progress: bool = True,
     forward_mask: ForwardMask | None = None,
+    bias_fn: Callable[[int, Params], torch.Tensor | float] | None = None,
 ) -> list[RunResult]:
     """Train all runs, grouping those of equal width in chunks of `train.batched_runs`.
 
-    forward_mask: a forward-only mask schedule for every run (None = dense)."""
+    forward_mask: a forward-only mask schedule for every run (None = dense); bias_fn: as in
+    train_group (None = the schedule of model_cfg)."""
     results: dict[str, RunResult] = {}
     by_width: dict[int, list[RunSpec]] = {}
     for s in specs:
@@ -255,19 +257,26 @@ def train_runs(
                 M,
                 progress=progress,
                 forward_mask=forward_mask,
+                bias_fn=bias_fn,
             ):
                 results[res.spec.name] = res
     return [results[s.name] for s in specs]
 
 
 def role_runs(
-    data: DataParams, model: ModelParams, train: TrainParams, M: np.ndarray, seed: int
+    data: DataParams,
+    model: ModelParams,
+    train: TrainParams,
+    M: np.ndarray,
+    seed: int,
+    bias_fn: Callable[[int, Params], torch.Tensor | float] | None = None,
 ) -> tuple[list[RunResult], dict[str, float]]:
     """The dense runs of the default size at data.imbalance_ratio ("imbalanced") and at
     train.control_ratio ("balanced"), trained stacked: seeds seed .. seed + 2n - 1, the
     discovery and the confirmation block of n = train.seeds_per_block seeds each.
 
-    M (d, K) is the feature dictionary. Returns the runs and the roles' ratios.
+    M (d, K) is the feature dictionary; bias_fn a per-neuron bias (None: model's schedule).
+    Returns the runs and the roles' ratios.
     """
     roles = {"imbalanced": data.imbalance_ratio, "balanced": train.control_ratio}
     specs = [
@@ -275,4 +284,4 @@ def role_runs(
         for rho in dict.fromkeys(roles.values())
         for i in range(2 * train.seeds_per_block)
     ]
-    return train_runs(specs, data, model, train, M), roles
+    return train_runs(specs, data, model, train, M, bias_fn=bias_fn), roles

@@ -1,0 +1,179 @@
+"""Regime maps: where the paper's orderings hold and where they reverse, over the two
+settings the paper leaves open or fixes by assumption: the bias level (the calibrate
+candidates) and the attention (fixed identity, as in the theory, or trained), against rho.
+
+Every cell (attention, bias, rho) trains `regimes.seeds` runs of the small model at the
+sweep's widest width, stacked, and measures per run, majority minus minority (> 0: the
+paper's direction):
+
+    c2_gap   feature strength max_i |<u_i, M_j>|, group means
+    c3_gap   specialised neurons per feature, counting neuron i for feature j only when it
+             specialises in j (normalised alignment >= analyze.specialise_threshold, j its
+             best) and |<u_i, M_j>| >= regimes.strength_floor x the run's strongest feature
+    c5_gap   feature-to-noise separation log10(a_{i*j} / r_{i*}) (imbalance.measures)
+
+and each run's health (synthetic.health: held-out loss / log B, non-zero share, sign
+accuracy by group), judged by the calibrate thresholds. A cell reports the mean and the
+t-interval over seeds (core.claims.mean_ci) of each statistic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from imbcl.core.claims import mean_ci
+from imbcl.core.params import replace
+from imbcl.imbalance.measures import by_group, feature_separation
+from imbcl.imbalance.params import RegimesParams
+from imbcl.synthetic.bias import candidate_bias
+from imbcl.synthetic.calibrate import heldout, mark, run_health, small_configs
+from imbcl.synthetic.data import make_dictionary
+from imbcl.synthetic.measures import feature_strength, specialisation
+from imbcl.synthetic.params import (
+    AnalyzeParams,
+    CalibrateParams,
+    DataParams,
+    ModelParams,
+    SmallParams,
+    TrainParams,
+)
+from imbcl.synthetic.train import RunSpec, train_runs
+
+STATISTICS = ("c2_gap", "c3_gap", "c5_gap")
+HEALTH = ("loss_ratio", "nonzero_share", "sign_majority", "sign_minority")
+
+
+def strong_specialists(
+    proj: np.ndarray, norm: np.ndarray, threshold: float, floor: float
+) -> np.ndarray:
+    """Neurons per feature (K,) that specialise in it and carry at least `floor` times the
+    run's strongest feature strength on it. proj (m, K), norm (m,)."""
+    owner = specialisation(proj, norm, threshold)  # (m,)
+    top = float(feature_strength(proj).max())
+    if top == 0.0:
+        return np.zeros(proj.shape[1], dtype=np.int64)
+    own = np.abs(proj[np.arange(len(owner)), np.clip(owner, 0, None)])  # (m,)
+    keep = (owner >= 0) & (own >= floor * top)
+    return np.bincount(owner[keep], minlength=proj.shape[1])
+
+
+def run_statistics(
+    proj: np.ndarray,
+    norm: np.ndarray,
+    noise: np.ndarray,
+    majority: np.ndarray,
+    threshold: float,
+    floor: float,
+) -> dict[str, float]:
+    """The three majority-minus-minority gaps of one run's final neurons."""
+    out = {}
+    for name, per_feature in (
+        ("c2", feature_strength(proj)),
+        ("c3", strong_specialists(proj, norm, threshold, floor).astype(float)),
+        ("c5", feature_separation(proj, noise)),
+    ):
+        g = by_group(per_feature, majority)
+        out[f"{name}_majority"], out[f"{name}_minority"] = g["majority"], g["minority"]
+        out[f"{name}_gap"] = g["majority"] - g["minority"]
+    return out
+
+
+def run_regimes(
+    data: DataParams,
+    model: ModelParams,
+    train: TrainParams,
+    small: SmallParams,
+    width: int,
+    cal: CalibrateParams,
+    analyze: AnalyzeParams,
+    reg: RegimesParams,
+    seed: int,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """One row per run: attention, bias, imbalance_ratio, seed, the statistics, health."""
+    data_s, model_s, train_s = small_configs(data, model, train, small, width)
+    dictionary = make_dictionary(data_s, seed)
+    M, majority = dictionary.M, dictionary.majority
+    ev, pairs = heldout(data_s, M, seed, train_s.batch, cal)
+    specs = [RunSpec(float(r), width, seed + s) for r in reg.ratios for s in range(reg.seeds)]
+    train_s = replace(train_s, batched_runs=max(train_s.batched_runs, len(specs)))
+    rows = []
+    for attention in reg.attentions:
+        for c in cal.candidates:
+            bias = candidate_bias(c, cal.noise_level)
+            m = bias.model(replace(model_s, attention=attention))
+            results = train_runs(
+                specs, data_s, m, train_s, M, progress=progress, bias_fn=bias.fn(m, M)
+            )
+            certs = run_health(results, data_s, m, train_s, bias, M, majority, ev, pairs)
+            for res, cert in zip(results, certs, strict=True):
+                traj = res.trajectory
+                rows.append(
+                    {
+                        "attention": attention,
+                        "bias": bias.candidate,
+                        "imbalance_ratio": res.spec.imbalance_ratio,
+                        "seed": res.spec.seed,
+                        **run_statistics(
+                            traj.proj[-1],
+                            traj.norm[-1],
+                            traj.noise[-1],
+                            majority,
+                            analyze.specialise_threshold,
+                            reg.strength_floor,
+                        ),
+                        "loss_ratio": cert["loss_ratio"],
+                        "nonzero_share": cert["nonzero_share"],
+                        "probe_majority_sign_accuracy": cert["probe_majority_sign_accuracy"],
+                        "sign_majority": cert["probe_majority_sign_accuracy"],
+                        "sign_minority": cert["probe_minority_sign_accuracy"],
+                    }
+                )
+    return mark(pd.DataFrame(rows), cal).drop(columns="probe_majority_sign_accuracy")
+
+
+def cell_table(runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """One row per (attention, bias, rho) cell: health means, the share of healthy runs, and
+    each statistic's mean, interval bounds and whether the interval excludes 0."""
+    rows = []
+    keys = ["attention", "bias", "imbalance_ratio"]
+    for key, cell in runs.groupby(keys, sort=False):
+        row: dict = dict(zip(keys, key, strict=True))
+        row["seeds"] = len(cell)
+        for h in HEALTH:
+            row[h] = float(cell[h].mean())
+        row["healthy_share"] = float(cell["healthy"].mean())
+        for s in STATISTICS:
+            iv = mean_ci(cell[s].to_numpy(), confidence)
+            row[s], row[f"{s}_low"], row[f"{s}_high"] = iv.mean, iv.low, iv.high
+            row[f"{s}_excludes_0"] = iv.excludes_zero()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def direction(cells: pd.DataFrame, statistic: str) -> dict[str, list[str]]:
+    """Cells (as 'attention, bias b, rho r') where the paper's ordering holds (interval
+    above 0), reverses (below 0), or is unresolved; imbalanced cells (rho > 1) only."""
+    out: dict[str, list[str]] = {"holds": [], "reverses": [], "unresolved": []}
+    for _, c in cells[cells.imbalance_ratio > 1].iterrows():
+        name = f"{c.attention}, b {c.bias}, rho {c.imbalance_ratio:g}"
+        if c[f"{statistic}_low"] > 0 and c[f"{statistic}_excludes_0"]:
+            out["holds"].append(name)
+        elif c[f"{statistic}_high"] < 0 and c[f"{statistic}_excludes_0"]:
+            out["reverses"].append(name)
+        else:
+            out["unresolved"].append(name)
+    return out
+
+
+def markdown(cells: pd.DataFrame) -> str:
+    """The cell table as markdown: health, then each statistic as 'mean [low, high]'."""
+    show = cells[["attention", "bias", "imbalance_ratio", "seeds", *HEALTH, "healthy_share"]]
+    show = show.copy().round(3)
+    for s in STATISTICS:
+        show[s] = [
+            f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
+            for m, lo, hi in zip(cells[s], cells[f"{s}_low"], cells[f"{s}_high"], strict=True)
+        ]
+    return show.to_markdown(index=False)

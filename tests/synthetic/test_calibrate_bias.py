@@ -1,0 +1,160 @@
+"""The calibrated bias: the health rule on constructed tables, the paper's setting as the
+default, the noise-tied bias, a tiny calibration, and the stage's one-line errors."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from imbcl.core.errors import ParamError
+from imbcl.core.params import replace
+from imbcl.synthetic.bias import Bias, candidate_bias, noise_tied_bias, read_bias
+from imbcl.synthetic.calibrate import calibrate, choose, mark, unhealthy_summary
+from imbcl.synthetic.model import init_params
+from imbcl.synthetic.params import (
+    CalibrateParams,
+    DataParams,
+    ModelParams,
+    SmallParams,
+    TrainParams,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+CAL = CalibrateParams(candidates=[0.3, 0.1, 0.03, "noise"])
+GOOD = {"loss_ratio": 0.3, "probe_majority_sign_accuracy": 0.99, "nonzero_share": 0.5}
+
+
+def table(per_candidate: dict[str, list[dict]]) -> pd.DataFrame:
+    rows = [
+        {"candidate": c, "seed": s, **{**GOOD, **change}}
+        for c, runs in per_candidate.items()
+        for s, change in enumerate(runs)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_the_rule_picks_the_largest_candidate_whose_runs_are_all_healthy():
+    t = table(
+        {
+            "0.3": [{}, {"nonzero_share": 0.002}],  # one dead run: the level fails
+            "0.1": [{}, {"loss_ratio": 0.6}],  # loss near chance on one seed
+            "0.03": [{}, {}],
+            "noise": [{}, {}],
+        }
+    )
+    assert choose(t, CAL) == "0.03"
+    assert mark(t, CAL).healthy.tolist() == [True, False, True, False, True, True, True, True]
+
+
+def test_each_health_check_and_none_healthy():
+    t = table(
+        {
+            "0.3": [{"probe_majority_sign_accuracy": 0.8}],
+            "0.1": [{"nonzero_share": 0.99}],
+            "0.03": [{"loss_ratio": 0.51}],
+            "noise": [{"nonzero_share": 0.01}],
+        }
+    )
+    assert choose(t, CAL) is None
+    line = unhealthy_summary(t, CAL)
+    assert "0.3: 0/1 healthy (majority sign accuracy" in line
+    assert "0.03: 0/1 healthy (loss 0.51 log B > 0.5 log B)" in line
+    assert "\n" not in line
+
+
+def test_the_noise_candidate_can_win_when_it_alone_is_healthy():
+    t = table({"0.3": [{"loss_ratio": 1.0}], "noise": [{}]})
+    assert choose(t, CAL) == "noise"
+
+
+def test_candidates_must_decrease():
+    with pytest.raises(ParamError, match="decreasing"):
+        CalibrateParams.parse({**CalibrateParams().model_dump(), "candidates": [0.1, 0.3]}, "c")
+
+
+def test_the_papers_setting_is_the_default():
+    assert ModelParams().attention == "identity_fixed"
+    assert (DataParams().frequency, DataParams().noise) == ("paper", "paper")
+    params = init_params(ModelParams(width=3), 5, [0])
+    assert torch.equal(params["qkv"][0], torch.eye(5).repeat(3, 1))  # W_Q = W_K = W_V = I
+
+
+def test_noise_tied_bias_keeps_the_shared_mean_and_follows_the_noise():
+    cfg = ModelParams(width=4, bias_final=0.2, bias_ramp_steps=10)
+    M = torch.eye(6)[:, :2].numpy()
+    params = init_params(cfg, 6, [0, 1])
+    b = noise_tied_bias(cfg, M)(5, params)  # (R, m)
+    assert b.shape == (2, 4)
+    assert torch.allclose(b.mean(dim=1), torch.full((2,), 0.1))
+    noise = params["w"][..., 2:].norm(dim=-1)  # W_V = I: u = w, the residual off span(M)
+    assert torch.equal(b.argsort(dim=1), noise.argsort(dim=1))
+
+
+def test_bias_round_trip_and_model(tmp_path):
+    b = candidate_bias("noise", 0.05)
+    assert b == Bias("noise", 0.05, True) and candidate_bias(0.1, 0.05).candidate == "0.1"
+    path = tmp_path / "bias.json"
+    path.write_text('{"candidate": "0.1", "level": 0.1, "tied": false}')
+    got = read_bias(path)
+    assert got.model(ModelParams(bias_schedule="constant")).bias_schedule == "ramp"
+    assert got.fn(ModelParams(), M=torch.eye(4).numpy()) is None
+
+
+def test_a_tiny_calibration_returns_one_row_per_candidate_and_seed():
+    small = SmallParams(
+        dim=6, n_features=4, n_majority=2, tokens=2, steps=6, batch=8, bias_ramp_steps=3
+    )
+    cal = replace(
+        CAL,
+        seeds=2,
+        width=4,
+        eval_samples=32,
+        heldout_batches=1,
+        max_loss_ratio=2.0,
+        min_sign_accuracy=0.0,
+        nonzero_min=0.0,
+        nonzero_max=1.0,
+    )
+    t, chosen = calibrate(DataParams(), ModelParams(), TrainParams(), small, cal, seed=0)
+    assert len(t) == 4 * 2 and chosen == "0.3"
+    assert t.seed.tolist()[:2] == [0, 1] and t.healthy.all()
+
+
+def _stage(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "stages" / "calibrate.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "IMBCL_PARAMS": str(ROOT / "params.yaml")},
+    )
+
+
+def test_the_stage_prints_its_usage(tmp_path):
+    out = _stage(cwd=tmp_path)
+    assert out.returncode == 2
+    assert (
+        out.stderr.strip() == f"error: usage: python {ROOT / 'stages' / 'calibrate.py'} out tables"
+    )
+
+
+def test_train_reads_a_missing_bias_as_one_line(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "dictionary.npz").write_bytes(b"")
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "stages" / "train.py"), "d", "nope.json", "o"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "IMBCL_PARAMS": str(ROOT / "params.yaml")},
+    )
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert (
+        out.stderr.strip()
+        == "error: nope.json: not found; expected the calibrate stage's bias.json"
+    )
