@@ -94,8 +94,8 @@ def markdown(
         f"rho = {params['train']['control_ratio']:g}; width m = {params['model']['width']}, "
         f"batch {params['train']['batch']}, {params['train']['steps']} SGD steps at lr "
         f"{params['train']['lr']:g}, tau = {params['train']['temperature']:g}, weight decay "
-        f"{params['train']['weight_decay']:g}; {params['train']['seeds_per_block']} seeds per ratio "
-        "in each of two replication blocks.",
+        f"{params['train']['weight_decay']:g}; {params['train']['seeds_per_block']} seeds "
+        "per ratio in each of two replication blocks.",
         "",
         "## Claims",
         "",
