@@ -12,7 +12,6 @@ writes  OUT/runs.csv, OUT/effects.csv    per-run measures, per-seed effects
 import time
 from pathlib import Path
 
-
 import torch
 
 from imbcl.core import cli
@@ -106,7 +105,8 @@ def main(out: str, table: str, figure: str) -> None:
         f"{caption}\n\n{evidence.to_markdown(index=False)}\n\n{arms_md}\n",
     )
     print(
-        f"prune_forward: {len(runs)} runs in {time.perf_counter() - start:.1f} s; C6 {row['verdict']}"
+        f"prune_forward: {len(runs)} runs in {time.perf_counter() - start:.1f} s; "
+        f"C6 {row['verdict']}"
     )
 
 

@@ -127,7 +127,7 @@ class PruneParams(Section):
     sensitivity_units: Annotated[
         list[Literal["neuron", "entry"]], expect("a list of neuron, entry", min_length=1)
     ] = ["neuron", "entry"]
-    sensitivity_seeds: Annotated[Int, at_least(2)] = 4
+    sensitivity_seeds: Annotated[Int, at_least(2)] = 3
 
 
 class PruneStage(Stage):
