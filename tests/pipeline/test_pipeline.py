@@ -58,6 +58,13 @@ def test_repro_then_noop_then_identical_rerun(dvc_repo):
         assert _files(dvc_repo / "reports") == before
 
 
+# The paths dvc.yaml passes these stages.
+STAGE_PATHS = {
+    "synthesize": ["data/synthetic"],
+    "train": ["data/synthetic", "runs/calibrate/bias.json", "runs/train"],
+}
+
+
 def _files(directory):
     return {p: p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
@@ -77,7 +84,8 @@ def test_bad_parameter_stops_the_stage_and_writes_nothing(tmp_path, section, key
     params[section][key] = value
     write_params(tmp_path / "params.yaml", params)
     stage = "synthesize" if section == "data" else "train"
-    out = sh(sys.executable, str(ROOT / "stages" / f"{stage}.py"), cwd=tmp_path, check=False)
+    paths = STAGE_PATHS[stage]
+    out = sh(sys.executable, str(ROOT / "stages" / f"{stage}.py"), *paths, cwd=tmp_path, check=False)
     assert out.returncode == 2, out.stderr
     assert needle in out.stderr and "Traceback" not in out.stderr
     assert out.stderr.count("\n") == 1  # one line
@@ -86,7 +94,8 @@ def test_bad_parameter_stops_the_stage_and_writes_nothing(tmp_path, section, key
 
 def test_missing_input_is_named(tmp_path):
     write_params(tmp_path / "params.yaml", tiny_params())
-    out = sh(sys.executable, str(ROOT / "stages" / "train.py"), cwd=tmp_path, check=False)
+    train = str(ROOT / "stages" / "train.py")
+    out = sh(sys.executable, train, *STAGE_PATHS["train"], cwd=tmp_path, check=False)
     assert out.returncode == 2
     assert "data/synthetic/dictionary.npz: not found" in out.stderr
     assert not (tmp_path / "runs").exists()

@@ -16,6 +16,7 @@ from imbcl.core.params import (
     expect,
     open_unit,
     positive,
+    probability,
     unit_open,
 )
 from imbcl.synthetic.params import (
@@ -50,6 +51,18 @@ def _timing(value: Any) -> Any:
 Timing = Annotated[int | str, PlainValidator(_timing)]
 
 
+ForwardStatistic = Literal["growth", "slope", "specialists", "sign"]
+
+
+class ForwardEffects(Section):
+    """One number per C6 statistic of the forward-mask study (min_effect or pilot_sd)."""
+
+    growth: Annotated[Float, positive()] = 0.1
+    slope: Annotated[Float, positive()] = 0.25
+    specialists: Annotated[Float, positive()] = 0.5
+    sign: Annotated[Float, positive()] = 0.02
+
+
 class PruneParams(Section):
     """Masks on the neuron weights, masked training after them, and the sweep grid.
 
@@ -81,6 +94,40 @@ class PruneParams(Section):
     small_overrides: Annotated[SmallOverrides, expect("a mapping of keys of small to override")] = (
         SmallOverrides(tokens=8, init_std=0.01)
     )
+
+    # The paper's Algorithm 1 (stages prune_forward, prune_sensitivity; synthetic.masking):
+    # a forward-only mask recomputed from the current weights, every parameter updated.
+    # Algorithm 1 as the C6 study runs it, fixed before the runs.
+    forward_ratio: Annotated[Float, unit_open()] = 0.5  # alpha: share of units masked
+    forward_unit: Literal["neuron", "entry"] = "neuron"  # neuron: the theory's unit
+    forward_every: Annotated[Int, at_least(1)] = 1  # recompute the mask every this many steps
+    forward_start: Annotated[Int, at_least(0)] = 0  # first masked step (0: from the init)
+    forward_masked_grad: Literal["zero", "straight_through"] = "zero"
+    forward_ratios: Annotated[
+        list[Annotated[Float, Field(ge=1)]], expect("a list of ratios >= 1", min_length=2)
+    ] = [1.0, 10.0, 50.0]  # the rho grid; must contain 1.0 (the balanced control)
+    forward_early_steps: Annotated[Int, at_least(1)] = 100  # window of the growth rate (a)
+    forward_floor: Annotated[Float, probability()] = 0.5  # specialist: >= this x best neuron
+    forward_seeds_per_block: Annotated[Int, at_least(2)] = 8  # discovery and confirmation
+    forward_primary: ForwardStatistic = "slope"  # the statistic that decides C6
+    forward_min_effect: Annotated[ForwardEffects, expect("a mapping growth/slope/...")] = (
+        ForwardEffects()
+    )
+    forward_pilot_sd: Annotated[ForwardEffects, expect("a mapping growth/slope/...")] = (
+        ForwardEffects()
+    )
+    # The sensitivity map (pipeline sensitivity/dvc.yaml): alpha x every x unit per rho.
+    sensitivity_alphas: Annotated[
+        list[Annotated[Float, Field(ge=0, lt=1)]],
+        expect("a list of numbers in [0, 1)", min_length=1),
+    ] = [0.1, 0.3, 0.5, 0.7, 0.9]
+    sensitivity_every: Annotated[
+        list[Annotated[Int, Field(ge=1)]], expect("a list of steps >= 1", min_length=1)
+    ] = [1, 50, 600]
+    sensitivity_units: Annotated[
+        list[Literal["neuron", "entry"]], expect("a list of neuron, entry", min_length=1)
+    ] = ["neuron", "entry"]
+    sensitivity_seeds: Annotated[Int, at_least(2)] = 3
 
 
 class PruneStage(Stage):
@@ -115,6 +162,37 @@ class PruneStage(Stage):
             raise ParamError(
                 f"prune.at = {self.prune.at}: expected a step below train.steps = "
                 f"{self.train.steps}"
+            )
+        return self
+
+
+class PruneForwardStage(Stage):
+    """stages/prune_forward.py and stages/prune_sensitivity.py: Algorithm 1 on the small
+    model (`scaled(data, model, train, small)`) at width prune.sweep_width."""
+
+    data: DataParams
+    model: ModelParams
+    train: TrainParams
+    analyze: AnalyzeParams
+    small: SmallParams
+    prune: PruneParams
+
+    @model_validator(mode="after")
+    def _forward(self) -> Self:
+        p = self.prune
+        if 1.0 not in p.forward_ratios:
+            raise ParamError(
+                f"prune.forward_ratios = {p.forward_ratios}: expected the balanced control 1.0"
+            )
+        if p.forward_start >= self.small.steps:
+            raise ParamError(
+                f"prune.forward_start = {p.forward_start}: expected a step below "
+                f"small.steps = {self.small.steps}"
+            )
+        if p.forward_early_steps > self.small.steps:
+            raise ParamError(
+                f"prune.forward_early_steps = {p.forward_early_steps}: expected at most "
+                f"small.steps = {self.small.steps}"
             )
         return self
 

@@ -1,0 +1,103 @@
+"""The forward-mask C6 study: the rule on constructed per-seed effects, the design of cells,
+and a tiny end-to-end run of the study."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imbcl.core.verdicts import decide
+from imbcl.pruning import forward_claims as fc
+from imbcl.pruning.forward import block_seeds, cells, design, run_table, setting
+from imbcl.pruning.params import ForwardEffects
+from imbcl.pruning.sensitivity import cell_effects
+from imbcl.synthetic.params import DataParams, ModelParams, SmallParams, TrainParams
+
+MIN = ForwardEffects().model_dump()
+SD = {k: 0.01 for k in MIN}
+
+
+def effects(values: dict[tuple[str, str], list[float]], seeds: list[int]) -> pd.DataFrame:
+    rows = []
+    for (stat, control), vals in values.items():
+        for seed, v in zip(seeds, vals, strict=True):
+            rows.append({"seed": seed, "statistic": stat, "control": control, "effect": v})
+    return pd.DataFrame(rows)
+
+
+def table(dense: list[float], random: list[float], seeds: list[int]) -> pd.DataFrame:
+    zero = [0.0] * len(seeds)
+    vals = {(s, c): zero for s in fc.STATISTICS for c in fc.CONTROLS}
+    vals[("slope", "dense")], vals[("slope", "random")] = dense, random
+    return effects(vals, seeds)
+
+
+def verdict(dense: list[float], random: list[float]) -> str:
+    d, c = block_seeds(0, len(dense))
+    dec = fc.decisions(table(dense, random, d), table(dense, random, c), MIN, SD)
+    return fc.combine(dec[("slope", "dense")], dec[("slope", "random")])[0]
+
+
+UP = [0.50, 0.55, 0.60, 0.52, 0.58, 0.54]
+NONE = [0.01, -0.01, 0.0, 0.005, -0.005, 0.0]
+WIDE = [2.0, -1.5, 1.0, -2.0, 1.5, -0.5]
+
+
+def test_supported_only_against_both_controls() -> None:
+    assert verdict(UP, UP) == "supported"
+
+
+def test_beating_dense_but_not_random_is_not_supported() -> None:
+    # shown absent against random: the effect is the mask's sparsity, not its choice
+    assert verdict(UP, NONE) == "not supported"
+
+
+def test_beating_dense_with_random_unresolved_is_inconclusive() -> None:
+    assert verdict(UP, WIDE) == "inconclusive"
+
+
+def test_absent_against_dense_is_not_supported() -> None:
+    assert verdict(NONE, UP) == "not supported"
+
+
+def test_combine_uses_decide() -> None:
+    a, b = decide(UP, UP, 0.25), decide(WIDE, WIDE, 0.25)
+    assert fc.combine(a, a)[0] == "supported"
+    assert fc.combine(a, b)[0] == "inconclusive"
+
+
+def test_design_has_no_duplicates_and_controls_in_every_cell() -> None:
+    arms = design([1, 10, 10.0], [0.1, 0.5, 0.5], [1, 50], ["neuron", "entry"])
+    assert len(arms) == len(set(arms))
+    for rho, alpha, every, unit in cells(arms):
+        here = [a for a in arms if a.rho == rho and (a.arm == "dense" or a.alpha == alpha)]
+        kinds = {a.arm for a in here if a.arm == "dense" or (a.every, a.unit) == (every, unit)}
+        assert kinds == {"dense", "magnitude", "random"}
+    assert len(cells(arms)) == 2 * 2 * 2 * 2
+    masks = [a.forward_mask() for a in arms if a.arm != "dense"]
+    assert {m.method for m in masks if m} == {"magnitude", "random"}
+
+
+def test_blocks_are_disjoint() -> None:
+    d, c = block_seeds(3, 5)
+    assert not set(d) & set(c) and len(d) == len(c) == 5
+
+
+def test_slope_recovers_a_line() -> None:
+    x = np.log([1.0, 10.0, 50.0])
+    assert fc.slope(x, 2 - 0.7 * x) == pytest.approx(-0.7)
+
+
+def test_tiny_end_to_end() -> None:
+    small = SmallParams(dim=6, n_features=4, n_majority=2, tokens=2, steps=12, batch=8)
+    s = setting(DataParams(eval_samples=64), ModelParams(), TrainParams(), small, 4, 0, 0.7, 0.5, 4)
+    arms = design([1.0, 10.0], [0.5], [1], ["neuron"])
+    runs = run_table(arms, [0, 1, 2], s)
+    assert len(runs) == 3 * 3 * 2 and np.isfinite(runs["log_ratio"]).all()
+    eff = fc.seed_effects(runs)
+    assert set(eff.statistic) == set(fc.STATISTICS) and set(eff.control) == set(fc.CONTROLS)
+    dec = fc.decisions(eff, eff, MIN, SD)
+    row = fc.c6_row(dec, eff, "slope", MIN, SD, "tiny", {})
+    assert row["id"] == "C6" and row["verdict"] in ("supported", "not supported", "inconclusive")
+    assert "Theorem 3.2" in row["prediction"]
+    sens = cell_effects(runs)
+    assert set(sens.control) == {"dense", "random"} and len(sens) == 2 * 2
