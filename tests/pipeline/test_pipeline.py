@@ -85,7 +85,9 @@ def test_bad_parameter_stops_the_stage_and_writes_nothing(tmp_path, section, key
     write_params(tmp_path / "params.yaml", params)
     stage = "synthesize" if section == "data" else "train"
     paths = STAGE_PATHS[stage]
-    out = sh(sys.executable, str(ROOT / "stages" / f"{stage}.py"), *paths, cwd=tmp_path, check=False)
+    out = sh(
+        sys.executable, str(ROOT / "stages" / f"{stage}.py"), *paths, cwd=tmp_path, check=False
+    )
     assert out.returncode == 2, out.stderr
     assert needle in out.stderr and "Traceback" not in out.stderr
     assert out.stderr.count("\n") == 1  # one line

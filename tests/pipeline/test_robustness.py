@@ -73,8 +73,10 @@ def test_diverging_training_names_step_run_and_parameter(dvc_repo):
     params["train"]["lr"] = 1.0e4
     params["model"]["init_std"] = 5.0
     write_params(dvc_repo / "params.yaml", params)
-    sh("dvc", "repro", "synthesize", cwd=dvc_repo)
-    out = sh(sys.executable, str(ROOT / "stages" / "train.py"), cwd=dvc_repo, check=False)
+    sh("dvc", "repro", "synthesize", "calibrate", cwd=dvc_repo)
+    train = str(ROOT / "stages" / "train.py")
+    paths = ["data/synthetic", "runs/calibrate/bias.json", "runs/train"]  # as in dvc.yaml
+    out = sh(sys.executable, train, *paths, cwd=dvc_repo, check=False)
     assert out.returncode == 2
     assert "diverged at step" in out.stderr and "train.lr" in out.stderr
     assert "Traceback" not in out.stderr
