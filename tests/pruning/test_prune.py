@@ -11,17 +11,9 @@ import torch
 from conftest import TINY
 from imbcl.core import config
 from imbcl.core.config import DataConfig, ModelConfig, ParamError, PruneConfig, TrainConfig
-from imbcl.pruning.jobs import (
-    GRANULARITY,
-    Job,
-    magnitude_mask,
-    n_pruned,
-    params_at,
-    random_mask,
-    resolve_step,
-    run_jobs,
-    separation,
-)
+from imbcl.pruning.jobs import Job, params_at, resolve_step, run_jobs
+from imbcl.pruning.masks import GRANULARITY, magnitude_mask, n_pruned, random_mask
+from imbcl.pruning.measures import neuron_separation
 from imbcl.synthetic.data import make_dictionary
 from imbcl.synthetic.train import RunSpec, train_group
 
@@ -157,13 +149,13 @@ def test_resolve_step() -> None:
         resolve_step("stage1", None)
 
 
-def test_separation_in_decades() -> None:
+def test_neuron_separation_in_decades() -> None:
     proj = np.array([[1.0, 0.0], [0.0, 0.1], [0.0, 0.0]])  # neuron 2 is dead
     noise = np.array([0.1, 0.1, 0.0])
     majority = np.array([True, False])
-    assert separation(proj, noise, majority) == pytest.approx(1.0)  # log10(1 / 0.1)
-    assert separation(proj, noise, ~majority) == pytest.approx(0.0)
-    assert np.isnan(separation(proj[:1], noise[:1], ~majority))
+    assert neuron_separation(proj, noise, majority) == pytest.approx(1.0)  # log10(1 / 0.1)
+    assert neuron_separation(proj, noise, ~majority) == pytest.approx(0.0)
+    assert np.isnan(neuron_separation(proj[:1], noise[:1], ~majority))
 
 
 def _prune_section(**changes: object) -> dict:

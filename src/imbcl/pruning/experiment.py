@@ -31,31 +31,14 @@ from imbcl.core.claims import (
     paired_difference,
 )
 from imbcl.core.config import AnalyzeConfig, DataConfig, ModelConfig, PruneConfig, TrainConfig
-from imbcl.pruning.jobs import (
-    GRANULARITY,
-    MAGNITUDE,
-    BiasFn,
-    Job,
-    final_measures,
-    noise_tied_bias,
-    resolve_step,
-    run_jobs,
-)
+from imbcl.pruning.jobs import BiasFn, Job, noise_tied_bias, resolve_step, run_jobs
+from imbcl.pruning.masks import GRANULARITY, MAGNITUDE
+from imbcl.pruning.measures import MEASURES, group_measures
 from imbcl.synthetic.data import eval_set, make_dictionary
 from imbcl.synthetic.measures import detect_stages, group_curves
 from imbcl.synthetic.model import Params, bias_at
 from imbcl.synthetic.probe import encoder_features, group_summary, linear_probe
 from imbcl.synthetic.train import RunResult, RunSpec, Trajectory, train_group
-
-MEASURES = (
-    "minority_neurons",
-    "minority_coverage",
-    "minority_strength",
-    "minority_separation",
-    "majority_neurons",
-    "majority_strength",
-    "majority_separation",
-)
 
 
 @dataclass(frozen=True)
@@ -109,7 +92,7 @@ def measure(
     rows = []
     bias = bias_at(s.model, s.train.steps)
     for (spec, traj, final), do_probe in zip(results, probe, strict=True):
-        row = final_measures(traj.proj[-1], traj.norm[-1], traj.noise[-1], s.majority, s.threshold)
+        row = group_measures(traj.proj[-1], traj.norm[-1], traj.noise[-1], s.majority, s.threshold)
         if do_probe:
             feats = encoder_features({k: v[None] for k, v in final.items()}, s.eval_x, bias)[0]
             per_feature = linear_probe(
@@ -214,7 +197,7 @@ def pair_jobs(
     """The magnitude job and its random control for every source; the timing label of each."""
     jobs, labels = [], []
     for src in sources:
-        job = Job(src, method, False, ratio, resolve_step(at, stage1.get(src.name)), rewind)
+        job = Job(src, method, False, ratio, resolve_step(str(at), stage1.get(src.name)), rewind)
         pair = [job] if method == "random" else [job, job.paired()]
         jobs += pair
         labels += [str(at)] * len(pair)
