@@ -1,6 +1,6 @@
 """The measures C6 compares, one dict per run at its final step: per group (majority /
 minority features), the feature strength, the specialised neurons per feature, the coverage,
-the neuron separation.
+the neuron separation, and the linear probe where asked.
 
 `neuron_separation` is per group of neurons: the mean, over the neurons whose best feature is
 in the group, of each neuron's feature-to-noise ratio. (C5's per-feature separation, in
@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from imbcl.core.config import PruneConfig
+from imbcl.pruning.design import Testbed
 from imbcl.synthetic.measures import feature_strength, neurons_per_feature
+from imbcl.synthetic.model import Params, bias_at
+from imbcl.synthetic.probe import encoder_features, group_summary, linear_probe
+from imbcl.synthetic.train import Trajectory
 
 MEASURES = (
     "minority_neurons",
@@ -60,3 +65,21 @@ def group_measures(
         out[f"{group}_coverage"] = float((neurons[sel] > 0).mean())
         out[f"{group}_separation"] = neuron_separation(proj, noise, sel)
     return out
+
+
+def run_measures(
+    traj: Trajectory, final: Params, bed: Testbed, prune: PruneConfig, probe: bool
+) -> dict[str, float]:
+    """The final measures of one run; with `probe`, the linear probe on the frozen encoder
+    (per group AUC and accuracy) and the share of nonzero outputs."""
+    row = group_measures(traj.proj[-1], traj.norm[-1], traj.noise[-1], bed.majority, bed.threshold)
+    if probe:
+        bias = bias_at(bed.model, bed.train.steps)
+        feats = encoder_features({k: v[None] for k, v in final.items()}, bed.eval_x, bias)[0]
+        per_feature = linear_probe(
+            feats, bed.eval_present, prune.probe_c, prune.probe_train_fraction
+        )
+        row.update(group_summary(per_feature, bed.majority))
+        # Share of nonzero outputs: a probe at chance on an all-zero f says why.
+        row["active_fraction"] = float((feats != 0).mean())
+    return row
