@@ -64,7 +64,7 @@ def test_run_jobs_pairs_magnitude_and_random_from_the_same_start() -> None:
     for r in results:
         assert int(r.trajectory.steps[0]) == 20 and int(r.trajectory.steps[-1]) == 40
         kept = (r.checkpoints[40]["w"] != 0).sum(dim=1)  # per neuron: d - pruned entries
-        assert (kept <= data.dim - n_pruned(data.dim, 0.5)).all()
+        assert (kept == data.dim - n_pruned(data.dim, 0.5)).all()
 
 
 def test_resolve_step() -> None:
