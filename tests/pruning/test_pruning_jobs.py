@@ -67,6 +67,14 @@ def test_run_jobs_pairs_magnitude_and_random_from_the_same_start() -> None:
         assert (kept == data.dim - n_pruned(data.dim, 0.5)).all()
 
 
+def test_job_names_say_variant_ratio_and_step() -> None:
+    job = Job(RunSpec(10.0, 8, 2, tag="sweep_shared"), "magnitude_input", False, 0.8, 200)
+    assert job.spec.name == "rho10_m8_s2_sweep_shared_magnitude_input_p0.8_t200"
+    assert job.paired().spec.name == "rho10_m8_s2_sweep_shared_magnitude_input_random_p0.8_t200"
+    assert replace(job, rewind=True).spec.name.endswith("_t200_rewind")
+    assert job.paired().paired() == job
+
+
 def test_resolve_step() -> None:
     assert resolve_step("init", None) == 0
     assert resolve_step(120, None) == 120

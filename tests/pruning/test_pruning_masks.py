@@ -69,6 +69,14 @@ def test_hand_made_input_mask() -> None:
     assert torch.equal(mask, expected)
 
 
+def test_ties_keep_the_lower_index() -> None:
+    w = torch.ones(1, 4, 3)
+    mask = magnitude_mask(w, "magnitude_input", 0.5)  # 2 of 4 neurons per coordinate
+    assert torch.equal(mask[0, :, 0], torch.tensor([1.0, 1.0, 0.0, 0.0]))
+    whole = magnitude_mask(w, "magnitude_neuron_whole", 0.25)  # 1 of 4 neurons
+    assert torch.equal(whole[0, :, 0], torch.tensor([1.0, 1.0, 1.0, 0.0]))
+
+
 def test_random_mask_is_seeded_and_differs_from_magnitude() -> None:
     shape = (R, M_WIDTH, D)
     a = random_mask(shape, "magnitude_input", 0.8, [(0, 5), (1, 5)])
