@@ -9,8 +9,9 @@ import torch
 
 from conftest import TINY
 from imbcl.core.config import DataConfig, ModelConfig, TrainConfig
+from imbcl.core.masks import n_pruned
 from imbcl.pruning.jobs import Job, params_at, resolve_step, run_jobs
-from imbcl.pruning.masks import magnitude_mask, n_pruned
+from imbcl.pruning.masks import magnitude_mask
 from imbcl.synthetic.data import make_dictionary
 from imbcl.synthetic.train import RunSpec, train_group
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from imbcl.pruning.masks import GRANULARITY, magnitude_mask, n_pruned, random_mask
+from imbcl.core.masks import n_pruned
+from imbcl.pruning.masks import GRANULARITY, magnitude_mask, random_mask
 
 R, M_WIDTH, D = 2, 10, 12
 
@@ -64,9 +65,25 @@ def test_magnitude_masks_keep_the_largest_entries_of_their_unit() -> None:
 
 def test_hand_made_input_mask() -> None:
     w = torch.tensor([[[1.0, -5.0], [3.0, 0.5], [-2.0, 4.0]]])  # (1, m=3, d=2)
-    mask = magnitude_mask(w, "magnitude_input", 0.6)  # prune 2 of 3 neurons per coordinate
+    mask = magnitude_mask(w, "magnitude_input", 0.7)  # prune floor(2.1) = 2 of 3 per coordinate
     expected = torch.tensor([[[0.0, 1.0], [1.0, 0.0], [0.0, 0.0]]])
     assert torch.equal(mask, expected)
+    mask = magnitude_mask(w, "magnitude_input", 0.6)  # floor(1.8) = 1: the smallest goes
+    expected = torch.tensor([[[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]])
+    assert torch.equal(mask, expected)
+
+
+@pytest.mark.parametrize("method", list(GRANULARITY))
+def test_counts_round_down(method: str) -> None:
+    """0.8 of 16 prunes floor(12.8) = 12 of each unit of 16, not 13; 0.8 of 256 prunes 204."""
+    w = torch.randn(1, 16, 16, generator=torch.Generator().manual_seed(1))
+    mask = (
+        random_mask((1, 16, 16), method, 0.8, [(0,)])
+        if method == "random"
+        else magnitude_mask(w, method, 0.8)
+    )
+    kept = 256 - 204 if GRANULARITY[method] == "global" else 16 * (16 - 12)
+    assert int(mask.sum()) == kept
 
 
 def test_ties_keep_the_lower_index() -> None:

@@ -1,7 +1,8 @@
 """Pruning masks on the neuron weights w, from scores, at one of five granularities.
 
-A mask is a 0/1 tensor shaped like the neuron weights w (R, m, d). Every method keeps the
-same share 1 - ratio of its unit:
+A mask is a 0/1 tensor shaped like the neuron weights w (R, m, d). Every method prunes the
+same share of its unit, by the one rule of imbcl.core.masks: of n units, floor(ratio * n)
+are pruned and the rest kept (ties: the lower index is kept):
 
     magnitude_global        the largest |w_ij| among all m*d entries of a run
     magnitude_neuron        the largest |w_ij| within each neuron i (each row keeps the same)
@@ -17,11 +18,9 @@ the magnitude mask is which entries survive, not how many per unit.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from imbcl.core.masks import keep_top
+from imbcl.core.masks import keep_top, n_pruned
 from imbcl.synthetic.data import generator
 
 GRANULARITY = {
@@ -33,11 +32,6 @@ GRANULARITY = {
 }
 MAGNITUDE = tuple(m for m in GRANULARITY if m.startswith("magnitude_"))
 _RANDOM_MASK = 23  # stream tag of the random-control masks (see imbcl.synthetic.data)
-
-
-def n_pruned(n: int, ratio: float) -> int:
-    """How many of n units a ratio removes (rounded half up, so 0.5 of 5 prunes 3)."""
-    return min(n, math.floor(ratio * n + 0.5))
 
 
 def mask_from_scores(scores: torch.Tensor, granularity: str, ratio: float) -> torch.Tensor:
