@@ -13,8 +13,8 @@ writes OUT/main/             the pruned and random-control runs of the main part
 
 from imbcl.core import cli, config
 from imbcl.core.io import atomic_dir, atomic_path, write_json, write_text
+from imbcl.core.tables import latex
 from imbcl.pruning import experiment
-from imbcl.pruning.claims import latex
 from imbcl.synthetic.train import save_runs
 
 

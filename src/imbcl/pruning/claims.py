@@ -212,30 +212,3 @@ def metrics(rows: pd.DataFrame, prune: PruneConfig, confidence: float) -> dict[s
         out[f"sweep.regime.{measure}.cells_beating_{versus}"] = float(part_rows.beats.sum())
         out[f"sweep.regime.{measure}.cells_losing_to_{versus}"] = float(part_rows.loses.sum())
     return out
-
-
-def latex(table: pd.DataFrame, caption: str) -> str:
-    """A booktabs tabular of a string table (pandas' to_latex needs jinja2, not installed)."""
-
-    def esc(x: object) -> str:
-        return str(x).replace("_", r"\_").replace("±", r"$\pm$").replace("%", r"\%")
-
-    head = " & ".join(esc(c) for c in table.columns) + r" \\"
-    body = [" & ".join(esc(v) for v in row) + r" \\" for row in table.itertuples(index=False)]
-    return "\n".join(
-        [
-            r"\begin{table}",
-            r"\centering",
-            r"\small",
-            r"\begin{tabular}{" + "l" * len(table.columns) + "}",
-            r"\toprule",
-            head,
-            r"\midrule",
-            *body,
-            r"\bottomrule",
-            r"\end{tabular}",
-            rf"\caption{{{esc(caption)}}}",
-            r"\end{table}",
-            "",
-        ]
-    )
