@@ -60,6 +60,8 @@ TINY = {
         "sweep_at": ["init", 20],
         "sweep_bias": ["shared"],
         "small_overrides": {},
+        "forward_early_steps": 10,
+        "forward_seeds_per_block": 2,
     },
     "real": {
         "steps": 12,

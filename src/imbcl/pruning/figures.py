@@ -1,5 +1,5 @@
-"""Seaborn figures of the pruning experiments (claim C6). Each function writes one PNG and
-returns its caption for the report."""
+"""Seaborn figures of the pruning experiments (claim C6). Each `plot_*` function writes one PNG
+and returns its caption for the report; `draw` makes them all from the prune stage's outputs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from imbcl.core.cli import require
+from imbcl.core.io import load_npz, read_json
 from imbcl.core.plotting import save, style
+from imbcl.pruning.params import PruneParams
+from imbcl.synthetic.measures import group_curves
+from imbcl.synthetic.train import load_specs, load_trajectory
 
 VARIANT_COLORS = {"dense": "#7f7f7f", "magnitude": "#d62728", "random": "#1f77b4"}
 
@@ -35,7 +40,7 @@ def _ratio_panel(ax: plt.Axes, pruned: pd.DataFrame, dense: pd.DataFrame, col: s
     ax.set_xlabel("pruning ratio (share of weights removed)")
 
 
-def versus_ratio(rows: pd.DataFrame, method: str, timing: str, path: str | Path) -> str:
+def plot_versus_ratio(rows: pd.DataFrame, method: str, timing: str, path: str | Path) -> str:
     """Minority strength and specialised neurons per minority feature against the ratio.
 
     rows: the sweep's runs at the default rho and the shared bias.
@@ -65,7 +70,7 @@ def versus_ratio(rows: pd.DataFrame, method: str, timing: str, path: str | Path)
     )
 
 
-def probe_vs_ratio(rows: pd.DataFrame, method: str, timing: str, path: str | Path) -> str:
+def plot_probe_vs_ratio(rows: pd.DataFrame, method: str, timing: str, path: str | Path) -> str:
     """Linear-probe AUC per group against the ratio (dense as a dashed line)."""
     style()
     pruned = rows[(rows.method == method) & (rows["timing"] == timing)].copy()
@@ -90,7 +95,7 @@ def probe_vs_ratio(rows: pd.DataFrame, method: str, timing: str, path: str | Pat
     )
 
 
-def trajectories(long: pd.DataFrame, step: float, path: str | Path, title: str) -> str:
+def plot_trajectories(long: pd.DataFrame, step: float, path: str | Path, title: str) -> str:
     """Group feature strength over training for dense, magnitude and random runs.
 
     long: columns curve (dense / magnitude / random), seed, step, group, value.
@@ -122,7 +127,7 @@ def trajectories(long: pd.DataFrame, step: float, path: str | Path, title: str) 
     )
 
 
-def regime_map(regime: pd.DataFrame, method: str, path: str | Path) -> str:
+def plot_regime_map(regime: pd.DataFrame, method: str, path: str | Path) -> str:
     """Heatmaps over (timing, ratio): rows magnitude - random and magnitude - dense, columns
     the C6 statistic and minority feature strength."""
     style()
@@ -185,3 +190,75 @@ def regime_map(regime: pd.DataFrame, method: str, path: str | Path) -> str:
         "(top) and minus the dense run (bottom), paired by seed, mean and 95% CI. "
         "Beating or losing means the CI lies above or below 0: " + "; ".join(sentences) + "."
     )
+
+
+# --- all figures from the stage outputs --------------------------------------------------------
+
+
+def trajectories_long(
+    train_dir: str | Path, prune_dir: str | Path, majority: np.ndarray, variants: dict[str, str]
+) -> pd.DataFrame:
+    """Group feature strength over training of the main runs, long format (curve, seed, step,
+    group, value): the dense runs of train_dir with the seeds and rho of the pruned runs in
+    prune_dir/main, and those (`magnitude` or `random`; variants: run name -> variant)."""
+    pruned = load_specs(Path(prune_dir) / "main")
+    seeds = {s.seed for s in pruned}
+    rho = pruned[0].imbalance_ratio
+    runs = [
+        (s, Path(train_dir), "dense")
+        for s in load_specs(train_dir)
+        if s.imbalance_ratio == rho and s.seed in seeds
+    ]
+    runs += [
+        (s, Path(prune_dir) / "main", "random" if variants[s.name] == "random" else "magnitude")
+        for s in pruned
+    ]
+    long = []
+    for spec, where, curve in runs:
+        traj = load_trajectory(where, spec)
+        curves = group_curves(traj, majority)
+        for g in ("majority", "minority"):
+            long.append(
+                pd.DataFrame(
+                    {
+                        "curve": curve,
+                        "seed": spec.seed,
+                        "step": traj.steps,
+                        "group": g,
+                        "value": curves[g],
+                    }
+                )
+            )
+    return pd.concat(long)
+
+
+def draw(
+    data_dir: str | Path,
+    train_dir: str | Path,
+    prune_dir: str | Path,
+    fig_dir: str | Path,
+    prune: PruneParams,
+) -> list[dict[str, str]]:
+    """Every figure of the pruning experiments into fig_dir: [{file, caption}] in report order."""
+    what = "the prune stage's output"
+    prune_dir, fig_dir = Path(prune_dir), Path(fig_dir)
+    rows = pd.read_csv(require(prune_dir / "runs.csv", what), dtype={"timing": str})
+    regime = pd.read_csv(require(prune_dir / "regime.csv", what), dtype={"timing": str})
+    majority = load_npz(require(Path(data_dir) / "dictionary.npz", "the synthesize output"))[
+        "majority"
+    ]
+    pruning = read_json(require(prune_dir / "main" / "pruning.json", what))
+    method, timing = prune.method, str(prune.at)
+    sweep = rows[
+        (rows.part == "sweep") & (rows.role == "imbalanced") & (rows.bias == prune.sweep_bias[0])
+    ]
+    long = trajectories_long(train_dir, prune_dir, majority, pruning["variants"])
+    step = sorted(pruning["steps"].values())[len(pruning["steps"]) // 2]  # median step
+    title = f"Main runs: dense vs {method} vs random mask at ratio {prune.ratio:g}"
+    figures = [
+        ("prune_regime.png", lambda f: plot_regime_map(regime, method, f)),
+        ("prune_ratio.png", lambda f: plot_versus_ratio(sweep, method, timing, f)),
+        ("prune_probe.png", lambda f: plot_probe_vs_ratio(sweep, method, timing, f)),
+        ("prune_trajectories.png", lambda f: plot_trajectories(long, step, f, title)),
+    ]
+    return [{"file": name, "caption": plot(fig_dir / name)} for name, plot in figures]
