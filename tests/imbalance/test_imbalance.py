@@ -14,11 +14,6 @@ from imbcl.imbalance.claims import (
     claim_c3,
     claim_c4,
     claim_c5,
-    floor_measures,
-    loglog_slope,
-    regime_summary,
-    seed_mstar_slopes,
-    seed_slopes,
     width_trend,
 )
 from imbcl.imbalance.grid import FinalState
@@ -26,11 +21,16 @@ from imbcl.imbalance.measures import (
     best_alignment,
     coverage,
     feature_separation,
+    floor_measures,
+    loglog_slope,
     margin,
     min_width,
     run_row,
+    seed_mstar_slopes,
+    seed_slopes,
 )
 from imbcl.imbalance.params import SweepParams
+from imbcl.imbalance.summary import regime_summary
 from imbcl.synthetic.params import AnalyzeParams, ClaimRule
 from imbcl.synthetic.train import RunSpec
 

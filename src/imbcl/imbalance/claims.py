@@ -13,30 +13,22 @@ The per-run measures and m* are defined in `imbcl.imbalance.measures`.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from imbcl.core.blocks import decide_blocks
 from imbcl.core.claims import Claim, Interval, mean_ci
 from imbcl.core.verdicts import Decision, claim_row
-from imbcl.imbalance.grid import FinalState
-from imbcl.imbalance.measures import GROUPS, covered_cube, min_width
+from imbcl.imbalance.measures import (
+    GROUPS,
+    covered_cube,
+    loglog_slope,
+    min_width,
+    seed_mstar_slopes,
+    seed_slopes,
+)
 from imbcl.imbalance.params import SweepParams
-from imbcl.synthetic.measures import specialisation
 from imbcl.synthetic.params import AnalyzeParams, ClaimRule
-
-
-def loglog_slope(ratios: np.ndarray, mstar: np.ndarray, censor_at: float) -> np.ndarray:
-    """Least-squares slope of log m* on log rho; censored m* count as `censor_at`.
-
-    ratios (R,), mstar (..., R) -> (...,).
-    """
-    x = np.log(ratios)
-    y = np.log(np.minimum(mstar, censor_at))  # censored (inf) -> censor_at
-    xc = x - x.mean()
-    return ((y - y.mean(axis=-1, keepdims=True)) * xc).sum(axis=-1) / (xc**2).sum()
 
 
 def width_trend(
@@ -79,87 +71,6 @@ def width_trend(
         float(r) for r, v in zip(ratios, out["mstar_minority"], strict=True) if not np.isfinite(v)
     ]
     return out
-
-
-# --- per-run measures the claims add ------------------------------------------------------------
-
-
-def floor_measures(
-    state: FinalState, majority: np.ndarray, threshold: float, floor: float, batch: int
-) -> dict:
-    """Specialists with a strength floor, mixing and health of one run.
-
-    A neuron i is a specialist of feature j when j is its best feature, its normalised
-    alignment is >= threshold, and |<u_i, M_j>| >= floor * the run's strongest component
-    max_{i,k} |<u_i, M_k>| (so that a weak, sparse neuron does not count). Mixing: the mean,
-    over neurons reading at least one feature above that floor, of the number they read above
-    it. loss_ratio: final training InfoNCE loss / log B.
-    """
-    a = np.abs(state.proj)  # (m, K)
-    strong = a >= floor * max(float(a.max()), 1e-12)  # (m, K)
-    best = specialisation(state.proj, state.norm, threshold)  # (m,): feature or -1
-    k = state.proj.shape[1]
-    counts = np.zeros(k)
-    for i, j in enumerate(best):
-        if j >= 0 and strong[i, j]:
-            counts[j] += 1
-    reading = strong.sum(axis=1)  # (m,)
-    live = reading > 0
-    return {
-        "imbalance_ratio": state.spec.imbalance_ratio,
-        "width": state.spec.width,
-        "seed": state.spec.seed,
-        "specialists_majority": float(counts[majority].mean()),
-        "specialists_minority": float(counts[~majority].mean()),
-        "mixing": float(reading[live].mean()) if live.any() else 0.0,
-        "loss_ratio": state.loss / math.log(batch),
-    }
-
-
-def with_floor_measures(
-    table: pd.DataFrame,
-    states: list[FinalState],
-    majority: np.ndarray,
-    threshold: float,
-    floor: float,
-    batch: int,
-) -> pd.DataFrame:
-    """The sweep table with the columns of floor_measures joined on (rho, width, seed)."""
-    extra = pd.DataFrame([floor_measures(s, majority, threshold, floor, batch) for s in states])
-    return table.merge(extra, on=["imbalance_ratio", "width", "seed"], validate="one_to_one")
-
-
-# --- per-seed trends over the rho grid ---------------------------------------------------------
-
-
-def seed_slopes(table: pd.DataFrame, width: int, column: str) -> pd.Series:
-    """Per seed: least-squares slope of `column` on log rho over the grid, at `width`.
-
-    The slope of (value at rho - value at rho = 1) is the same number, so it compares each
-    rho with the seed's own balanced run."""
-    wide = table[table.width == width].pivot(index="seed", columns="imbalance_ratio", values=column)
-    wide = wide.dropna()
-    x = np.log(wide.columns.to_numpy(dtype=float))
-    xc = x - x.mean()
-    y = wide.to_numpy(dtype=float)
-    slope = ((y - y.mean(axis=1, keepdims=True)) * xc).sum(axis=1) / (xc**2).sum()
-    return pd.Series(slope, index=wide.index)
-
-
-def seed_mstar_slopes(table: pd.DataFrame) -> pd.Series:
-    """Per seed: slope of log m*_s on log rho, m*_s the smallest width at which that seed covers
-    every minority feature; censored m*_s counted at twice the widest width."""
-    widths = np.array(sorted(table.width.unique()), dtype=float)
-    censor_at = 2.0 * widths.max()
-    full = table.assign(full=table.coverage_minority >= 1.0)
-    covered = full.pivot_table(
-        index=["seed", "imbalance_ratio"], columns="width", values="full", aggfunc="first"
-    )[widths.astype(int)].to_numpy(dtype=bool)  # (S * R, W)
-    mstar = np.where(covered.any(axis=1), widths[covered.argmax(axis=1)], np.inf)
-    seeds = sorted(table.seed.unique())
-    ratios = np.array(sorted(table.imbalance_ratio.unique()), dtype=float)
-    slopes = loglog_slope(ratios, mstar.reshape(len(seeds), len(ratios)), censor_at)
-    return pd.Series(slopes, index=seeds)
 
 
 def _cell(table: pd.DataFrame, rho: float, width: int) -> pd.DataFrame:
@@ -311,81 +222,3 @@ def claim_c5(
         ),
         health=health,
     )
-
-
-# --- everything for the stage ------------------------------------------------------------------
-
-
-def regimes(table: pd.DataFrame, width: int, measure: str, confidence: float) -> dict:
-    """For each rho at `width`: the majority - minority gap of a measure, with its interval."""
-    return {
-        float(r): _gap(_cell(table, r, width), measure, confidence)
-        for r in sorted(table.imbalance_ratio.unique())
-    }
-
-
-def regime_summary(gaps: dict[float, Interval]) -> str:
-    """Where an effect (gap majority - minority > 0) holds, reverses or is not resolved."""
-    parts: dict[str, list[str]] = {
-        "present (CI above 0)": [],
-        "reversed (CI below 0)": [],
-        "not resolved": [],
-    }
-    for rho, iv in gaps.items():
-        key = (
-            "present (CI above 0)"
-            if iv.n > 1 and iv.low > 0
-            else "reversed (CI below 0)"
-            if iv.n > 1 and iv.high < 0
-            else "not resolved"
-        )
-        parts[key].append(f"{rho:g}")
-    return "; ".join(f"{k} at rho = {', '.join(v)}" for k, v in parts.items() if v)
-
-
-def regime_table(table: pd.DataFrame, trend: dict, width: int, confidence: float) -> str:
-    """Markdown: for each rho, the three gaps (majority - minority) and m*, so a reader sees
-    where each effect appears and where it does not."""
-    gaps = {
-        m: regimes(table, width, m, confidence) for m in ("neurons", "best_align", "separation")
-    }
-    cover = table[table.width == width].groupby("imbalance_ratio").coverage_minority.mean()
-    rows = []
-    for r, mstar in zip(trend["ratios"], trend["mstar_minority"], strict=True):
-        rows.append(
-            {
-                "rho": f"{r:g}",
-                f"neuron gap (m={width})": str(gaps["neurons"][r]),
-                "best-alignment gap": str(gaps["best_align"][r]),
-                "separation gap": str(gaps["separation"][r]),
-                f"minority coverage (m={width})": f"{cover.loc[r]:.2f}",
-                "minority m*": f"{mstar:g}"
-                if np.isfinite(mstar)
-                else f"> {trend['widths'].max():g}",
-            }
-        )
-    note = (
-        f"Gaps are majority - minority, mean over seeds [{confidence:.0%} t-interval]; "
-        "an interval above 0 means the effect is present at that rho.\n\n"
-    )
-    return note + pd.DataFrame(rows).to_markdown(index=False) + "\n"
-
-
-def metrics(table: pd.DataFrame, trend: dict, width: int) -> dict[str, float]:
-    """Flat means over seeds: per rho at the widest width, coverage per cell, m* and slope."""
-    out: dict[str, float] = {}
-    wide = table[table.width == width]
-    cols = [c for c in table.columns if c not in ("imbalance_ratio", "width", "seed")]
-    for rho, part in wide.groupby("imbalance_ratio"):
-        for c in cols:
-            out[f"rho{rho:g}.{c}"] = float(part[c].mean())
-    for (rho, m), part in table.groupby(["imbalance_ratio", "width"]):
-        out[f"coverage_minority.rho{rho:g}_m{m}"] = float(part["coverage_minority"].mean())
-    for r, v in zip(trend["ratios"], trend["mstar_minority"], strict=True):
-        if np.isfinite(v):
-            out[f"mstar_minority.rho{r:g}"] = float(v)
-    out["mstar_censored_ratios"] = float(len(trend["censored"]))
-    out["mstar_slope"] = trend["slope"].mean
-    out["mstar_slope_low"] = trend["slope"].low
-    out["mstar_slope_high"] = trend["slope"].high
-    return out

@@ -16,14 +16,12 @@ from imbcl.imbalance.claims import (
     claim_c3,
     claim_c4,
     claim_c5,
-    metrics,
-    regime_table,
     width_trend,
-    with_floor_measures,
 )
 from imbcl.imbalance.grid import FinalState
-from imbcl.imbalance.measures import sweep_table
+from imbcl.imbalance.measures import sweep_table, with_floor_measures
 from imbcl.imbalance.params import SweepParams
+from imbcl.imbalance.summary import metrics, regime_table
 from imbcl.synthetic.params import AnalyzeParams, SmallParams
 
 

@@ -12,7 +12,7 @@ import seaborn as sns
 
 from imbcl.core.claims import mean_ci
 from imbcl.core.plotting import GROUP_COLORS, save, style
-from imbcl.imbalance.claims import regime_summary, regimes
+from imbcl.imbalance.summary import regime_summary, regimes
 
 
 def _by_group(table: pd.DataFrame, measure: str) -> pd.DataFrame:

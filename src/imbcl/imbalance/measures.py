@@ -15,11 +15,13 @@ norm (m,), noise (m,)), and the minimum covering width m* over the (rho, width, 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from imbcl.imbalance.grid import FinalState
-from imbcl.synthetic.measures import neurons_per_feature, normalised_alignment
+from imbcl.synthetic.measures import neurons_per_feature, normalised_alignment, specialisation
 
 GROUPS = ("majority", "minority")
 _INF = np.float64(np.inf)
@@ -112,3 +114,95 @@ def min_width(covered: np.ndarray, widths: np.ndarray, share: float) -> np.ndarr
     ok = frac > share
     first = ok.argmax(axis=-1)  # (..., R): first width that passes (0 if none)
     return np.where(ok.any(axis=-1), widths[first].astype(float), _INF)
+
+
+def loglog_slope(ratios: np.ndarray, mstar: np.ndarray, censor_at: float) -> np.ndarray:
+    """Least-squares slope of log m* on log rho; censored m* count as `censor_at`.
+
+    ratios (R,), mstar (..., R) -> (...,).
+    """
+    x = np.log(ratios)
+    y = np.log(np.minimum(mstar, censor_at))  # censored (inf) -> censor_at
+    xc = x - x.mean()
+    return ((y - y.mean(axis=-1, keepdims=True)) * xc).sum(axis=-1) / (xc**2).sum()
+
+
+# --- per-run measures the claims add ------------------------------------------------------------
+
+
+def floor_measures(
+    state: FinalState, majority: np.ndarray, threshold: float, floor: float, batch: int
+) -> dict:
+    """Specialists with a strength floor, mixing and health of one run.
+
+    A neuron i is a specialist of feature j when j is its best feature, its normalised
+    alignment is >= threshold, and |<u_i, M_j>| >= floor * the run's strongest component
+    max_{i,k} |<u_i, M_k>| (so that a weak, sparse neuron does not count). Mixing: the mean,
+    over neurons reading at least one feature above that floor, of the number they read above
+    it. loss_ratio: final training InfoNCE loss / log B.
+    """
+    a = np.abs(state.proj)  # (m, K)
+    strong = a >= floor * max(float(a.max()), 1e-12)  # (m, K)
+    best = specialisation(state.proj, state.norm, threshold)  # (m,): feature or -1
+    k = state.proj.shape[1]
+    counts = np.zeros(k)
+    for i, j in enumerate(best):
+        if j >= 0 and strong[i, j]:
+            counts[j] += 1
+    reading = strong.sum(axis=1)  # (m,)
+    live = reading > 0
+    return {
+        "imbalance_ratio": state.spec.imbalance_ratio,
+        "width": state.spec.width,
+        "seed": state.spec.seed,
+        "specialists_majority": float(counts[majority].mean()),
+        "specialists_minority": float(counts[~majority].mean()),
+        "mixing": float(reading[live].mean()) if live.any() else 0.0,
+        "loss_ratio": state.loss / math.log(batch),
+    }
+
+
+def with_floor_measures(
+    table: pd.DataFrame,
+    states: list[FinalState],
+    majority: np.ndarray,
+    threshold: float,
+    floor: float,
+    batch: int,
+) -> pd.DataFrame:
+    """The sweep table with the columns of floor_measures joined on (rho, width, seed)."""
+    extra = pd.DataFrame([floor_measures(s, majority, threshold, floor, batch) for s in states])
+    return table.merge(extra, on=["imbalance_ratio", "width", "seed"], validate="one_to_one")
+
+
+# --- per-seed trends over the rho grid ---------------------------------------------------------
+
+
+def seed_slopes(table: pd.DataFrame, width: int, column: str) -> pd.Series:
+    """Per seed: least-squares slope of `column` on log rho over the grid, at `width`.
+
+    The slope of (value at rho - value at rho = 1) is the same number, so it compares each
+    rho with the seed's own balanced run."""
+    wide = table[table.width == width].pivot(index="seed", columns="imbalance_ratio", values=column)
+    wide = wide.dropna()
+    x = np.log(wide.columns.to_numpy(dtype=float))
+    xc = x - x.mean()
+    y = wide.to_numpy(dtype=float)
+    slope = ((y - y.mean(axis=1, keepdims=True)) * xc).sum(axis=1) / (xc**2).sum()
+    return pd.Series(slope, index=wide.index)
+
+
+def seed_mstar_slopes(table: pd.DataFrame) -> pd.Series:
+    """Per seed: slope of log m*_s on log rho, m*_s the smallest width at which that seed covers
+    every minority feature; censored m*_s counted at twice the widest width."""
+    widths = np.array(sorted(table.width.unique()), dtype=float)
+    censor_at = 2.0 * widths.max()
+    full = table.assign(full=table.coverage_minority >= 1.0)
+    covered = full.pivot_table(
+        index=["seed", "imbalance_ratio"], columns="width", values="full", aggfunc="first"
+    )[widths.astype(int)].to_numpy(dtype=bool)  # (S * R, W)
+    mstar = np.where(covered.any(axis=1), widths[covered.argmax(axis=1)], np.inf)
+    seeds = sorted(table.seed.unique())
+    ratios = np.array(sorted(table.imbalance_ratio.unique()), dtype=float)
+    slopes = loglog_slope(ratios, mstar.reshape(len(seeds), len(ratios)), censor_at)
+    return pd.Series(slopes, index=seeds)

@@ -1,0 +1,85 @@
+"""The imbalance sweep summarised for the report: the majority - minority gap of a measure at
+each rho, where an effect holds or reverses, the regime table and the flat metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from imbcl.core.claims import Interval
+from imbcl.imbalance.claims import _cell, _gap
+
+
+def regimes(table: pd.DataFrame, width: int, measure: str, confidence: float) -> dict:
+    """For each rho at `width`: the majority - minority gap of a measure, with its interval."""
+    return {
+        float(r): _gap(_cell(table, r, width), measure, confidence)
+        for r in sorted(table.imbalance_ratio.unique())
+    }
+
+
+def regime_summary(gaps: dict[float, Interval]) -> str:
+    """Where an effect (gap majority - minority > 0) holds, reverses or is not resolved."""
+    parts: dict[str, list[str]] = {
+        "present (CI above 0)": [],
+        "reversed (CI below 0)": [],
+        "not resolved": [],
+    }
+    for rho, iv in gaps.items():
+        key = (
+            "present (CI above 0)"
+            if iv.n > 1 and iv.low > 0
+            else "reversed (CI below 0)"
+            if iv.n > 1 and iv.high < 0
+            else "not resolved"
+        )
+        parts[key].append(f"{rho:g}")
+    return "; ".join(f"{k} at rho = {', '.join(v)}" for k, v in parts.items() if v)
+
+
+def regime_table(table: pd.DataFrame, trend: dict, width: int, confidence: float) -> str:
+    """Markdown: for each rho, the three gaps (majority - minority) and m*, so a reader sees
+    where each effect appears and where it does not."""
+    gaps = {
+        m: regimes(table, width, m, confidence) for m in ("neurons", "best_align", "separation")
+    }
+    cover = table[table.width == width].groupby("imbalance_ratio").coverage_minority.mean()
+    rows = []
+    for r, mstar in zip(trend["ratios"], trend["mstar_minority"], strict=True):
+        rows.append(
+            {
+                "rho": f"{r:g}",
+                f"neuron gap (m={width})": str(gaps["neurons"][r]),
+                "best-alignment gap": str(gaps["best_align"][r]),
+                "separation gap": str(gaps["separation"][r]),
+                f"minority coverage (m={width})": f"{cover.loc[r]:.2f}",
+                "minority m*": f"{mstar:g}"
+                if np.isfinite(mstar)
+                else f"> {trend['widths'].max():g}",
+            }
+        )
+    note = (
+        f"Gaps are majority - minority, mean over seeds [{confidence:.0%} t-interval]; "
+        "an interval above 0 means the effect is present at that rho.\n\n"
+    )
+    return note + pd.DataFrame(rows).to_markdown(index=False) + "\n"
+
+
+def metrics(table: pd.DataFrame, trend: dict, width: int) -> dict[str, float]:
+    """Flat means over seeds: per rho at the widest width, coverage per cell, m* and slope."""
+    out: dict[str, float] = {}
+    wide = table[table.width == width]
+    cols = [c for c in table.columns if c not in ("imbalance_ratio", "width", "seed")]
+    for rho, part in wide.groupby("imbalance_ratio"):
+        for c in cols:
+            out[f"rho{rho:g}.{c}"] = float(part[c].mean())
+    for (rho, m), part in table.groupby(["imbalance_ratio", "width"]):
+        out[f"coverage_minority.rho{rho:g}_m{m}"] = float(part["coverage_minority"].mean())
+    for r, v in zip(trend["ratios"], trend["mstar_minority"], strict=True):
+        if np.isfinite(v):
+            out[f"mstar_minority.rho{r:g}"] = float(v)
+    out["mstar_censored_ratios"] = float(len(trend["censored"]))
+    out["mstar_slope"] = trend["slope"].mean
+    out["mstar_slope_low"] = trend["slope"].low
+    out["mstar_slope_high"] = trend["slope"].high
+    return out
