@@ -17,6 +17,8 @@ from imbcl.longtail.params import LongtailDataStage
 def main(data: str) -> None:
     p = load(cli.params_path(), LongtailDataStage)
     lt = splits.build(p.real, p.seed)
+    # the evaluation's class groups must all hold a class: refused here, before training
+    splits.class_groups(lt.counts(), p.real.split_rule, p.real.many_min, p.real.few_max)
     with atomic_dir(data) as tmp:
         splits.save(tmp, lt)
     counts = lt.counts()

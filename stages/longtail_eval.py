@@ -20,6 +20,7 @@ from imbcl.longtail.params import LongtailEvalStage
 
 def main(data: str, runs: str, out: str, table: str, figure: str) -> None:
     p = load(cli.params_path(), LongtailEvalStage)
+    evaluate.check(p.real, data)  # before anything is read at length or written
     ev = evaluate.run(data, runs, p.real, figure)
     with atomic_dir(out) as tmp:
         write_json(tmp / "metrics.json", ev.metrics)

@@ -98,6 +98,14 @@ class Scores:
     group_names: dict[str, list[str]]  # group -> its class names
 
 
+def check(cfg: RealParams, data: str | Path) -> None:
+    """Refuse, before anything is written, what the evaluation cannot honour: a device this
+    machine lacks, class groups that leave one empty."""
+    resolve_device(cfg.device, key=DEVICE_KEY)
+    counts = np.asarray(splits.read_meta(data)["counts"])
+    splits.class_groups(counts, cfg.split_rule, cfg.many_min, cfg.few_max)
+
+
 def score_runs(data: str | Path, runs: str | Path, cfg: RealParams) -> Scores:
     """Linear probe and kNN of every run in `runs` (the training stage's output) on the
     splits in `data` (the data stage's output), scored per class group."""

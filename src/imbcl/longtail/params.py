@@ -18,6 +18,11 @@ from imbcl.core.params import (
     unit_open,
 )
 
+# image sides of the datasets whose side is fixed (imagefolder: real.image_side), and the
+# datasets that ship with an installed package (nothing read from real.root)
+FIXED_SIDES = {"digits": 8, "cifar10": 32, "cifar100": 32}
+BUNDLED = ("digits",)
+
 
 class RealParams(Section):
     """The real long-tailed image track: data, small ViT + SimCLR, pruning, probe, claim C7.
@@ -68,12 +73,39 @@ class RealParams(Section):
     knn_temperature: Annotated[Float, positive()] = 0.07  # weights exp(cos / T)
     confidence: Annotated[Float, open_unit()] = 0.95
 
+    @property
+    def side(self) -> int:
+        """The side of the images the encoder sees (bundled sets have a fixed one)."""
+        return FIXED_SIDES.get(self.dataset, self.image_side)
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.dataset in ("cifar10", "cifar100", "imagefolder") and not self.root:
             raise ParamError(
                 f"real.root = '': expected the folder holding the {self.dataset} "
                 "data when real.dataset is " + self.dataset
+            )
+        if self.dataset in BUNDLED and self.root:
+            raise ParamError(
+                f"real.root = {self.root}: expected '' when real.dataset = {self.dataset} "
+                "(bundled, nothing is read from real.root)"
+            )
+        for key in ("train_list", "test_list"):
+            if getattr(self, key) and self.dataset != "imagefolder":
+                raise ParamError(
+                    f"real.{key} = {getattr(self, key)}: expected '' unless real.dataset is "
+                    f"imagefolder (real.dataset = {self.dataset})"
+                )
+        if self.train_list and not self.test_list:
+            raise ParamError(
+                "real.test_list = '': expected a test list when real.train_list is set "
+                "(a listed long tail has no held-out images to carve)"
+            )
+        if self.side % self.patch:
+            source = "real.image_side" if self.dataset == "imagefolder" else self.dataset
+            raise ParamError(
+                f"real.patch = {self.patch}: expected a divisor of the image side "
+                f"{self.side} ({source})"
             )
         if self.embed_dim % self.heads:
             raise ParamError(

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from imbcl.core.cli import require
-from imbcl.core.errors import InputError
+from imbcl.core.errors import InputError, ParamError
 from imbcl.core.io import load_npz, read_json, save_npz, write_json
 from imbcl.longtail.datasets import (
     CIFAR_FILES,
@@ -62,24 +62,28 @@ def _per_class_shuffle(y: np.ndarray, n_classes: int, rng: np.random.Generator) 
     return [rng.permutation(np.flatnonzero(y == c)) for c in range(n_classes)]
 
 
-def _check_classes(y: np.ndarray, n_classes: int, where: str) -> None:
-    missing = sorted(set(range(n_classes)) - set(np.unique(y).tolist()))
+def _check_classes(y: np.ndarray, classes: list[str], where: str) -> None:
+    """Every class 0..C-1 has an image; else an InputError naming the empty classes."""
+    missing = sorted(set(range(len(classes))) - set(np.unique(y).tolist()))
     if missing:
-        raise InputError(f"{where}: no images of class(es) {missing[:5]}; expected every class")
+        named = ", ".join(f"{c} ({classes[c]})" for c in missing[:5])
+        raise InputError(f"{where}: no images of class(es) {named}; expected every class")
 
 
 def split_pool(
-    pool: Images, test: Images | None, n_classes: int, cfg: RealParams, seed: int
+    pool: Images, test: Images | None, classes: list[str], cfg: RealParams, seed: int
 ) -> tuple[Images, Images, Images]:
     """(train, probe, test) from a labelled pool; the test split is carved out when absent."""
     rng = np.random.default_rng(seed)
-    _check_classes(pool.y, n_classes, "training pool")
+    n_classes = len(classes)
+    _check_classes(pool.y, classes, f"{cfg.dataset} training pool")
     order = _per_class_shuffle(pool.y, n_classes, rng)
     if test is None:
         short = [c for c in range(n_classes) if len(order[c]) <= cfg.test_per_class]
         if short:
+            c = short[0]
             raise InputError(
-                f"class {short[0]} has {len(order[short[0]])} images; expected "
+                f"class {c} ({classes[c]}) has {len(order[c])} images; expected "
                 f"more than real.test_per_class = {cfg.test_per_class}"
             )
         test = pool.take(np.concatenate([o[: cfg.test_per_class] for o in order]))
@@ -100,15 +104,15 @@ def build(cfg: RealParams, seed: int) -> LongTail:
     """The three splits of `cfg.dataset`, deterministic in (params, seed)."""
     if cfg.dataset == "digits":
         pool, classes = read_digits()
-        train, probe, test = split_pool(pool, None, len(classes), cfg, seed)
+        train, probe, test = split_pool(pool, None, classes, cfg, seed)
     elif cfg.dataset in CIFAR_FILES:
         pool, test_set, classes = read_cifar(cfg.root, cfg.dataset)
-        train, probe, test = split_pool(pool, test_set, len(classes), cfg, seed)
+        train, probe, test = split_pool(pool, test_set, classes, cfg, seed)
     else:
         pool, folder_test, classes = read_imagefolder(cfg)
         if cfg.train_list:  # the list is the long-tailed split already (ImageNet-LT)
             rng = np.random.default_rng(seed)
-            _check_classes(pool.y, len(classes), cfg.train_list)
+            _check_classes(pool.y, classes, cfg.train_list)
             order = _per_class_shuffle(pool.y, len(classes), rng)
             probe = pool.take(np.concatenate([o[: cfg.probe_per_class] for o in order]))
             train = pool
@@ -116,12 +120,13 @@ def build(cfg: RealParams, seed: int) -> LongTail:
                 raise InputError("real.test_list = '': expected a test list with real.train_list")
             test = folder_test
         else:
-            train, probe, test = split_pool(pool, folder_test, len(classes), cfg, seed)
+            train, probe, test = split_pool(pool, folder_test, classes, cfg, seed)
     return LongTail(train, probe, test, classes)
 
 
 def class_groups(counts: np.ndarray, rule: str, many_min: int, few_max: int) -> np.ndarray:
-    """(C,) group per class: 0 many, 1 medium, 2 few.
+    """(C,) group per class: 0 many, 1 medium, 2 few; a rule that leaves a group empty is a
+    ParamError naming its keys (a table of an empty group would read nan).
 
     `thirds`: classes sorted by training count (ties by label) and cut into three near-equal
     thirds, as SDCLR does for CIFAR-LT. `counts`: many > many_min, few < few_max, as for
@@ -129,6 +134,11 @@ def class_groups(counts: np.ndarray, rule: str, many_min: int, few_max: int) -> 
     """
     groups = np.empty(len(counts), dtype=np.int64)
     if rule == "thirds":
+        if len(counts) < 3:
+            raise ParamError(
+                f"real.split_rule = thirds: expected at least 3 classes, the data has "
+                f"{len(counts)}; C7 compares a many, a medium and a few group"
+            )
         order = np.lexsort((np.arange(len(counts)), -counts))  # largest first
         for g, part in enumerate(np.array_split(order, 3)):
             groups[part] = g
@@ -136,7 +146,23 @@ def class_groups(counts: np.ndarray, rule: str, many_min: int, few_max: int) -> 
         groups[:] = 1
         groups[counts > many_min] = 0
         groups[counts < few_max] = 2
+        empty = [name for g, name in enumerate(GROUPS) if not (groups == g).any()]
+        if empty:
+            raise ParamError(
+                f"real.split_rule = counts with real.many_min = {many_min}, real.few_max = "
+                f"{few_max} leaves the {' and '.join(empty)} group(s) empty (training counts "
+                f"{counts.max()} .. {counts.min()}); expected a class in each of "
+                "many (> many_min), medium and few (< few_max)"
+            )
     return groups
+
+
+def top_bottom(counts: np.ndarray, share: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """The classes of Delta20: the round(share * C) (at least 1) most and least frequent by
+    training count, ties by label (the lower label counts as more frequent)."""
+    k = max(1, int(np.floor(share * len(counts) + 0.5)))
+    order = np.lexsort((np.arange(len(counts)), -counts))  # largest first
+    return order[:k], order[len(counts) - k :]
 
 
 def save(directory: Path, lt: LongTail) -> None:

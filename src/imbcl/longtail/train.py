@@ -40,10 +40,18 @@ import torch
 from torch import nn
 
 from imbcl.core.cli import require
-from imbcl.core.errors import DivergenceError
+from imbcl.core.errors import DivergenceError, ParamError
 from imbcl.core.io import read_json, write_json
+from imbcl.core.runtime import resolve_device
 from imbcl.longtail import splits
-from imbcl.longtail.distributed import Context, check_world, gather, init_distributed, set_threads
+from imbcl.longtail.distributed import (
+    DEVICE_KEY,
+    Context,
+    check_world,
+    gather,
+    init_distributed,
+    set_threads,
+)
 from imbcl.longtail.params import RealParams
 from imbcl.longtail.vit import ViT, apply_masks, magnitude_masks, nt_xent, random_masks, views
 
@@ -73,6 +81,33 @@ class Pair(nn.Module):
         return self.vit(x1), self.vit(x2, masks2)
 
 
+class Batches:
+    """The images of each step, drawn without replacement within a batch (SimCLR's
+    convention, as a shuffling DataLoader with drop_last): epoch e is a permutation of the
+    n training images seeded by (seed, e), cut into n // batch batches; the rest is dropped.
+
+    Step k's batch is a function of (seed, k) alone, so a run resumed or branched at any step
+    draws the same images, and every process of a distributed run draws the same batch.
+    """
+
+    def __init__(self, n: int, batch: int, seed: int) -> None:
+        if batch > n:
+            raise ParamError(
+                f"real.batch = {batch}: expected at most the {n} images of the training split"
+            )
+        self.n, self.batch, self.seed = n, batch, seed
+        self.per_epoch = n // batch
+        self._epoch, self._perm = -1, np.empty(0, dtype=np.int64)
+
+    def __call__(self, step: int) -> torch.Tensor:
+        """(batch,) distinct image indices of step `step`."""
+        epoch, k = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            rng = np.random.default_rng([self.seed, epoch])
+            self._epoch, self._perm = epoch, rng.permutation(self.n)
+        return torch.from_numpy(self._perm[k * self.batch : (k + 1) * self.batch])
+
+
 def _optimizer(model: ViT, cfg: RealParams) -> torch.optim.Optimizer:
     return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
@@ -81,6 +116,7 @@ def _loop(
     model: ViT,
     opt: torch.optim.Optimizer,
     gen: torch.Generator,
+    seed: int,
     x: torch.Tensor,
     cfg: RealParams,
     ctx: Context,
@@ -99,9 +135,10 @@ def _loop(
         )
     shard = slice(ctx.rank * cfg.batch // ctx.world, (ctx.rank + 1) * cfg.batch // ctx.world)
     branch: list[torch.Tensor] | None = None
+    batches = Batches(len(x), cfg.batch, seed)
     losses = []
     for step in range(start, stop):
-        idx = torch.randint(0, len(x), (cfg.batch,), generator=gen)  # (B,) the long tail
+        idx = batches(step)  # (B,) distinct images of the long tail
         xb = x[idx.to(x.device)]  # (B, C, H, W)
         v1, v2 = views(xb, cfg, gen), views(xb, cfg, gen)
         if sdclr and (branch is None or step % cfg.sdclr_every == 0):
@@ -147,7 +184,7 @@ def train_seed(
         t0 = time.perf_counter()
         base, gen = fresh(), torch.Generator().manual_seed(seed)
         opt = _optimizer(base, cfg)
-        warm = _loop(base, opt, gen, x, cfg, ctx, 0, cfg.prune_at)
+        warm = _loop(base, opt, gen, seed, x, cfg, ctx, 0, cfg.prune_at)
         snapshot = (
             copy.deepcopy(base.state_dict()),
             copy.deepcopy(opt.state_dict()),
@@ -171,7 +208,7 @@ def train_seed(
                 masks = random_masks(model, cfg.prune_ratio, cfg.prune_granularity, mask_gen)
             if masks is not None:
                 apply_masks(model, masks)
-            rest = _loop(model, opt, gen, x, cfg, ctx, cfg.prune_at, cfg.steps, masks)
+            rest = _loop(model, opt, gen, seed, x, cfg, ctx, cfg.prune_at, cfg.steps, masks)
             runs.append(
                 RealRun(
                     variant,
@@ -184,7 +221,9 @@ def train_seed(
     if "sdclr" in variants:
         t0 = time.perf_counter()
         model, gen = fresh(), torch.Generator().manual_seed(seed)
-        losses = _loop(model, _optimizer(model, cfg), gen, x, cfg, ctx, 0, cfg.steps, sdclr=True)
+        losses = _loop(
+            model, _optimizer(model, cfg), gen, seed, x, cfg, ctx, 0, cfg.steps, sdclr=True
+        )
         runs.append(RealRun("sdclr", seed, _cpu_state(model), losses, time.perf_counter() - t0))
     return runs
 
@@ -250,10 +289,32 @@ class Trained:
         )
 
 
+def check(cfg: RealParams, meta: dict[str, Any]) -> None:
+    """Refuse, before a process starts or an output is written, what training cannot honour:
+    a device this machine lacks, more processes than GPUs, a batch larger than the training
+    split, a patch that does not tile the saved images."""
+    device = resolve_device(cfg.device, key=DEVICE_KEY)
+    if device.type == "cuda" and cfg.nproc > torch.cuda.device_count():
+        raise ParamError(
+            f"real.nproc = {cfg.nproc}: expected at most the {torch.cuda.device_count()} "
+            "visible GPU(s) with real.device = " + cfg.device
+        )
+    side, n = meta["shape"][1], meta["sizes"]["train"]
+    if side % cfg.patch:
+        raise ParamError(f"real.patch = {cfg.patch}: expected a divisor of the image side {side}")
+    if cfg.batch > n:
+        raise ParamError(
+            f"real.batch = {cfg.batch}: expected at most {n}, the images of the long-tailed "
+            f"training split (real.imbalance_ratio = {cfg.imbalance_ratio:g}); batches are "
+            "drawn without replacement"
+        )
+
+
 def run(data: str | Path, cfg: RealParams, seed: int) -> Trained:
     """Every variant of seeds seed .. seed + cfg.seeds - 1 on the long-tailed split saved in
     `data`; joins torchrun's process group when launched by torchrun."""
     meta = splits.read_meta(data)
+    check(cfg, meta)
     ctx = init_distributed(cfg.device, cfg.threads)
     check_world(cfg, ctx)
     x = normalise(splits.load(data, "train").x, meta["mean"], meta["std"]).to(ctx.device)
