@@ -160,7 +160,7 @@ def test_a_test_label_outside_the_training_classes_is_refused_by_line(tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_without_cuda_stops_the_evaluation_before_it_reads_or_writes(tmp_path):
-    out = _stage("longtail_eval", "d", "r", "o", "t", "f.png", cwd=tmp_path, device="cuda")
+    out = _stage("longtail_eval", "d", "r", "o", "t", "f.png", "c.png", cwd=tmp_path, device="cuda")
     assert _one_error_line(out).startswith("error: real.device = cuda: expected cpu or auto")
     assert not any((tmp_path / p).exists() for p in ("o", "t.csv", "f.png"))
 
@@ -188,10 +188,12 @@ def test_thirds_on_two_classes_is_refused():
 
 
 def test_a_batch_larger_than_the_training_split_is_refused(tmp_path):
-    meta = {"shape": [1, 8, 8], "sizes": {"train": 19}}
-    with pytest.raises(ParamError, match=r"real.batch = 128: expected at most 19"):
+    meta = {"shape": [1, 8, 8], "sizes": {"train": {"10": 19, "1": 40}}}
+    with pytest.raises(ParamError, match=r"real.batch = 128: expected at most 19, .* rho = 10"):
         realtrain.check(RealParams(), meta)
     realtrain.check(replace(RealParams(), batch=19), meta)
+    with pytest.raises(ParamError, match=r"real.extra_ratios: rho = 50 has no training split"):
+        realtrain.check(replace(RealParams(), batch=19, extra_ratios=[50.0]), meta)
 
 
 @pytest.mark.parametrize(
