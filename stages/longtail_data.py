@@ -1,10 +1,11 @@
-"""Stage longtail_data: the long-tailed training split, a balanced probe split and a
-balanced test split of real images (digits by default; CIFAR-10/100 or an image folder from
-real.root).
+"""Stage longtail_data: the long-tailed training split at each rho (C7's and
+real.extra_ratios), a balanced probe split and a balanced test split of real images (digits by
+default; CIFAR-10/100 or an image folder from real.root).
 
-    python stages/longtail_data.py DATA   reads params.yaml [seed, real.dataset .. probe_per_class]
-writes DATA/{train,probe,test}.npz   images x (N, C, H, W) uint8, labels y (N,)
-       DATA/meta.json                classes, training counts, shape, pixel mean/std
+    python stages/longtail_data.py DATA   reads params.yaml [seed, real.dataset .. few_max]
+writes DATA/train_r<rho>.npz         images x (N, C, H, W) uint8, labels y (N,), per rho
+       DATA/{probe,test}.npz         the balanced splits
+       DATA/meta.json                classes, training counts per rho, shape, pixel mean/std
 """
 
 from imbcl.core import cli
@@ -17,13 +18,17 @@ from imbcl.longtail.params import LongtailDataStage
 def main(data: str) -> None:
     p = load(cli.params_path(), LongtailDataStage)
     lt = splits.build(p.real, p.seed)
+    # the evaluation's class groups must all hold a class: refused here, before training
+    splits.class_groups(lt.counts(), p.real.split_rule, p.real.many_min, p.real.few_max)
     with atomic_dir(data) as tmp:
         splits.save(tmp, lt)
-    counts = lt.counts()
+    shown = ", ".join(
+        f"rho {r:g}: {len(t.y)} ({lt.counts(r).max()} .. {lt.counts(r).min()} per class)"
+        for r, t in lt.trains.items()
+    )
     print(
-        f"{p.real.dataset}-LT: {len(lt.classes)} classes, {counts.sum()} training images "
-        f"({counts.max()} .. {counts.min()} per class), {len(lt.probe.y)} probe, "
-        f"{len(lt.test.y)} test"
+        f"{p.real.dataset}-LT: {len(lt.classes)} classes; training images {shown}; "
+        f"{len(lt.probe.y)} probe, {len(lt.test.y)} test"
     )
 
 

@@ -20,7 +20,8 @@ from imbcl.longtail.params import LongtailTrainStage
 
 def main(data: str, runs: str) -> None:
     p = load(cli.params_path(), LongtailTrainStage)
-    splits.read_meta(data)  # a missing input stops here, before any process is started
+    # a missing input or a setting training cannot honour stops here, before any process
+    train.check(p.real, splits.read_meta(data))
     if p.real.nproc > 1 and not distributed.launched():
         sys.exit(distributed.torchrun(p.real.nproc, __file__, [data, runs]))
     trained = train.run(data, p.real, p.seed)

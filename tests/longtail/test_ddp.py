@@ -12,14 +12,17 @@ from ruamel.yaml import YAML
 from imbcl.core.params import load, replace
 from imbcl.longtail import splits as longtail
 from imbcl.longtail.params import LongtailTrainStage
+from imbcl.longtail.train import VARIANTS
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {
     "steps": 6,
+    "warmup_steps": 2,
     "prune_at": 3,
     "sdclr_every": 2,
     "batch": 16,
-    "seeds": 1,
+    "seeds_per_block": 1,
+    "extra_ratios": [],
     "embed_dim": 8,
     "heads": 2,
     "depth": 1,
@@ -58,10 +61,10 @@ def test_two_gloo_processes_match_one(tmp_path):
     cfg = replace(p.real, **TINY)
     longtail.save(tmp_path / "data/longtail", longtail.build(cfg, p.seed))
     one, two = _train(tmp_path, 1), _train(tmp_path, 2)
-    assert sorted(one) == ["dense_s0", "pruned_s0", "random_s0", "sdclr_s0"]
+    assert sorted(one) == sorted(f"{v}_r10_s{s}" for s in (0, 1) for v in VARIANTS)
     assert sorted(two) == sorted(one)
     for run in one:
         for key, value in one[run].items():
             assert torch.allclose(value, two[run][key], atol=1e-4, rtol=1e-3), (run, key)
-    moved = one["dense_s0"]["blocks.0.fc1.weight"]
-    assert not torch.equal(moved, two["pruned_s0"]["blocks.0.fc1.weight"])
+    moved = one["dense_r10_s0"]["blocks.0.fc1.weight"]
+    assert not torch.equal(moved, two["pruned_r10_s0"]["blocks.0.fc1.weight"])

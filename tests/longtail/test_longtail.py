@@ -49,6 +49,23 @@ def test_digits_split_is_long_tailed_balanced_and_seeded():
     assert not np.array_equal(lt.train.x, other.train.x)
 
 
+def test_every_rho_draws_from_one_shuffle_and_the_tail_is_nested():
+    lt = longtail.build(replace(RealParams(), extra_ratios=[1.0, 50.0]), seed=0)
+    assert list(lt.trains) == [10.0, 1.0, 50.0]
+    n_max = lt.counts(1.0)[0]
+    for rho in (1.0, 10.0, 50.0):
+        assert lt.counts(rho).tolist() == longtail.longtail_counts(n_max, 10, rho).tolist()
+    by_rho = {rho: {x.tobytes() for x in part.x} for rho, part in lt.trains.items()}
+    assert by_rho[50.0] <= by_rho[10.0] <= by_rho[1.0]
+
+
+def test_a_rho_that_empties_a_class_is_refused_naming_its_key():
+    from imbcl.core.errors import ParamError
+
+    with pytest.raises(ParamError, match=r"^real.extra_ratios: rho = 500 leaves a class"):
+        longtail.build(replace(RealParams(), extra_ratios=[500.0]), seed=0)
+
+
 def test_digits_test_images_are_not_trained_on():
     lt = longtail.build(RealParams(), seed=0)
     train = {x.tobytes() for x in lt.train.x}
@@ -213,9 +230,17 @@ def test_saved_splits_round_trip_and_a_missing_one_is_an_input_error(tmp_path):
     lt = longtail.build(RealParams(), seed=0)
     longtail.save(tmp_path, lt)
     meta = longtail.read_meta(tmp_path)
-    assert meta["counts"] == lt.counts().tolist() and meta["shape"] == [1, 8, 8]
-    assert meta["sizes"] == {"train": len(lt.train.y), "probe": 800, "test": 500}
-    for name in longtail.SPLITS:
+    assert meta["counts"] == {"10": lt.counts(10.0).tolist(), "1": lt.counts(1.0).tolist()}
+    assert meta["shape"] == [1, 8, 8]
+    assert meta["sizes"] == {
+        "train": {"10": len(lt.trains[10.0].y), "1": len(lt.trains[1.0].y)},
+        "probe": 800,
+        "test": 500,
+    }
+    for rho, part in lt.trains.items():
+        saved = longtail.load_train(tmp_path, rho)
+        assert np.array_equal(saved.x, part.x) and np.array_equal(saved.y, part.y)
+    for name in ("probe", "test"):
         part = longtail.load(tmp_path, name)
         assert np.array_equal(part.x, getattr(lt, name).x)
         assert np.array_equal(part.y, getattr(lt, name).y)

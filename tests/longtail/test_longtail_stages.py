@@ -28,7 +28,7 @@ def _stage(name: str, *args: str, cwd: Path, params: str | None = None):
     [
         ("longtail_data", "data"),
         ("longtail_train", "data runs"),
-        ("longtail_eval", "data runs out table figure"),
+        ("longtail_eval", "data runs out table figure curve"),
     ],
 )
 def test_a_wrong_argument_count_prints_the_usage(tmp_path, name, usage):
@@ -39,7 +39,7 @@ def test_a_wrong_argument_count_prints_the_usage(tmp_path, name, usage):
 
 
 def test_a_missing_input_is_one_line(tmp_path):
-    out = _stage("longtail_eval", "d", "r", "o", "t", "f.png", cwd=tmp_path)
+    out = _stage("longtail_eval", "d", "r", "o", "t", "f.png", "c.png", cwd=tmp_path)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.strip() == (
         "error: d/meta.json: not found; expected the longtail_data stage's output"

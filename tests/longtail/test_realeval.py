@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 
 from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
-from imbcl.core.params import replace
 from imbcl.longtail import claims
 from imbcl.longtail import evaluate as realeval
 from imbcl.longtail.params import RealParams
@@ -38,71 +37,134 @@ def test_group_scores():
     assert s["balancedness"] == pytest.approx(np.std([1.0, 0.5, 0.0]))
 
 
-def _rows(few_gain: list[float], gap_change: list[float], over_random: list[float]):
-    rows = []
-    for seed, (g, c, r) in enumerate(zip(few_gain, gap_change, over_random, strict=True)):
-        base = {
-            "probe_overall": 0.8,
-            "probe_many": 0.9,
-            "probe_medium": 0.8,
-            "knn_overall": 0.7,
-            "knn_few": 0.5,
-            "probe_balancedness": 0.1,
+SCORES = ("overall", "many", "medium", "few", "balancedness", "gap", "d20")
+
+
+def _scores(few: float, overall: float = 0.9, d20: float = 0.1) -> dict:
+    base = dict.fromkeys(SCORES, 0.9) | {"few": few, "overall": overall, "d20": d20}
+    return {f"{k}_{s}": v for k in ("probe", "knn") for s, v in base.items()}
+
+
+def _rows(gain: list[float], over_random: float = 0.0, health: float = 0.1) -> pd.DataFrame:
+    """Per-seed scores: pruned - dense few accuracy `gain[seed]` at rho 10; the dense
+    encoder `health` above its untrained initialisation; a balanced control at rho 1."""
+    nan = float("nan")
+    rows = [{"rho": nan, "variant": "raw", "seed": 0} | _scores(0.9)]
+    for seed, g in enumerate(gain):
+        rows.append({"rho": nan, "variant": "untrained", "seed": seed} | _scores(0.5, 0.8))
+        dense = _scores(0.6, 0.8 + health)
+        runs = {
+            "dense": dense,
+            "pruned": _scores(0.6 + g, 0.8 + health, d20=0.1 - g),
+            "random": _scores(0.6 + g - over_random, 0.8 + health),
+            "sdclr": dense,
         }
-        dense = {**base, "probe_few": 0.6, "probe_gap": 0.3}
-        pruned = {**base, "probe_few": 0.6 + g, "probe_gap": 0.3 + c}
-        rand = {**base, "probe_few": 0.6 + g - r, "probe_gap": 0.3}
-        for variant, vals in (
-            ("dense", dense),
-            ("pruned", pruned),
-            ("random", rand),
-            ("sdclr", dense),
-        ):
-            rows.append({"variant": variant, "seed": seed, **vals})
+        for variant, vals in runs.items():
+            rows.append({"rho": 10.0, "variant": variant, "seed": seed} | vals)
+        for variant in ("dense", "pruned"):
+            rows.append({"rho": 1.0, "variant": variant, "seed": seed} | dense)
     return pd.DataFrame(rows)
 
 
+CFG = RealParams()  # seeds_per_block 3: discovery seeds 0..2, confirmation 3..5
+
+
 @pytest.mark.parametrize(
-    "gain, gap, over_random, verdict",
+    "gain, verdict, reason",
     [
-        ([0.05, 0.06, 0.07], [-0.05, -0.06, -0.04], [0.03, 0.04, 0.05], SUPPORTED),
-        ([0.05, 0.06, 0.07], [-0.05, -0.06, -0.04], [0.03, -0.04, 0.0], INCONCLUSIVE),
-        ([-0.02, -0.01, -0.03], [0.01, 0.02, 0.0], [0.0, 0.0, 0.01], NOT_SUPPORTED),
-        ([0.05, -0.04, 0.02], [-0.01, 0.02, -0.02], [0.01, 0.0, 0.0], INCONCLUSIVE),
+        ([0.05, 0.06, 0.07, 0.06, 0.05, 0.07], SUPPORTED, ""),
+        ([0.0, 0.002, -0.001, 0.001, 0.0, -0.002], NOT_SUPPORTED, ""),  # shown absent
+        ([-0.05, -0.06, -0.07, -0.06, -0.05, -0.07], NOT_SUPPORTED, ""),  # reversed
+        ([0.05, 0.06, 0.07, 0.0, 0.002, -0.001], INCONCLUSIVE, "did not replicate"),
+        ([0.1, -0.1, 0.05, -0.05, 0.08, -0.02], INCONCLUSIVE, "neither block decides"),
     ],
 )
-def test_c7_rule(gain, gap, over_random, verdict):
-    claim = claims.claim_c7(_rows(gain, gap, over_random), RealParams(), "digits")
-    assert claim.verdict == verdict
+def test_c7_rule_on_two_blocks(gain, verdict, reason):
+    claim = claims.claim_c7(_rows(gain), CFG, seed=0)
+    assert claim.verdict == verdict and claim.reason.startswith(reason)
     assert claim.value == pytest.approx(np.mean(gain))
-    assert claim.ci_low <= claim.value <= claim.ci_high
+    assert claim.discovery["value"] == pytest.approx(np.mean(gain[:3]))
+    assert claim.confirmation["value"] == pytest.approx(np.mean(gain[3:]))
+    assert claim.seeds_per_block == 3 and claim.min_effect == CFG.min_effect
+    assert claim.health["healthy"] is True
 
 
-def test_c7_with_one_seed_is_inconclusive():
-    claim = claims.claim_c7(_rows([0.1], [-0.1], [0.1]), replace(RealParams(), seeds=1), "digits")
+def test_c7_is_inconclusive_when_the_encoder_is_unhealthy():
+    gain = [0.05, 0.06, 0.07, 0.06, 0.05, 0.07]  # supported, were the encoder healthy
+    claim = claims.claim_c7(_rows(gain, health=0.02), CFG, seed=0)
     assert claim.verdict == INCONCLUSIVE
+    assert claim.reason.startswith("encoder unhealthy: dense - untrained probe accuracy 0.020")
+    assert claim.health["healthy"] is False
+    assert claim.health["dense_minus_untrained"] == pytest.approx(0.02)
+    assert claim.discovery["verdict"] == SUPPORTED  # the blocks' own evidence is kept
 
 
-def test_table_formats_mean_and_std():
-    rows = _rows([0.05, 0.06, 0.07], [-0.05, -0.06, -0.04], [0.03, 0.04, 0.05])
-    table = claims.summary(rows)
-    table.insert(1, "seeds", 3)
-    assert table.variant.tolist() == ["dense", "pruned", "random", "sdclr"]
-    fmt = claims.formatted(table)
-    assert fmt.loc[1, "few"] == "66.0 ± 1.0"
-    assert list(fmt.columns[2:6]) == ["overall", "many", "medium", "few"]
-    tex = claims.latex(table, RealParams())
-    assert "66.0 ± 1.0" in tex and r"\toprule" in tex and r"\bottomrule" in tex
-    assert r"accuracy (\%) on digits-LT ($\rho = 10$)" in tex
+def test_c7_blocks_follow_the_base_seed():
+    gain = [0.05, 0.06, 0.07, 0.0, 0.002, -0.001]
+    rows = _rows(gain)
+    rows["seed"] += 10  # a run with seed: 10
+    claim = claims.claim_c7(rows, CFG, seed=10)
+    assert claim.discovery["value"] == pytest.approx(0.06)
 
 
-def test_table_counts_seeds_and_metrics_are_the_means():
-    rows = _rows([0.05, 0.06, 0.07], [-0.05, -0.06, -0.04], [0.03, 0.04, 0.05])
-    rows = rows[~((rows.variant == "sdclr") & (rows.seed == 2))]  # one sdclr run missing
-    table = claims.table(rows)
-    assert table.columns[:2].tolist() == ["variant", "seeds"]
-    assert table.seeds.tolist() == [3, 3, 3, 2]
-    m = claims.metrics(table)
-    assert m["pruned.probe_few"] == pytest.approx(0.66)
-    assert m["dense.probe_gap"] == pytest.approx(0.3)
-    assert set(m) == {f"{v}.{c}" for v in claims.VARIANT_LABELS for c in rows.columns[2:]}
+def test_c7_reports_the_controls_and_the_balanced_rho():
+    claim = claims.claim_c7(_rows([0.05, 0.06, 0.07, 0.06, 0.05, 0.07], 0.02), CFG, seed=0)
+    assert "random control - dense few" in claim.control
+    assert "pruned - random few 0.02" in claim.control
+    assert "rho = 1: pruned - dense few 0 [0, 0]" in claim.control
+    assert "Delta20 change pruned - dense = -0.06" in claim.statistic
+
+
+def test_table_has_baseline_rows_and_formats_mean_and_std():
+    rows = _rows([0.05, 0.06, 0.07, 0.06, 0.05, 0.07])
+    table = claims.table(rows, CFG)
+    assert list(zip(table.rho, table.variant, strict=True)) == [
+        ("–", "raw"),
+        ("–", "untrained"),
+        ("1", "dense"),
+        ("1", "pruned"),
+        ("10", "dense"),
+        ("10", "pruned"),
+        ("10", "random"),
+        ("10", "sdclr"),
+    ]
+    assert table.seeds.tolist() == [1, 6, 6, 6, 6, 6, 6, 6]
+    fmt = claims.formatted(table, CFG)
+    assert fmt.loc[5, "few"] == "66.0 ± 0.9"
+    assert fmt.loc[1, "encoder"] == "untrained ViT" and fmt.loc[0, "overall"] == "90.0 ± 0.0"
+    assert list(fmt.columns[:7]) == ["rho", "encoder", "seeds", "overall", "many", "medium", "few"]
+    tex = claims.latex(table, CFG)
+    assert "66.0 ± 0.9" in tex and r"\toprule" in tex
+    assert "longtail_paper.md" in claims.markdown(table, CFG)
+
+
+def test_metrics_are_the_means_and_carry_c7():
+    rows = _rows([0.05, 0.06, 0.07, 0.06, 0.05, 0.07])
+    table = claims.table(rows, CFG)
+    m = claims.metrics(table, claims.claim_c7(rows, CFG, seed=0))
+    assert m["rho10.pruned.probe_few"] == pytest.approx(0.66)
+    assert m["baseline.untrained.probe_overall"] == pytest.approx(0.8)
+    assert m["C7.health.dense_minus_untrained"] == pytest.approx(0.1)
+    assert {"C7.value", "C7.discovery.value", "C7.confirmation.ci_low"} <= set(m)
+
+
+def test_the_paper_table_sets_the_papers_rows_beside_ours():
+    rows = _rows([0.05, 0.06, 0.07, 0.06, 0.05, 0.07])
+    md = claims.paper_table(claims.table(rows, CFG), CFG)
+    assert "| paper (reported) | CIFAR-10-LT" in md and "79.25 → 84.92" in md
+    assert "| this pipeline    | digits-LT" in md
+    assert "other data" in md
+    assert md.count("paper (reported)") == len(claims.PAPER_ROWS)
+
+
+def test_delta20_compares_the_most_and_least_frequent_fifth():
+    from imbcl.longtail import splits
+
+    counts = np.array([100, 77, 59, 46, 35, 27, 21, 16, 12, 10])
+    top, bottom = splits.top_bottom(counts)
+    assert top.tolist() == [0, 1] and bottom.tolist() == [8, 9]
+    y = np.repeat(np.arange(10), 2)
+    pred = y.copy()
+    pred[y == 9] = 0  # class 9 all wrong
+    s = realeval.group_scores(pred, y, np.repeat([0, 1, 2], [4, 3, 3])[:10], top, bottom)
+    assert s["d20"] == pytest.approx(0.5)

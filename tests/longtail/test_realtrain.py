@@ -32,21 +32,24 @@ def _data() -> torch.Tensor:
     return protos.repeat(16, 1, 1, 1) + 0.3 * torch.randn(64, 1, 8, 8, generator=g)
 
 
-def test_variants_share_the_warm_up_and_pruned_weights_stay_zero():
+ONESHOT = replace(CFG, prune_method="oneshot", prune_unit="entry", prune_ratio=0.8)
+
+
+def test_oneshot_variants_share_the_warm_up_and_pruned_weights_stay_zero():
     ctx = Context(torch.device("cpu"))
-    runs = {r.variant: r for r in realtrain.train_seed(_data(), CFG, seed=0, ctx=ctx)}
+    runs = {r.variant: r for r in realtrain.train_seed(_data(), ONESHOT, seed=0, ctx=ctx)}
     assert set(runs) == set(realtrain.VARIANTS)
-    warm = CFG.prune_at
+    warm = ONESHOT.prune_at
     assert runs["dense"].losses[:warm] == runs["pruned"].losses[:warm]
     assert runs["dense"].losses[:warm] == runs["random"].losses[:warm]
     assert runs["dense"].losses[warm:] != runs["pruned"].losses[warm:]
     for variant in ("pruned", "random"):
         w = runs[variant].state["blocks.0.fc1.weight"]  # (neurons, dim)
         kept = (w != 0).sum(dim=0)  # per input coordinate (granularity 'input')
-        assert torch.all(kept == CFG.mlp_neurons - n_pruned(CFG.mlp_neurons, CFG.prune_ratio))
+        assert torch.all(kept == CFG.mlp_neurons - n_pruned(CFG.mlp_neurons, 0.8))
     assert (runs["dense"].state["blocks.0.fc1.weight"] != 0).all()
     assert (runs["sdclr"].state["blocks.0.fc1.weight"] != 0).all()  # the branch is a view
-    model = realtrain.load_model(runs["pruned"].state, 1, 8, CFG)
+    model = realtrain.load_model(runs["pruned"].state, 1, 8, ONESHOT)
     assert (neuron_weights(model)[0] == 0).float().mean() > 0.7
 
 
@@ -67,21 +70,25 @@ def test_normalise_centres_each_channel():
     assert torch.allclose(t.std(dim=(0, 2, 3), unbiased=False), torch.ones(3), atol=1e-4)
 
 
-def test_chains_in_worker_processes_equal_one_after_another(monkeypatch):
+@pytest.mark.parametrize("method", ["forward_mask", "oneshot"])
+def test_chains_in_worker_processes_equal_one_after_another(monkeypatch, method):
     ctx = Context(torch.device("cpu"))
-    cfg = replace(CFG, steps=12, prune_at=6, sdclr_every=4, threads=1)
+    cfg = replace(CFG, steps=12, prune_at=6, sdclr_every=4, threads=1, extra_ratios=[1.0])
+    if method == "oneshot":
+        cfg = replace(cfg, prune_method="oneshot", prune_unit="entry")
+    xs = {10.0: _data(), 1.0: _data()[:48]}
     monkeypatch.setattr(realtrain, "chain_workers", lambda cfg, ctx: 1)
     threads = torch.get_num_threads()
     set_threads(cfg.threads)  # as the stage does; a worker sets the same
     try:
-        serial = realtrain.train_seeds(_data(), cfg, [3, 4], ctx)
+        serial = realtrain.train_all(xs, cfg, [3, 4], ctx)
     finally:
         torch.set_num_threads(threads)
     monkeypatch.setattr(realtrain, "chain_workers", lambda cfg, ctx: 2)
-    parallel = realtrain.train_seeds(_data(), cfg, [3, 4], ctx)
-    assert [(r.seed, r.variant) for r in parallel] == [
-        (s, v) for s in (3, 4) for v in realtrain.VARIANTS
-    ]
+    parallel = realtrain.train_all(xs, cfg, [3, 4], ctx)
+    assert [(r.rho, r.seed, r.variant) for r in parallel] == [
+        (10.0, s, v) for s in (3, 4) for v in realtrain.VARIANTS
+    ] + [(1.0, s, v) for s in (3, 4) for v in ("dense", "pruned")]
     for a, b in zip(serial, parallel, strict=True):
         assert a.losses == b.losses
         assert all(torch.equal(a.state[k], b.state[k]) for k in a.state)

@@ -81,14 +81,26 @@ def test_views_are_seeded_and_keep_shape():
     assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)
 
 
-def test_views_crop_shifts_and_masks_patches():
-    x = torch.arange(64.0).view(1, 1, 8, 8).repeat(64, 1, 1, 1)
-    only_crop = replace(CFG, crop_pad=1, noise_std=0.0, mask_patches=0.0)
-    v = views(x, only_crop, torch.Generator().manual_seed(0))
-    inner = v[:, 0, 1:7, 1:7] - x[:, 0, 1:7, 1:7]  # away from the padded border
-    shifts = {round(float(s)) for s in inner[:, 0, 0]}
-    assert shifts <= {dy * 8 + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)} and len(shifts) > 3
-    only_mask = replace(CFG, crop_pad=0, noise_std=0.0, mask_patches=0.5)
+STILL = dict(shift=0.0, rotate=0.0, scale=0.0, noise_std=0.0, mask_patches=0.0, flip=False)
+
+
+def test_views_without_any_augmentation_are_the_images():
+    x = torch.randn(5, 1, 8, 8)
+    assert torch.equal(views(x, replace(CFG, **STILL), torch.Generator().manual_seed(0)), x)
+
+
+def test_views_move_the_image_and_fill_the_border_with_black():
+    x = torch.ones(64, 1, 8, 8)
+    moved = replace(CFG, **{**STILL, "shift": 1.0, "rotate": 15.0, "scale": 0.1})
+    v = views(x, moved, torch.Generator().manual_seed(0), fill=torch.tensor([-1.0]))
+    assert torch.allclose(v[:, :, 2:6, 2:6], torch.ones(64, 1, 4, 4))  # the centre stays
+    assert v.min() < 0.9 and v.min() >= -1.0  # the border takes in the black fill
+    per_image = v.flatten(1).mean(1)
+    assert per_image.unique().numel() > 32  # every image moved its own way
+
+
+def test_views_mask_patches():
+    only_mask = replace(CFG, **{**STILL, "mask_patches": 0.5})
     m = views(torch.ones(200, 1, 8, 8), only_mask, torch.Generator().manual_seed(0))
     assert 0.4 < float((m == 0).float().mean()) < 0.6
     assert set(m.unique().tolist()) == {0.0, 1.0}
@@ -135,11 +147,40 @@ def test_prune_mask_breaks_ties_by_position():
 def test_magnitude_and_random_masks_prune_the_same_count():
     torch.manual_seed(0)
     model = ViT(1, 8, CFG)
-    mag = magnitude_masks(model, 0.8, "input")
-    rnd = random_masks(model, 0.8, "input", torch.Generator().manual_seed(0))
+    entries = replace(CFG, prune_unit="entry", prune_granularity="input", prune_ratio=0.8)
+    mag = magnitude_masks(model, entries)
+    rnd = random_masks(model, entries, torch.Generator().manual_seed(0))
     for w, a, b in zip(neuron_weights(model), mag, rnd, strict=True):
         assert a.shape == w.shape and a.sum() == b.sum() and not torch.equal(a, b)
         assert w.detach().abs()[a.bool()].mean() > w.detach().abs()[b.bool()].mean()
     apply_masks(model, mag)
     for w, a in zip(neuron_weights(model), mag, strict=True):
         assert torch.all(w[a == 0] == 0)
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.3, 0.5, 0.81])
+def test_neuron_masks_leave_out_the_smallest_neurons(ratio):
+    torch.manual_seed(0)
+    model = ViT(1, 8, CFG)  # 10 neurons per block
+    cfg = replace(CFG, prune_unit="neuron", prune_ratio=ratio)
+    for w, m in zip(neuron_weights(model), magnitude_masks(model, cfg), strict=True):
+        assert m.shape == (10,) and int((m == 0).sum()) == n_pruned(10, ratio)
+        norms = w.detach().norm(dim=1)
+        if 0 < ratio:
+            assert norms[m == 1].min() > norms[m == 0].max()
+    rnd = random_masks(model, cfg, torch.Generator().manual_seed(0))
+    assert all(int((m == 0).sum()) == n_pruned(10, ratio) for m in rnd)
+
+
+def test_a_masked_neuron_adds_nothing_to_the_forward_pass():
+    torch.manual_seed(0)
+    model = ViT(1, 8, CFG)
+    x = torch.randn(4, 1, 8, 8)
+    masks = magnitude_masks(model, replace(CFG, prune_unit="neuron", prune_ratio=0.5))
+    expected = ViT(1, 8, CFG)
+    expected.load_state_dict(model.state_dict())
+    with torch.no_grad():  # the same network with the masked neurons' outputs cut
+        for block, m in zip(expected.blocks, masks, strict=True):
+            block.fc2.weight[:, m == 0] = 0
+    for straight in (False, True):
+        assert torch.allclose(model(x, masks, straight), expected(x), atol=1e-6)

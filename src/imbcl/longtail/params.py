@@ -3,7 +3,7 @@ schemas of the stages longtail_data, longtail_train and longtail_eval."""
 
 from typing import Annotated, Literal, Self
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from imbcl.core.errors import ParamError
 from imbcl.core.params import (
@@ -12,11 +12,17 @@ from imbcl.core.params import (
     Section,
     Stage,
     at_least,
+    expect,
     nonneg,
     open_unit,
     positive,
     unit_open,
 )
+
+# image sides of the datasets whose side is fixed (imagefolder: real.image_side), and the
+# datasets that ship with an installed package (nothing read from real.root)
+FIXED_SIDES = {"digits": 8, "cifar10": 32, "cifar100": 32}
+BUNDLED = ("digits",)
 
 
 class RealParams(Section):
@@ -31,31 +37,51 @@ class RealParams(Section):
     train_list: str = ""  # imagefolder: optional '<relative path> <label>' list (training)
     test_list: str = ""  # imagefolder: optional list of the balanced test split
     image_side: Annotated[Int, at_least(4)] = 32  # imagefolder: images resized to this^2
-    imbalance_ratio: Annotated[Float, at_least(1.0)] = 10.0  # rho: n_0 / n_{C-1} (training)
+    imbalance_ratio: Annotated[Float, at_least(1.0)] = 10.0  # rho of C7: n_0 / n_{C-1}
+    # more rho trained and evaluated beside imbalance_ratio (1.0: the balanced control)
+    extra_ratios: Annotated[
+        list[Annotated[Float, Field(ge=1)]], expect("a list of ratios >= 1, may be empty")
+    ] = [1.0]
     test_per_class: Annotated[Int, at_least(1)] = 50  # held-out images per class
     probe_per_class: Annotated[Int, at_least(1)] = 80  # balanced probe-training images
-    # stage longtail_train: encoder, views, optimiser
-    patch: Annotated[Int, at_least(1)] = 2  # patch side in pixels; divides the image side
-    embed_dim: Annotated[Int, at_least(4)] = 32  # token width of the ViT
+    # stage longtail_train: encoder
+    patch: Annotated[Int, at_least(1)] = 4  # patch side in pixels; divides the image side
+    embed_dim: Annotated[Int, at_least(4)] = 64  # token width of the ViT
     depth: Annotated[Int, at_least(1)] = 2  # Transformer blocks
     heads: Annotated[Int, at_least(1)] = 2  # attention heads; must divide embed_dim
-    mlp_neurons: Annotated[Int, at_least(1)] = 64  # MLP neurons per block (the pruned ones)
-    proj_dim: Annotated[Int, at_least(1)] = 32  # projection-head output (not probed)
+    mlp_neurons: Annotated[Int, at_least(1)] = 128  # MLP neurons per block (the pruned ones)
+    proj_dim: Annotated[Int, at_least(1)] = 64  # projection-head output (not probed)
+    # optimiser and schedule
     steps: Annotated[Int, at_least(1)] = 250
     batch: Annotated[Int, at_least(2)] = 128  # images per step (two views), all processes
-    lr: Annotated[Float, positive()] = 2.0e-3  # AdamW
+    lr: Annotated[Float, positive()] = 3.0e-3  # AdamW, peak
+    warmup_steps: Annotated[Int, at_least(0)] = 25  # linear warm-up from lr / warmup_steps
+    schedule: Literal["cosine", "constant"] = "cosine"  # after the warm-up
     weight_decay: Annotated[Float, nonneg()] = 1.0e-4
     temperature: Annotated[Float, positive()] = 0.2  # NT-Xent tau
-    crop_pad: Annotated[Int, at_least(0)] = 1  # random crop after zero padding by this
+    # views: a random affine map of each image, then flip, noise and patch masking
+    shift: Annotated[Float, nonneg()] = 1.0  # translation up to this many pixels
+    rotate: Annotated[Float, nonneg()] = 15.0  # rotation up to this many degrees
+    scale: Annotated[Float, unit_open()] = 0.1  # zoom by a factor in [1 - scale, 1 + scale]
     flip: bool = False  # horizontal flips (wrong for digits, right for CIFAR)
     noise_std: Annotated[Float, nonneg()] = 0.1  # Gaussian noise, normalised pixels
-    mask_patches: Annotated[Float, unit_open()] = 0.25  # share of patches zeroed per view
-    # pruning (magnitude, its random control, SDCLR)
-    prune_ratio: Annotated[Float, open_unit()] = 0.8
-    prune_at: Annotated[Int, at_least(0)] = 100  # step of the one-shot mask
-    prune_granularity: Literal["global", "neuron", "input"] = "input"
+    mask_patches: Annotated[Float, unit_open()] = 0.0  # share of patches zeroed per view
+    # pruning: the paper's Algorithm 1 (forward_mask) or the one-shot frozen mask (oneshot,
+    # this project's own ablation); its random control; SDCLR
+    prune_method: Literal["forward_mask", "oneshot"] = "forward_mask"
+    prune_ratio: Annotated[Float, unit_open()] = 0.5  # alpha: the share of units masked
+    prune_unit: Literal["neuron", "entry"] = "neuron"  # whole MLP neurons, or weights
+    prune_every: Annotated[Int, at_least(1)] = 1  # forward_mask: recompute the mask this often
+    # forward_mask: the gradient of masked weights, exact (zero; only weight decay and
+    # Adam's momentum move them) or straight_through (taken as if the unit were present)
+    prune_gradient: Literal["exact", "straight_through"] = "straight_through"
+    prune_at: Annotated[Int, at_least(0)] = 100  # oneshot: the step of the frozen mask
+    prune_granularity: Literal["global", "neuron", "input"] = "input"  # entries: count within
+    sdclr_ratio: Annotated[Float, open_unit()] = 0.7  # SDCLR's branch: weights pruned
     sdclr_every: Annotated[Int, at_least(1)] = 50  # SDCLR re-derives its mask this often
-    seeds: Annotated[Int, at_least(1)] = 3  # seeds seed .. seed+seeds-1, for each variant
+    # seeds: two disjoint blocks, discovery seed .. seed+n-1, confirmation seed+n .. seed+2n-1
+    seeds_per_block: Annotated[Int, at_least(1)] = 3
+    curve_every: Annotated[Int, at_least(0)] = 50  # dense checkpoints for the curve; 0: none
     nproc: Annotated[Int, at_least(1)] = 1  # > 1: torchrun with DistributedDataParallel
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     threads: Annotated[Int, at_least(0)] = 1  # CPU threads per process; 0 = torch's default
@@ -67,6 +93,24 @@ class RealParams(Section):
     knn_k: Annotated[Int, at_least(1)] = 20
     knn_temperature: Annotated[Float, positive()] = 0.07  # weights exp(cos / T)
     confidence: Annotated[Float, open_unit()] = 0.95
+    # C7's rule, fixed before the runs (see params.yaml for the reasons)
+    health_margin: Annotated[Float, nonneg()] = 0.05  # dense - untrained probe accuracy
+    min_effect: Annotated[Float, positive()] = 0.03  # few-group accuracy that matters
+
+    @property
+    def ratios(self) -> list[float]:
+        """Every rho trained: imbalance_ratio (C7's) first, then extra_ratios."""
+        return [self.imbalance_ratio, *self.extra_ratios]
+
+    @property
+    def seeds(self) -> int:
+        """Seeds per variant and rho: both blocks."""
+        return 2 * self.seeds_per_block
+
+    @property
+    def side(self) -> int:
+        """The side of the images the encoder sees (bundled sets have a fixed one)."""
+        return FIXED_SIDES.get(self.dataset, self.image_side)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -74,6 +118,28 @@ class RealParams(Section):
             raise ParamError(
                 f"real.root = '': expected the folder holding the {self.dataset} "
                 "data when real.dataset is " + self.dataset
+            )
+        if self.dataset in BUNDLED and self.root:
+            raise ParamError(
+                f"real.root = {self.root}: expected '' when real.dataset = {self.dataset} "
+                "(bundled, nothing is read from real.root)"
+            )
+        for key in ("train_list", "test_list"):
+            if getattr(self, key) and self.dataset != "imagefolder":
+                raise ParamError(
+                    f"real.{key} = {getattr(self, key)}: expected '' unless real.dataset is "
+                    f"imagefolder (real.dataset = {self.dataset})"
+                )
+        if self.train_list and not self.test_list:
+            raise ParamError(
+                "real.test_list = '': expected a test list when real.train_list is set "
+                "(a listed long tail has no held-out images to carve)"
+            )
+        if self.side % self.patch:
+            source = "real.image_side" if self.dataset == "imagefolder" else self.dataset
+            raise ParamError(
+                f"real.patch = {self.patch}: expected a divisor of the image side "
+                f"{self.side} ({source})"
             )
         if self.embed_dim % self.heads:
             raise ParamError(
@@ -84,9 +150,29 @@ class RealParams(Section):
             raise ParamError(
                 f"real.batch = {self.batch}: expected a multiple of real.nproc = {self.nproc}"
             )
-        if self.prune_at >= self.steps:
+        if self.prune_method == "oneshot" and self.prune_at >= self.steps:
             raise ParamError(
                 f"real.prune_at = {self.prune_at}: expected fewer than real.steps = {self.steps}"
+            )
+        if self.warmup_steps >= self.steps:
+            raise ParamError(
+                f"real.warmup_steps = {self.warmup_steps}: expected fewer than "
+                f"real.steps = {self.steps}"
+            )
+        if len(set(self.ratios)) < len(self.ratios):
+            raise ParamError(
+                f"real.extra_ratios = {self.extra_ratios}: expected distinct ratios, none equal "
+                f"to real.imbalance_ratio = {self.imbalance_ratio:g}"
+            )
+        if self.train_list and self.extra_ratios:
+            raise ParamError(
+                f"real.extra_ratios = {self.extra_ratios}: expected [] when real.train_list "
+                "is set (the list is the long tail; no other rho can be drawn from it)"
+            )
+        if self.prune_method == "oneshot" and self.prune_unit != "entry":
+            raise ParamError(
+                "real.prune_unit = neuron: expected entry with real.prune_method = oneshot "
+                "(the one-shot ablation masks weights)"
             )
         if self.many_min < self.few_max:
             raise ParamError(

@@ -1,11 +1,12 @@
 """The long-tailed splits of a labelled image set, their files, and the class groups.
 
-Every dataset becomes three splits of uint8 images (N, C, H, W) with integer labels:
-- `train`: the long-tailed pre-training split. Class i keeps
-  n_i = floor(n_max * rho^(-i / (C - 1))) images (classes in label order, each subsampled
-  with a seeded shuffle), as in LDAM-DRW's `imbalance_cifar.py`; n_max is the smallest pool
-  size, so every class can meet its count. An imagefolder with a training list is taken as
-  already long-tailed and kept as listed.
+Every dataset becomes splits of uint8 images (N, C, H, W) with integer labels:
+- `train` at each rho of `RealParams.ratios`: the long-tailed pre-training split. Class i
+  keeps n_i = floor(n_max * rho^(-i / (C - 1))) images (classes in label order, each
+  subsampled with a seeded shuffle), as in LDAM-DRW's `imbalance_cifar.py`; n_max is the
+  smallest pool size, so every class can meet its count. Every rho takes the first n_i of
+  the same shuffle, so the split at a larger rho is a subset of the one at a smaller rho.
+  An imagefolder with a training list is taken as already long-tailed and kept as listed.
 - `probe`: a balanced set for the linear probe and kNN (up to `probe_per_class` per class,
   drawn from the full training pool, so it may overlap `train`, as in SDCLR's protocol).
 - `test`: the balanced held-out split (the official test set for CIFAR, a test list for an
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from imbcl.core.cli import require
-from imbcl.core.errors import InputError
+from imbcl.core.errors import InputError, ParamError
 from imbcl.core.io import load_npz, read_json, save_npz, write_json
 from imbcl.longtail.datasets import (
     CIFAR_FILES,
@@ -35,19 +36,29 @@ from imbcl.longtail.datasets import (
 from imbcl.longtail.params import RealParams
 
 GROUPS = ("many", "medium", "few")
-SPLITS = ("train", "probe", "test")
 
 
 @dataclass
 class LongTail:
-    train: Images  # long-tailed pre-training split
+    trains: dict[float, Images]  # rho -> long-tailed pre-training split; C7's rho first
     probe: Images  # balanced probe-training split
     test: Images  # balanced held-out split
     classes: list[str]
 
-    def counts(self) -> np.ndarray:
-        """(C,) training images per class."""
-        return np.bincount(self.train.y, minlength=len(self.classes))
+    @property
+    def train(self) -> Images:
+        """The training split at C7's rho (the first)."""
+        return next(iter(self.trains.values()))
+
+    def counts(self, rho: float | None = None) -> np.ndarray:
+        """(C,) training images per class at `rho` (default: C7's)."""
+        part = self.train if rho is None else self.trains[rho]
+        return np.bincount(part.y, minlength=len(self.classes))
+
+
+def rho_key(rho: float) -> str:
+    """A rho as it names files and keys: 10.0 -> '10', 2.5 -> '2.5'."""
+    return f"{rho:g}"
 
 
 def longtail_counts(n_max: int, n_classes: int, imbalance_ratio: float) -> np.ndarray:
@@ -62,66 +73,75 @@ def _per_class_shuffle(y: np.ndarray, n_classes: int, rng: np.random.Generator) 
     return [rng.permutation(np.flatnonzero(y == c)) for c in range(n_classes)]
 
 
-def _check_classes(y: np.ndarray, n_classes: int, where: str) -> None:
-    missing = sorted(set(range(n_classes)) - set(np.unique(y).tolist()))
+def _check_classes(y: np.ndarray, classes: list[str], where: str) -> None:
+    """Every class 0..C-1 has an image; else an InputError naming the empty classes."""
+    missing = sorted(set(range(len(classes))) - set(np.unique(y).tolist()))
     if missing:
-        raise InputError(f"{where}: no images of class(es) {missing[:5]}; expected every class")
+        named = ", ".join(f"{c} ({classes[c]})" for c in missing[:5])
+        raise InputError(f"{where}: no images of class(es) {named}; expected every class")
 
 
 def split_pool(
-    pool: Images, test: Images | None, n_classes: int, cfg: RealParams, seed: int
-) -> tuple[Images, Images, Images]:
-    """(train, probe, test) from a labelled pool; the test split is carved out when absent."""
+    pool: Images, test: Images | None, classes: list[str], cfg: RealParams, seed: int
+) -> tuple[dict[float, Images], Images, Images]:
+    """({rho: train}, probe, test) from a labelled pool; the test split is carved out when
+    absent."""
     rng = np.random.default_rng(seed)
-    _check_classes(pool.y, n_classes, "training pool")
+    n_classes = len(classes)
+    _check_classes(pool.y, classes, f"{cfg.dataset} training pool")
     order = _per_class_shuffle(pool.y, n_classes, rng)
     if test is None:
         short = [c for c in range(n_classes) if len(order[c]) <= cfg.test_per_class]
         if short:
+            c = short[0]
             raise InputError(
-                f"class {short[0]} has {len(order[short[0]])} images; expected "
+                f"class {c} ({classes[c]}) has {len(order[c])} images; expected "
                 f"more than real.test_per_class = {cfg.test_per_class}"
             )
         test = pool.take(np.concatenate([o[: cfg.test_per_class] for o in order]))
         order = [o[cfg.test_per_class :] for o in order]
     n_max = min(len(o) for o in order)
-    counts = longtail_counts(n_max, n_classes, cfg.imbalance_ratio)
-    if counts.min() < 1:
-        raise InputError(
-            f"real.imbalance_ratio = {cfg.imbalance_ratio:g} leaves a class with "
-            f"no image (n_max = {n_max}); expected at most {n_max:g}"
-        )
-    train = pool.take(np.concatenate([o[:n] for o, n in zip(order, counts, strict=True)]))
+    trains = {}
+    for rho in cfg.ratios:
+        counts = longtail_counts(n_max, n_classes, rho)
+        if counts.min() < 1:
+            key = "real.imbalance_ratio" if rho == cfg.imbalance_ratio else "real.extra_ratios"
+            raise ParamError(
+                f"{key}: rho = {rho:g} leaves a class with no training image "
+                f"(n_max = {n_max}); expected at most {n_max:g}"
+            )
+        trains[rho] = pool.take(np.concatenate([o[:n] for o, n in zip(order, counts, strict=True)]))
     probe = pool.take(np.concatenate([o[: cfg.probe_per_class] for o in order]))
-    return train, probe, test
+    return trains, probe, test
 
 
 def build(cfg: RealParams, seed: int) -> LongTail:
     """The three splits of `cfg.dataset`, deterministic in (params, seed)."""
     if cfg.dataset == "digits":
         pool, classes = read_digits()
-        train, probe, test = split_pool(pool, None, len(classes), cfg, seed)
+        trains, probe, test = split_pool(pool, None, classes, cfg, seed)
     elif cfg.dataset in CIFAR_FILES:
         pool, test_set, classes = read_cifar(cfg.root, cfg.dataset)
-        train, probe, test = split_pool(pool, test_set, len(classes), cfg, seed)
+        trains, probe, test = split_pool(pool, test_set, classes, cfg, seed)
     else:
         pool, folder_test, classes = read_imagefolder(cfg)
         if cfg.train_list:  # the list is the long-tailed split already (ImageNet-LT)
             rng = np.random.default_rng(seed)
-            _check_classes(pool.y, len(classes), cfg.train_list)
+            _check_classes(pool.y, classes, cfg.train_list)
             order = _per_class_shuffle(pool.y, len(classes), rng)
             probe = pool.take(np.concatenate([o[: cfg.probe_per_class] for o in order]))
-            train = pool
+            trains = {cfg.imbalance_ratio: pool}
             if folder_test is None:
                 raise InputError("real.test_list = '': expected a test list with real.train_list")
             test = folder_test
         else:
-            train, probe, test = split_pool(pool, folder_test, len(classes), cfg, seed)
-    return LongTail(train, probe, test, classes)
+            trains, probe, test = split_pool(pool, folder_test, classes, cfg, seed)
+    return LongTail(trains, probe, test, classes)
 
 
 def class_groups(counts: np.ndarray, rule: str, many_min: int, few_max: int) -> np.ndarray:
-    """(C,) group per class: 0 many, 1 medium, 2 few.
+    """(C,) group per class: 0 many, 1 medium, 2 few; a rule that leaves a group empty is a
+    ParamError naming its keys (a table of an empty group would read nan).
 
     `thirds`: classes sorted by training count (ties by label) and cut into three near-equal
     thirds, as SDCLR does for CIFAR-LT. `counts`: many > many_min, few < few_max, as for
@@ -129,6 +149,11 @@ def class_groups(counts: np.ndarray, rule: str, many_min: int, few_max: int) -> 
     """
     groups = np.empty(len(counts), dtype=np.int64)
     if rule == "thirds":
+        if len(counts) < 3:
+            raise ParamError(
+                f"real.split_rule = thirds: expected at least 3 classes, the data has "
+                f"{len(counts)}; C7 compares a many, a medium and a few group"
+            )
         order = np.lexsort((np.arange(len(counts)), -counts))  # largest first
         for g, part in enumerate(np.array_split(order, 3)):
             groups[part] = g
@@ -136,25 +161,48 @@ def class_groups(counts: np.ndarray, rule: str, many_min: int, few_max: int) -> 
         groups[:] = 1
         groups[counts > many_min] = 0
         groups[counts < few_max] = 2
+        empty = [name for g, name in enumerate(GROUPS) if not (groups == g).any()]
+        if empty:
+            raise ParamError(
+                f"real.split_rule = counts with real.many_min = {many_min}, real.few_max = "
+                f"{few_max} leaves the {' and '.join(empty)} group(s) empty (training counts "
+                f"{counts.max()} .. {counts.min()}); expected a class in each of "
+                "many (> many_min), medium and few (< few_max)"
+            )
     return groups
 
 
+def top_bottom(counts: np.ndarray, share: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """The classes of Delta20: the round(share * C) (at least 1) most and least frequent by
+    training count, ties by label (the lower label counts as more frequent)."""
+    k = max(1, int(np.floor(share * len(counts) + 0.5)))
+    order = np.lexsort((np.arange(len(counts)), -counts))  # largest first
+    return order[:k], order[len(counts) - k :]
+
+
 def save(directory: Path, lt: LongTail) -> None:
-    """The three splits as npz files and meta.json (classes, counts, shape, pixel mean/std)."""
-    for name in SPLITS:
-        part: Images = getattr(lt, name)
+    """The splits as npz files (train_r<rho>, probe, test) and meta.json (classes, counts
+    and sizes per rho, shape, and the pixel mean / std every split is normalised by: those of
+    the balanced probe split, the same for every rho)."""
+    for rho, part in lt.trains.items():
+        save_npz(directory / f"train_r{rho_key(rho)}.npz", x=part.x, y=part.y)
+    for name in ("probe", "test"):
+        part = getattr(lt, name)
         save_npz(directory / f"{name}.npz", x=part.x, y=part.y)
-    mean = lt.train.x.astype(np.float64).mean(axis=(0, 2, 3)) / 255
-    std = lt.train.x.astype(np.float64).std(axis=(0, 2, 3)) / 255
+    pixels = lt.probe.x.astype(np.float64) / 255
     write_json(
         directory / "meta.json",
         {
             "classes": lt.classes,
-            "counts": lt.counts().tolist(),
-            "shape": list(lt.train.x.shape[1:]),
-            "mean": mean.tolist(),
-            "std": std.tolist(),
-            "sizes": {n: int(len(getattr(lt, n).y)) for n in SPLITS},
+            "counts": {rho_key(r): lt.counts(r).tolist() for r in lt.trains},
+            "shape": list(lt.probe.x.shape[1:]),
+            "mean": pixels.mean(axis=(0, 2, 3)).tolist(),
+            "std": pixels.std(axis=(0, 2, 3)).tolist(),
+            "sizes": {
+                "train": {rho_key(r): int(len(t.y)) for r, t in lt.trains.items()},
+                "probe": int(len(lt.probe.y)),
+                "test": int(len(lt.test.y)),
+            },
         },
     )
 
@@ -165,7 +213,12 @@ def read_meta(directory: str | Path) -> dict[str, Any]:
 
 
 def load(directory: str | Path, name: str) -> Images:
-    """One saved split, `name` in SPLITS."""
+    """One saved split: probe, test, or train_r<rho>."""
     path = require(Path(directory) / f"{name}.npz", "the longtail_data stage's output")
     arrays = load_npz(path)
     return Images(arrays["x"], arrays["y"])
+
+
+def load_train(directory: str | Path, rho: float) -> Images:
+    """The saved training split at `rho`."""
+    return load(directory, f"train_r{rho_key(rho)}")

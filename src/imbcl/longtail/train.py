@@ -1,19 +1,34 @@
-"""SimCLR training of the small ViT on a long-tailed split: dense, magnitude-pruned, randomly
-pruned and SDCLR runs, on one process or several under torchrun (DistributedDataParallel).
+"""SimCLR training of the small ViT on long-tailed splits: dense, pruned (the paper's
+Algorithm 1), its random control and SDCLR runs, for every rho and seed, on one process or
+several under torchrun (DistributedDataParallel).
 
-Per seed, the runs share one initialisation and one data stream (a CPU torch.Generator
-seeded by the run's seed draws the batch indices and every view), so differences between
-variants come from the variant alone:
+Per (rho, seed), the runs share one initialisation and one data stream (the batch of step k
+is a function of (seed, k), `Batches`; the views are drawn from a CPU torch.Generator seeded
+by the seed), so differences between variants come from the variant alone:
 - dense:  SimCLR, NT-Xent between two views through the same network.
-- pruned: dense until `prune_at`, then the MLP neuron weights are magnitude-pruned at
-          `prune_ratio` (granularity `prune_granularity`) and training goes on with the mask
-          fixed (pruned weights stay exactly zero).
-- random: the control; the same, with a random mask of the same granularity and count.
+- pruned: with `prune_method: forward_mask` (the paper's Algorithm 1, the default), from
+          initialisation the share `prune_ratio` of MLP units of smallest magnitude (whole
+          neurons by ||w_i||, or weights by |w_ij|, `prune_unit`) is masked in the forward
+          pass of both views; the mask is recomputed from the current weights every
+          `prune_every` steps; the optimiser step and its weight decay update every weight,
+          the masked ones included. Their gradient is exact (zero) or straight-through
+          (`prune_gradient`, see `imbcl.longtail.vit.masked`).
+          With `prune_method: oneshot` (this project's earlier ablation, not the paper's):
+          dense until `prune_at`, then weights magnitude-pruned once and frozen at zero.
+- random: the control, the same with the units chosen at random: forward_mask draws a fresh
+          mask at every recomputation from a generator keyed by (seed, step); oneshot draws
+          one.
 - sdclr:  SDCLR (Jiang et al. 2021): view 1 through the dense network, view 2 through its
-          magnitude-pruned branch (same weights times a mask re-derived every `sdclr_every`
-          steps), NT-Xent between the two; the probe reads the dense network.
-dense, pruned and random are the same run until `prune_at`, so that warm-up is trained once
-and branched (model, optimiser and generator state copied).
+          magnitude-pruned branch (the same weights times a global weight mask at
+          `sdclr_ratio`, re-derived every `sdclr_every` steps); the probe reads the dense
+          network.
+
+At C7's rho every variant is trained; at the extra rho (real.extra_ratios: the balanced
+control, or the paper's grid) only dense and pruned, the pair the paper's table reports.
+
+The learning rate warms up linearly over `warmup_steps`, then follows a cosine to 0
+(`schedule`); AdamW. The dense run keeps checkpoints every `curve_every` steps at C7's rho,
+for the probe-accuracy curve.
 
 Distributed (imbcl.longtail.distributed): every process draws the same global batch and
 views, encodes its contiguous shard, and all-gathers the projections with autograd
@@ -21,17 +36,19 @@ views, encodes its contiguous shard, and all-gathers the projections with autogr
 process. Each process then holds the full loss; the gather's backward sums the processes'
 gradients (x world) and DDP averages them (/ world), which gives the one-process gradient.
 
-A stage's outputs: `<variant>_s<seed>.pt` (the ViT's state dict) per run and index.json.
+A stage's outputs: `<variant>_r<rho>_s<seed>.pt` (the ViT's state dict) per run, the dense
+checkpoints `dense_r<rho>_s<seed>_t<step>.pt`, and index.json.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +57,23 @@ import torch
 from torch import nn
 
 from imbcl.core.cli import require
-from imbcl.core.errors import DivergenceError
+from imbcl.core.errors import DivergenceError, ParamError
 from imbcl.core.io import read_json, write_json
+from imbcl.core.runtime import resolve_device
 from imbcl.longtail import splits
-from imbcl.longtail.distributed import Context, check_world, gather, init_distributed, set_threads
+from imbcl.longtail.distributed import (
+    DEVICE_KEY,
+    Context,
+    check_world,
+    gather,
+    init_distributed,
+    set_threads,
+)
 from imbcl.longtail.params import RealParams
 from imbcl.longtail.vit import ViT, apply_masks, magnitude_masks, nt_xent, random_masks, views
 
 VARIANTS = ("dense", "pruned", "random", "sdclr")
+RANDOM_STREAM = 7919  # keys the random control's masks apart from every other draw
 
 
 def normalise(x: np.ndarray, mean: list[float], std: list[float]) -> torch.Tensor:
@@ -57,39 +83,117 @@ def normalise(x: np.ndarray, mean: list[float], std: list[float]) -> torch.Tenso
     return (torch.from_numpy(x).float() / 255 - m) / s
 
 
+def black(mean: list[float], std: list[float]) -> torch.Tensor:
+    """(C,) the normalised value of a black pixel: what a view fills its border with."""
+    return normalise(np.zeros((1, len(mean), 1, 1), dtype=np.uint8), mean, std).flatten()
+
+
+def init_model(channels: int, side: int, cfg: RealParams, seed: int) -> ViT:
+    """The seed's initialisation, shared by every variant and by the untrained baseline."""
+    torch.manual_seed(seed)
+    return ViT(channels, side, cfg)
+
+
+def lr_factor(step: int, cfg: RealParams) -> float:
+    """The learning rate of `step` over cfg.lr: (step + 1) / warmup during the warm-up, then
+    a cosine from 1 to 0 over the remaining steps (or 1 with schedule constant)."""
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "constant":
+        return 1.0
+    done = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    return 0.5 * (1 + math.cos(math.pi * done))
+
+
 class Pair(nn.Module):
-    """Both views through the encoder; view 2 optionally through a masked (pruned) branch."""
+    """Both views through the encoder, each with its own masks (None: dense)."""
 
     def __init__(self, vit: ViT) -> None:
         super().__init__()
         self.vit = vit
 
     def forward(
-        self, x1: torch.Tensor, x2: torch.Tensor, masks2: list[torch.Tensor] | None = None
+        self,
+        x1: torch.Tensor,
+        x2: torch.Tensor,
+        masks1: list[torch.Tensor] | None = None,
+        masks2: list[torch.Tensor] | None = None,
+        straight_through: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if masks2 is None:  # one pass over both views
-            z = self.vit(torch.cat([x1, x2]))  # (2b, p)
+        if masks1 is masks2:  # the same network for both views: one pass
+            z = self.vit(torch.cat([x1, x2]), masks1, straight_through)  # (2b, p)
             return z[: len(x1)], z[len(x1) :]
-        return self.vit(x1), self.vit(x2, masks2)
+        return self.vit(x1, masks1, straight_through), self.vit(x2, masks2, straight_through)
+
+
+class Batches:
+    """The images of each step, drawn without replacement within a batch (SimCLR's
+    convention, as a shuffling DataLoader with drop_last): epoch e is a permutation of the
+    n training images seeded by (seed, e), cut into n // batch batches; the rest is dropped.
+
+    Step k's batch is a function of (seed, k) alone, so a run resumed or branched at any step
+    draws the same images, and every process of a distributed run draws the same batch.
+    """
+
+    def __init__(self, n: int, batch: int, seed: int) -> None:
+        if batch > n:
+            raise ParamError(
+                f"real.batch = {batch}: expected at most the {n} images of the training split"
+            )
+        self.n, self.batch, self.seed = n, batch, seed
+        self.per_epoch = n // batch
+        self._epoch, self._perm = -1, np.empty(0, dtype=np.int64)
+
+    def __call__(self, step: int) -> torch.Tensor:
+        """(batch,) distinct image indices of step `step`."""
+        epoch, k = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            rng = np.random.default_rng([self.seed, epoch])
+            self._epoch, self._perm = epoch, rng.permutation(self.n)
+        return torch.from_numpy(self._perm[k * self.batch : (k + 1) * self.batch])
+
+
+def mask_generator(seed: int, step: int) -> torch.Generator:
+    """The random control's generator at one recomputation: a fresh stream per (seed, step)."""
+    key = np.random.SeedSequence([seed, step, RANDOM_STREAM]).generate_state(1)[0]
+    return torch.Generator().manual_seed(int(key))
 
 
 def _optimizer(model: ViT, cfg: RealParams) -> torch.optim.Optimizer:
     return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
+@dataclass
+class Loop:
+    """What one training loop does besides dense SimCLR.
+
+    forward: 'magnitude' or 'random' forward masks (Algorithm 1 and its control);
+    sdclr: the pruned second branch; frozen: one-shot masks re-applied after every step;
+    curve: keep the weights every cfg.curve_every steps.
+    """
+
+    forward: str | None = None
+    sdclr: bool = False
+    frozen: list[torch.Tensor] | None = None
+    curve: bool = False
+    masks_seen: list[list[torch.Tensor]] = field(default_factory=list)  # tests: each recompute
+    record_masks: bool = False
+
+
 def _loop(
     model: ViT,
     opt: torch.optim.Optimizer,
     gen: torch.Generator,
+    seed: int,
     x: torch.Tensor,
+    fill: torch.Tensor | None,
     cfg: RealParams,
     ctx: Context,
     start: int,
     stop: int,
-    masks: list[torch.Tensor] | None = None,
-    sdclr: bool = False,
-) -> list[float]:
-    """Train steps start..stop-1; returns the loss of each step."""
+    how: Loop,
+) -> tuple[list[float], dict[int, dict[str, torch.Tensor]]]:
+    """Train steps start..stop-1; the loss of each step and the curve checkpoints."""
     net: nn.Module = Pair(model)
     if ctx.world > 1:
         from torch.nn.parallel import DistributedDataParallel
@@ -98,34 +202,54 @@ def _loop(
             net, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None
         )
     shard = slice(ctx.rank * cfg.batch // ctx.world, (ctx.rank + 1) * cfg.batch // ctx.world)
-    branch: list[torch.Tensor] | None = None
-    losses = []
+    batches = Batches(len(x), cfg.batch, seed)
+    straight = cfg.prune_gradient == "straight_through"
+    masks: list[torch.Tensor] | None = None
+    losses, curve = [], {}
     for step in range(start, stop):
-        idx = torch.randint(0, len(x), (cfg.batch,), generator=gen)  # (B,) the long tail
-        xb = x[idx.to(x.device)]  # (B, C, H, W)
-        v1, v2 = views(xb, cfg, gen), views(xb, cfg, gen)
-        if sdclr and (branch is None or step % cfg.sdclr_every == 0):
-            branch = magnitude_masks(model, cfg.prune_ratio, cfg.prune_granularity)
-        z1, z2 = net(v1[shard], v2[shard], branch)  # (B / world, p) each
+        idx = batches(step).to(x.device)  # (B,) distinct images of the long tail
+        xb = x[idx]  # (B, C, H, W)
+        v1, v2 = views(xb, cfg, gen, fill), views(xb, cfg, gen, fill)
+        if how.forward and (masks is None or step % cfg.prune_every == 0):
+            if how.forward == "magnitude":
+                masks = magnitude_masks(model, cfg)
+            else:
+                masks = random_masks(model, cfg, mask_generator(seed, step))
+            if how.record_masks:
+                how.masks_seen.append(masks)
+        elif how.sdclr and (masks is None or step % cfg.sdclr_every == 0):
+            sd_cfg = cfg.model_copy(update={"prune_granularity": "global"})
+            masks = magnitude_masks(model, sd_cfg, cfg.sdclr_ratio, unit="entry")
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * lr_factor(step, cfg)
+        if how.sdclr:
+            z1, z2 = net(v1[shard], v2[shard], None, masks)  # (B / world, p) each
+        else:
+            z1, z2 = net(v1[shard], v2[shard], masks, masks, straight)
         loss = nt_xent(gather(z1, ctx), gather(z2, ctx), cfg.temperature)
         if not torch.isfinite(loss):
             raise DivergenceError(f"non-finite NT-Xent loss at step {step}; lower real.lr")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if masks is not None:
-            apply_masks(model, masks)
+        if how.frozen is not None:
+            apply_masks(model, how.frozen)
         losses.append(float(loss.detach()))
-    return losses
+        if how.curve and cfg.curve_every and (step + 1) % cfg.curve_every == 0:
+            if step + 1 < cfg.steps:  # the last step is the run itself
+                curve[step + 1] = _cpu_state(model)
+    return losses, curve
 
 
 @dataclass
 class RealRun:
     variant: str
+    rho: float
     seed: int
     state: dict[str, torch.Tensor]  # the ViT's weights, on the CPU
     losses: list[float]  # NT-Xent per step (including a shared warm-up)
     seconds: float
+    curve: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)  # step -> weights
 
 
 def _cpu_state(model: ViT) -> dict[str, torch.Tensor]:
@@ -133,98 +257,137 @@ def _cpu_state(model: ViT) -> dict[str, torch.Tensor]:
 
 
 def train_seed(
-    x: torch.Tensor, cfg: RealParams, seed: int, ctx: Context, variants: tuple[str, ...] = VARIANTS
+    x: torch.Tensor,
+    cfg: RealParams,
+    seed: int,
+    ctx: Context,
+    variants: tuple[str, ...] = VARIANTS,
+    rho: float | None = None,
+    fill: torch.Tensor | None = None,
 ) -> list[RealRun]:
-    """All variants of one seed. x (N, C, H, W) normalised training images on ctx.device."""
+    """The variants of one (rho, seed), in the order of VARIANTS. x (N, C, H, W) normalised
+    training images on ctx.device; `rho` only labels the runs (default: C7's)."""
+    rho = cfg.imbalance_ratio if rho is None else rho
     channels, side = x.shape[1], x.shape[2]
+    curve = rho == cfg.imbalance_ratio
 
     def fresh() -> ViT:
-        torch.manual_seed(seed)  # the same initialisation for every variant
-        return ViT(channels, side, cfg).to(ctx.device)
+        return init_model(channels, side, cfg, seed).to(ctx.device)
+
+    def loop(model: ViT, opt, gen, start: int, stop: int, how: Loop):
+        return _loop(model, opt, gen, seed, x, fill, cfg, ctx, start, stop, how)
 
     runs = []
-    if any(v in variants for v in ("dense", "pruned", "random")):
-        t0 = time.perf_counter()
-        base, gen = fresh(), torch.Generator().manual_seed(seed)
-        opt = _optimizer(base, cfg)
-        warm = _loop(base, opt, gen, x, cfg, ctx, 0, cfg.prune_at)
-        snapshot = (
-            copy.deepcopy(base.state_dict()),
-            copy.deepcopy(opt.state_dict()),
-            gen.get_state(),
-        )
-        warm_seconds = time.perf_counter() - t0
-        for variant in ("dense", "pruned", "random"):
-            if variant not in variants:
-                continue
-            t0 = time.perf_counter()
-            model = fresh()
-            model.load_state_dict(snapshot[0])
-            opt = _optimizer(model, cfg)
-            opt.load_state_dict(copy.deepcopy(snapshot[1]))
-            gen.set_state(snapshot[2])
-            masks = None
-            if variant == "pruned":
-                masks = magnitude_masks(model, cfg.prune_ratio, cfg.prune_granularity)
-            elif variant == "random":  # its own generator: the data stream stays the same
-                mask_gen = torch.Generator().manual_seed(seed + 7919)
-                masks = random_masks(model, cfg.prune_ratio, cfg.prune_granularity, mask_gen)
-            if masks is not None:
-                apply_masks(model, masks)
-            rest = _loop(model, opt, gen, x, cfg, ctx, cfg.prune_at, cfg.steps, masks)
-            runs.append(
-                RealRun(
-                    variant,
-                    seed,
-                    _cpu_state(model),
-                    warm + rest,
-                    warm_seconds + time.perf_counter() - t0,
-                )
-            )
-    if "sdclr" in variants:
+    if cfg.prune_method == "oneshot" and any(v in variants for v in ("pruned", "random")):
+        runs += _oneshot(fresh, loop, cfg, seed, rho, variants, curve)
+        variants = tuple(v for v in variants if v not in ("dense", "pruned", "random"))
+    for variant in variants:
+        how = {
+            "dense": Loop(curve=curve),
+            "pruned": Loop(forward="magnitude"),
+            "random": Loop(forward="random"),
+            "sdclr": Loop(sdclr=True),
+        }[variant]
         t0 = time.perf_counter()
         model, gen = fresh(), torch.Generator().manual_seed(seed)
-        losses = _loop(model, _optimizer(model, cfg), gen, x, cfg, ctx, 0, cfg.steps, sdclr=True)
-        runs.append(RealRun("sdclr", seed, _cpu_state(model), losses, time.perf_counter() - t0))
+        losses, states = loop(model, _optimizer(model, cfg), gen, 0, cfg.steps, how)
+        runs.append(
+            RealRun(variant, rho, seed, _cpu_state(model), losses, time.perf_counter() - t0, states)
+        )
     return runs
 
 
-# The two independent chains of a seed: the shared warm-up and its three branches, and SDCLR.
-CHAINS = (("dense", "pruned", "random"), ("sdclr",))
+def _oneshot(fresh, loop, cfg: RealParams, seed: int, rho: float, variants, curve: bool):
+    """The one-shot ablation: dense, pruned and random share the dense run until prune_at
+    (trained once and branched: model, optimiser and generator state copied)."""
+    t0 = time.perf_counter()
+    base, gen = fresh(), torch.Generator().manual_seed(seed)
+    opt = _optimizer(base, cfg)
+    warm, warm_curve = loop(base, opt, gen, 0, cfg.prune_at, Loop(curve=curve))
+    snapshot = (copy.deepcopy(base.state_dict()), copy.deepcopy(opt.state_dict()), gen.get_state())
+    warm_seconds = time.perf_counter() - t0
+    runs = []
+    for variant in ("dense", "pruned", "random"):
+        if variant not in variants:
+            continue
+        t0 = time.perf_counter()
+        model = fresh()
+        model.load_state_dict(snapshot[0])
+        opt = _optimizer(model, cfg)
+        opt.load_state_dict(copy.deepcopy(snapshot[1]))
+        gen.set_state(snapshot[2])
+        how = Loop(curve=curve and variant == "dense")
+        if variant == "pruned":
+            how.frozen = magnitude_masks(model, cfg)
+        elif variant == "random":  # its own generator: the data stream stays the same
+            how.frozen = random_masks(model, cfg, mask_generator(seed, cfg.prune_at))
+        if how.frozen is not None:
+            apply_masks(model, how.frozen)
+        rest, rest_curve = loop(model, opt, gen, cfg.prune_at, cfg.steps, how)
+        states = {**warm_curve, **rest_curve} if variant == "dense" else {}
+        seconds = warm_seconds + time.perf_counter() - t0
+        runs.append(RealRun(variant, rho, seed, _cpu_state(model), warm + rest, seconds, states))
+    return runs
 
 
-def _train_chain(x: torch.Tensor, cfg: RealParams, seed: int, chain: tuple[str, ...]):
+PAIR = ("dense", "pruned")  # the paper's pair, all that an extra rho trains
+
+
+def variants_at(cfg: RealParams, rho: float) -> tuple[str, ...]:
+    """Every variant at C7's rho; dense and pruned (the paper's table) at an extra rho."""
+    return VARIANTS if rho == cfg.imbalance_ratio else PAIR
+
+
+def chains(cfg: RealParams, rho: float) -> tuple[tuple[str, ...], ...]:
+    """The independent jobs of one (rho, seed): every variant alone, except the one-shot
+    ablation's dense, pruned and random, which share their warm-up."""
+    wanted = variants_at(cfg, rho)
+    if cfg.prune_method == "oneshot":
+        shared = tuple(v for v in ("dense", "pruned", "random") if v in wanted)
+        return (shared, *((("sdclr",),) if "sdclr" in wanted else ()))
+    return tuple((v,) for v in wanted)
+
+
+def _train_chain(x, cfg: RealParams, seed: int, chain: tuple[str, ...], rho: float, fill):
     """One chain in a worker process (single CPU process, so no process group)."""
     set_threads(cfg.threads)
-    return train_seed(x, cfg, seed, Context(torch.device("cpu")), chain)
+    return train_seed(x, cfg, seed, Context(torch.device("cpu")), chain, rho, fill)
 
 
 def chain_workers(cfg: RealParams, ctx: Context) -> int:
-    """Worker processes for `train_seeds`: one per `cfg.threads` cores on a single CPU
+    """Worker processes for `train_all`: one per `cfg.threads` cores on a single CPU
     process, else 1 (torchrun ranks and GPUs already use the hardware)."""
     if ctx.world > 1 or ctx.device.type != "cpu" or cfg.threads <= 0:
         return 1
     return max(1, (os.cpu_count() or 1) // cfg.threads)
 
 
-def train_seeds(x: torch.Tensor, cfg: RealParams, seeds: list[int], ctx: Context) -> list[RealRun]:
-    """Every variant of every seed, in the order seed by seed, VARIANTS within a seed.
+def train_all(
+    xs: dict[float, torch.Tensor],
+    cfg: RealParams,
+    seeds: list[int],
+    ctx: Context,
+    fill: torch.Tensor | None = None,
+) -> list[RealRun]:
+    """The variants of every (rho, seed) (`variants_at`), ordered rho by rho (as xs), seed by
+    seed, VARIANTS within a seed.
 
-    Each chain depends only on its seed (its own initialisation, generator and masks), so
-    the chains of all seeds run side by side in `chain_workers` processes, with the same
-    results as one after another.
+    Each chain depends only on its (rho, seed), so all chains run side by side in
+    `chain_workers` processes, with the same results as one after another.
     """
-    jobs = [(seed, chain) for seed in seeds for chain in CHAINS]
+    jobs = [(rho, seed, chain) for rho in xs for seed in seeds for chain in chains(cfg, rho)]
     workers = min(chain_workers(cfg, ctx), len(jobs))
     if workers <= 1:
-        done = [train_seed(x, cfg, seed, ctx, chain) for seed, chain in jobs]
+        done = [train_seed(xs[r], cfg, s, ctx, chain, r, fill) for r, s, chain in jobs]
     else:
         spawn = multiprocessing.get_context("spawn")  # no fork of a process holding threads
         with ProcessPoolExecutor(workers, mp_context=spawn) as pool:
-            futures = [pool.submit(_train_chain, x, cfg, seed, chain) for seed, chain in jobs]
+            futures = [
+                pool.submit(_train_chain, xs[r], cfg, s, chain, r, fill) for r, s, chain in jobs
+            ]
             done = [f.result() for f in futures]
-    by_key = {(r.seed, r.variant): r for runs in done for r in runs}
-    return [by_key[seed, v] for seed in seeds for v in VARIANTS]
+    by_key = {(r.rho, r.seed, r.variant): r for runs in done for r in runs}
+    return [by_key[rho, s, v] for rho in xs for s in seeds for v in variants_at(cfg, rho)]
 
 
 def load_model(state: dict[str, torch.Tensor], channels: int, side: int, cfg: RealParams) -> ViT:
@@ -233,12 +396,18 @@ def load_model(state: dict[str, torch.Tensor], channels: int, side: int, cfg: Re
     return model.eval()
 
 
+def block_seeds(cfg: RealParams, seed: int) -> tuple[list[int], list[int]]:
+    """The discovery and the confirmation block: seed .. seed+n-1 and seed+n .. seed+2n-1."""
+    n = cfg.seeds_per_block
+    return [seed + k for k in range(n)], [seed + n + k for k in range(n)]
+
+
 # --- the stage: inputs, runs, outputs ---------------------------------------------------------
 
 
 @dataclass
 class Trained:
-    runs: list[RealRun]  # seed by seed, VARIANTS within a seed
+    runs: list[RealRun]  # rho by rho, seed by seed, VARIANTS within a seed
     ctx: Context  # the process that trained them
     workers: int  # chain worker processes
     seconds: float
@@ -250,33 +419,74 @@ class Trained:
         )
 
 
+def check(cfg: RealParams, meta: dict[str, Any]) -> None:
+    """Refuse, before a process starts or an output is written, what training cannot honour:
+    a device this machine lacks, more processes than GPUs, a batch larger than a training
+    split, a patch that does not tile the saved images, a rho the data stage did not draw."""
+    device = resolve_device(cfg.device, key=DEVICE_KEY)
+    if device.type == "cuda" and cfg.nproc > torch.cuda.device_count():
+        raise ParamError(
+            f"real.nproc = {cfg.nproc}: expected at most the {torch.cuda.device_count()} "
+            "visible GPU(s) with real.device = " + cfg.device
+        )
+    side = meta["shape"][1]
+    if side % cfg.patch:
+        raise ParamError(f"real.patch = {cfg.patch}: expected a divisor of the image side {side}")
+    sizes = meta["sizes"]["train"]
+    for rho in cfg.ratios:
+        key = splits.rho_key(rho)
+        if key not in sizes:
+            raise ParamError(
+                f"real.extra_ratios: rho = {rho:g} has no training split in the data stage's "
+                f"output (it drew {', '.join(sizes)}); rerun longtail_data"
+            )
+        if cfg.batch > sizes[key]:
+            raise ParamError(
+                f"real.batch = {cfg.batch}: expected at most {sizes[key]}, the images of the "
+                f"long-tailed training split at rho = {rho:g}; batches are drawn without "
+                "replacement"
+            )
+
+
 def run(data: str | Path, cfg: RealParams, seed: int) -> Trained:
-    """Every variant of seeds seed .. seed + cfg.seeds - 1 on the long-tailed split saved in
-    `data`; joins torchrun's process group when launched by torchrun."""
+    """Every variant of both seed blocks at every rho, on the splits saved in `data`; joins
+    torchrun's process group when launched by torchrun."""
     meta = splits.read_meta(data)
+    check(cfg, meta)
     ctx = init_distributed(cfg.device, cfg.threads)
     check_world(cfg, ctx)
-    x = normalise(splits.load(data, "train").x, meta["mean"], meta["std"]).to(ctx.device)
+    xs = {
+        rho: normalise(splits.load_train(data, rho).x, meta["mean"], meta["std"]).to(ctx.device)
+        for rho in cfg.ratios
+    }
+    discovery, confirmation = block_seeds(cfg, seed)
     t0 = time.perf_counter()
-    runs = train_seeds(x, cfg, [seed + k for k in range(cfg.seeds)], ctx)
+    runs = train_all(xs, cfg, discovery + confirmation, ctx, black(meta["mean"], meta["std"]))
     return Trained(runs, ctx, chain_workers(cfg, ctx), time.perf_counter() - t0)
 
 
-def run_file(directory: str | Path, variant: str, seed: int) -> Path:
-    return Path(directory) / f"{variant}_s{seed}.pt"
+def run_file(directory: str | Path, variant: str, rho: float, seed: int, step: int = 0) -> Path:
+    """The weights of one run (step 0) or of one of its curve checkpoints."""
+    tail = f"_t{step}" if step else ""
+    return Path(directory) / f"{variant}_r{splits.rho_key(rho)}_s{seed}{tail}.pt"
 
 
 def save(directory: Path, trained: Trained) -> None:
-    """Each run's weights and index.json (runs, their first / last ten NT-Xent losses)."""
+    """Each run's weights, its curve checkpoints and index.json (runs, their first / last
+    ten NT-Xent losses, curve steps)."""
     for r in trained.runs:
-        torch.save(r.state, run_file(directory, r.variant, r.seed))
+        torch.save(r.state, run_file(directory, r.variant, r.rho, r.seed))
+        for step, state in r.curve.items():
+            torch.save(state, run_file(directory, r.variant, r.rho, r.seed, step))
     index = {
         "runs": [
             {
                 "variant": r.variant,
+                "rho": r.rho,
                 "seed": r.seed,
                 "loss_first": float(np.mean(r.losses[:10])),
                 "loss_last": float(np.mean(r.losses[-10:])),
+                "curve": sorted(r.curve),
             }
             for r in trained.runs
         ],
@@ -286,11 +496,13 @@ def save(directory: Path, trained: Trained) -> None:
 
 
 def read_index(directory: str | Path) -> list[dict[str, Any]]:
-    """The runs listed in a saved directory's index.json (variant, seed, losses)."""
+    """The runs listed in a saved directory's index.json (variant, rho, seed, losses)."""
     return read_json(require(Path(directory) / "index.json", "the longtail_train stage's output"))[
         "runs"
     ]
 
 
-def load_state(directory: str | Path, variant: str, seed: int) -> dict[str, torch.Tensor]:
-    return torch.load(require(run_file(directory, variant, seed), "a trained run"))
+def load_state(
+    directory: str | Path, variant: str, rho: float, seed: int, step: int = 0
+) -> dict[str, torch.Tensor]:
+    return torch.load(require(run_file(directory, variant, rho, seed, step), "a trained run"))

@@ -6,12 +6,20 @@ pre-LayerNorm blocks (multi-head self-attention, then an MLP of `mlp_neurons` GE
 projection head maps f(x) to the space where the contrastive loss is computed (SimCLR).
 
 The MLP neurons are the rows of each block's `fc1.weight` (mlp_neurons, embed_dim): neuron i
-reads the token through w_i, the analogue of the synthetic model's neuron weights. Pruning
-masks act on these rows' entries only, and `forward` takes optional masks so that SDCLR's
-pruned branch shares the dense network's weights.
+reads the token through w_i, the analogue of the synthetic model's neuron weights. A mask
+per block acts on these neurons only, in the forward pass (`forward(x, masks)`), so that the
+weights themselves stay whole (the paper's Algorithm 1, and SDCLR's pruned branch):
+- a neuron mask (mlp_neurons,) multiplies the neurons' activations: a masked neuron adds
+  nothing to the block's output;
+- an entry mask (mlp_neurons, embed_dim) multiplies fc1's weights.
+With `straight_through` the mask's backward pass is the identity: the masked weights get
+the gradient computed at the masked point as if their unit were present; without it the
+gradient of a masked weight is exactly zero.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -34,15 +42,30 @@ class Block(nn.Module):
         self.fc1 = nn.Linear(dim, neurons)  # rows = MLP neurons w_i
         self.fc2 = nn.Linear(neurons, dim)
 
-    def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, h: torch.Tensor, mask: torch.Tensor | None = None, straight_through: bool = False
+    ) -> torch.Tensor:
         B, T, D = h.shape  # h (B, T, D)
         q, k, v = self.qkv(self.ln1(h)).view(B, T, 3, self.heads, D // self.heads).unbind(2)
         a = F.scaled_dot_product_attention(
             q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
         )  # (B, heads, T, D / heads)
         h = h + self.out(a.transpose(1, 2).reshape(B, T, D))
-        w1 = self.fc1.weight if mask is None else self.fc1.weight * mask  # (neurons, D)
-        return h + self.fc2(F.gelu(F.linear(self.ln2(h), w1, self.fc1.bias)))
+        w1 = self.fc1.weight  # (neurons, D)
+        if mask is not None and mask.dim() == 2:  # entries
+            w1 = masked(w1, mask, straight_through)
+        act = F.gelu(F.linear(self.ln2(h), w1, self.fc1.bias))  # (B, T, neurons)
+        if mask is not None and mask.dim() == 1:  # whole neurons
+            act = masked(act, mask, straight_through)
+        return h + self.fc2(act)
+
+
+def masked(t: torch.Tensor, mask: torch.Tensor, straight_through: bool) -> torch.Tensor:
+    """t * mask in the forward pass; the backward pass is mask-weighted (exact) or the
+    identity (straight-through: the gradient reaches t as if nothing were masked)."""
+    if straight_through:
+        return t + (t * mask - t).detach()
+    return t * mask
 
 
 class ViT(nn.Module):
@@ -64,18 +87,28 @@ class ViT(nn.Module):
             nn.Linear(cfg.embed_dim, cfg.proj_dim),
         )
 
-    def features(self, x: torch.Tensor, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
+    def features(
+        self,
+        x: torch.Tensor,
+        masks: list[torch.Tensor] | None = None,
+        straight_through: bool = False,
+    ) -> torch.Tensor:
         """x (B, C, H, W) normalised pixels -> f(x) (B, embed_dim), before the head."""
         p = self.patch
         patches = F.unfold(x, kernel_size=p, stride=p).transpose(1, 2)  # (B, T, C p p)
         h = self.embed(patches) + self.pos  # (B, T, D)
         for k, block in enumerate(self.blocks):
-            h = block(h, None if masks is None else masks[k])
+            h = block(h, None if masks is None else masks[k], straight_through)
         return self.ln(h).mean(dim=1)
 
-    def forward(self, x: torch.Tensor, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        masks: list[torch.Tensor] | None = None,
+        straight_through: bool = False,
+    ) -> torch.Tensor:
         """x (B, C, H, W) -> projection z (B, proj_dim), the input of the loss."""
-        return self.head(self.features(x, masks))
+        return self.head(self.features(x, masks, straight_through))
 
 
 def neuron_weights(model: ViT) -> list[torch.Tensor]:
@@ -87,25 +120,40 @@ def neuron_weights(model: ViT) -> list[torch.Tensor]:
 # --- SimCLR views for tiny images ----------------------------------------------------------
 
 
-def views(x: torch.Tensor, cfg: RealParams, gen: torch.Generator) -> torch.Tensor:
+def views(
+    x: torch.Tensor, cfg: RealParams, gen: torch.Generator, fill: torch.Tensor | None = None
+) -> torch.Tensor:
     """One random view per image. x (B, C, H, W) normalised -> (B, C, H, W).
 
-    Random crop after zero padding by `crop_pad` (a shift of up to crop_pad pixels), a
-    horizontal flip with probability 1/2 when `flip`, Gaussian pixel noise of std
-    `noise_std`, and a random `mask_patches` share of the patch grid set to zero. All draws
-    come from `gen` (on the CPU), so a batch's views do not depend on the device or on how
-    the batch is later split over processes.
+    A random affine map per image (rotation up to `rotate` degrees, zoom by a factor in
+    [1 - scale, 1 + scale], translation up to `shift` pixels each way; bilinear, the area
+    outside the image filled with `fill` (C,), the normalised value of a black pixel, else
+    0), a horizontal flip with probability 1/2 when `flip`, Gaussian pixel noise of std
+    `noise_std`, and a random `mask_patches` share of the patch grid set to zero. Flips are
+    off for digits (a mirrored 2 is no digit). All draws come from `gen` (on the CPU), so a
+    batch's views do not depend on the device or on how the batch is later split over
+    processes.
     """
     B, C, H, W = x.shape
-    pad = cfg.crop_pad
-    if pad:
-        padded = F.pad(x, (pad, pad, pad, pad))
-        dy = torch.randint(0, 2 * pad + 1, (B,), generator=gen)
-        dx = torch.randint(0, 2 * pad + 1, (B,), generator=gen)
-        rows = (dy[:, None] + torch.arange(H)).to(x.device)  # (B, H)
-        cols = (dx[:, None] + torch.arange(W)).to(x.device)  # (B, W)
-        b = torch.arange(B, device=x.device)[:, None, None]
-        x = padded.permute(0, 2, 3, 1)[b, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    if cfg.shift or cfg.rotate or cfg.scale:
+        angle = (2 * torch.rand(B, generator=gen) - 1) * math.radians(cfg.rotate)
+        zoom = 1 + (2 * torch.rand(B, generator=gen) - 1) * cfg.scale
+        move = (2 * torch.rand(B, 2, generator=gen) - 1) * cfg.shift
+        cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+        theta = torch.stack(  # (B, 2, 3): output -> input coordinates in [-1, 1]
+            [
+                torch.stack([cos, -sin, 2 * move[:, 0] / W], dim=1),
+                torch.stack([sin, cos, 2 * move[:, 1] / H], dim=1),
+            ],
+            dim=1,
+        ).to(x.device, x.dtype)
+        grid = F.affine_grid(theta, [B, C, H, W], align_corners=False)
+        base = (
+            torch.zeros(1, C, 1, 1, device=x.device, dtype=x.dtype)
+            if fill is None
+            else fill.to(x.device, x.dtype).view(1, C, 1, 1)
+        )
+        x = F.grid_sample(x - base, grid, mode="bilinear", align_corners=False) + base
     if cfg.flip:
         flip = (torch.rand(B, generator=gen) < 0.5).to(x.device)
         x = torch.where(flip[:, None, None, None], x.flip(3), x)
@@ -162,25 +210,41 @@ def prune_mask(scores: torch.Tensor, ratio: float, granularity: str) -> torch.Te
     return keep_top(scores, n - n_pruned(n, ratio), dim=dim)
 
 
-def magnitude_masks(model: ViT, ratio: float, granularity: str) -> list[torch.Tensor]:
-    """Per block, keep the MLP neuron weights of largest |w_ij| (float masks, 1 = kept)."""
-    return [
-        prune_mask(w.detach().abs(), ratio, granularity).to(w.dtype) for w in neuron_weights(model)
-    ]
+def unit_mask(scores: torch.Tensor, cfg: RealParams, ratio: float) -> torch.Tensor:
+    """The mask of one block from per-entry scores (neurons, D), larger = kept.
+
+    prune_unit neuron: a (neurons,) mask leaving out the floor(ratio * neurons) neurons of
+    smallest row norm of the scores; entry: a (neurons, D) mask at `prune_granularity`.
+    """
+    if cfg.prune_unit == "neuron":
+        norms = scores.norm(dim=1)  # (neurons,)
+        return keep_top(norms, len(norms) - n_pruned(len(norms), ratio))
+    return prune_mask(scores, ratio, cfg.prune_granularity)
 
 
-def random_masks(
-    model: ViT, ratio: float, granularity: str, gen: torch.Generator
+def magnitude_masks(
+    model: ViT, cfg: RealParams, ratio: float | None = None, unit: str | None = None
 ) -> list[torch.Tensor]:
-    """The control: same shapes, granularity and kept count, entries chosen at random."""
+    """Per block, the mask keeping the MLP units of largest magnitude (float, 1 = kept):
+    neurons by ||w_i||, or entries by |w_ij| (`unit` overrides cfg.prune_unit)."""
+    ratio = cfg.prune_ratio if ratio is None else ratio
+    if unit is not None:
+        cfg = cfg.model_copy(update={"prune_unit": unit})
+    return [unit_mask(w.detach().abs(), cfg, ratio).to(w.dtype) for w in neuron_weights(model)]
+
+
+def random_masks(model: ViT, cfg: RealParams, gen: torch.Generator) -> list[torch.Tensor]:
+    """The control: same units, shapes and kept count, the units chosen at random (uniform
+    scores drawn from `gen`, a fresh draw at each call)."""
     return [
-        prune_mask(torch.rand(w.shape, generator=gen).to(w.device), ratio, granularity).to(w.dtype)
+        unit_mask(torch.rand(w.shape, generator=gen).to(w.device), cfg, cfg.prune_ratio).to(w.dtype)
         for w in neuron_weights(model)
     ]
 
 
 @torch.no_grad()
 def apply_masks(model: ViT, masks: list[torch.Tensor]) -> None:
-    """Zero the pruned weights in place (after every optimiser step they stay zero)."""
+    """Zero the pruned weights in place (the one-shot ablation: after every optimiser step
+    they stay zero). Entry masks (neurons, D) only."""
     for w, m in zip(neuron_weights(model), masks, strict=True):
         w.mul_(m)
