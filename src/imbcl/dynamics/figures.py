@@ -33,7 +33,7 @@ def plot_trajectories(
             ax.text(
                 (start + end) / 2,
                 0.98,
-                f"stage {k + 1}",
+                f"S{k + 1}",
                 transform=ax.get_xaxis_transform(),
                 ha="center",
                 va="top",
@@ -53,7 +53,7 @@ def plot_trajectories(
         ax.set_yscale("log")
         ax.set_title(titles[role])
         ax.set_xlabel("training step")
-        ax.set_ylabel("weight component (log scale)")
+        ax.set_ylabel("feature strength / noise residual (log scale)")
     np.atleast_1d(axes)[0].legend(
         title="curve (mean; band = range over seeds)",
         fontsize=8,
@@ -64,7 +64,7 @@ def plot_trajectories(
     save(fig, path)
     return (
         "Feature strength max_i |<u_i, M_j>| averaged over majority and minority features, "
-        "and the mean noise residual, over training; shading marks the stages found by "
+        "and the mean noise residual, over training; shading marks the stages S1, S2, ... found by "
         "change-point detection (median over seeds). Left imbalanced, right balanced control."
     )
 
