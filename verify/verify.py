@@ -18,9 +18,9 @@ from imbcl.core.verify import compare
 
 OUT = Path("runs/verify")
 STAGES = [
-    ["stages/train.py", "data/synthetic", f"{OUT}/train"],
+    ["stages/train.py", "data/synthetic", "runs/calibrate/bias.json", f"{OUT}/train"],
     ["stages/analyze.py", "data/synthetic", f"{OUT}/train", f"{OUT}/analyze", f"{OUT}/dynamics"],
-    ["stages/sweep.py", f"{OUT}/sweep"],
+    ["stages/sweep.py", "runs/calibrate/bias.json", f"{OUT}/sweep"],
     ["stages/imbalance.py", f"{OUT}/sweep", f"{OUT}/imbalance", f"{OUT}/figures", f"{OUT}"],
 ]
 
