@@ -14,8 +14,9 @@ import torch
 from imbcl.core import cli
 from imbcl.core.io import atomic_path, write_text
 from imbcl.core.params import load
-from imbcl.pruning.forward import design, run_table, setting
+from imbcl.pruning.forward import design, run_table
 from imbcl.pruning.forward_figures import sensitivity_figure
+from imbcl.pruning.forward_study import study_setting
 from imbcl.pruning.params import PruneForwardStage
 from imbcl.pruning.sensitivity import cell_effects
 
@@ -25,17 +26,7 @@ def main(out: str, table: str, figure: str) -> None:
     q = p.prune
     torch.set_num_threads(1)
     start = time.perf_counter()
-    s = setting(
-        p.data,
-        p.model,
-        p.train,
-        p.small,
-        q.sweep_width,
-        p.seed,
-        p.analyze.specialise_threshold,
-        q.forward_floor,
-        q.forward_early_steps,
-    )
+    s = study_setting(p)
     arms = design(
         q.forward_ratios,
         q.sensitivity_alphas,

@@ -11,7 +11,7 @@ import pandas as pd
 
 from imbcl.core.report import Part
 from imbcl.pruning import forward_claims as fc
-from imbcl.pruning.forward import block_seeds, design, run_table, setting
+from imbcl.pruning.forward import Setting, block_seeds, design, run_table, setting
 from imbcl.pruning.forward_figures import ratio_figure
 from imbcl.pruning.params import PruneForwardStage
 
@@ -31,10 +31,11 @@ class Study:
     part: Part  # the C6 row, its metrics and the figure, for the report
 
 
-def study(p: PruneForwardStage, figure: str | Path) -> Study:
-    """Train every arm, decide C6 by the rule in `prune` and draw the figure to `figure`."""
+def study_setting(p: PruneForwardStage) -> Setting:
+    """The small model, its dictionary and held-out set, as the C6 study and the sensitivity
+    map both train it."""
     q = p.prune
-    s = setting(
+    return setting(
         p.data,
         p.model,
         p.train,
@@ -45,6 +46,12 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
         q.forward_floor,
         q.forward_early_steps,
     )
+
+
+def study(p: PruneForwardStage, figure: str | Path) -> Study:
+    """Train every arm, decide C6 by the rule in `prune` and draw the figure to `figure`."""
+    q = p.prune
+    s = study_setting(p)
     arms = design(
         q.forward_ratios,
         [q.forward_ratio],
