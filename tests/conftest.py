@@ -123,7 +123,7 @@ def dvc_repo(tmp_path: Path) -> Path:
     """A git + DVC repo holding the project's stages, library and a tiny params.yaml."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    for name in ("stages", "src"):
+    for name in ("stages", "src", "docs"):
         shutil.copytree(
             ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
         )
