@@ -7,7 +7,7 @@ from imbcl.core.blocks import UNHEALTHY
 from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 from imbcl.core.params import replace
 from imbcl.core.verdicts import DID_NOT_REPLICATE, UNDERPOWERED
-from imbcl.dynamics.claims import Blocks, claim_c1, claim_c2
+from imbcl.dynamics.claims import Blocks, claim_c1, claim_c2, claim_rows
 from imbcl.synthetic.params import AnalyzeParams, ClaimRule
 
 N = 4
@@ -77,3 +77,18 @@ def test_underpowered_when_the_pilot_asks_for_more_seeds():
 def test_unhealthy_runs_are_not_decided():
     for c in both(runs(lambda s: 0.5, loss_ratio=1.0)):
         assert c.verdict == INCONCLUSIVE and c.reason.startswith(UNHEALTHY)
+
+
+def test_a_ratio_equal_to_the_control_is_an_a_a_run_left_undecided():
+    """Issue 15, case 6: data.imbalance_ratio = train.control_ratio. The same runs play both
+    roles; their paired difference is 0 by construction, which must not read as "effect shown
+    absent" (not supported): both claims are inconclusive, naming the two keys."""
+    table = runs(lambda s: 0.5)
+    balanced_only = table[table.imbalance_ratio == 1.0]
+    rows = claim_rows(balanced_only, 1.0, 1.0, CFG, BLOCKS)
+    assert [r.id for r in rows] == ["C1", "C2"]
+    for r in rows:
+        assert r.verdict == INCONCLUSIVE
+        assert "data.imbalance_ratio = train.control_ratio = 1" in r.reason
+    # and a real imbalance is still decided by the same function
+    assert [r.verdict for r in claim_rows(table, 10.0, 1.0, CFG, BLOCKS)] == [SUPPORTED] * 2

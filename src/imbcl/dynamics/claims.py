@@ -8,6 +8,7 @@ seeds (core.verdicts) on healthy runs only, with the theory's prediction measure
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from imbcl.core.blocks import decide_blocks
-from imbcl.core.claims import Claim, Interval, mean_ci
+from imbcl.core.claims import INCONCLUSIVE, Claim, Interval, mean_ci
 from imbcl.core.report import Part
 from imbcl.core.verdicts import Decision, claim_metrics, claim_row
 from imbcl.synthetic.measures import (
@@ -28,6 +29,11 @@ from imbcl.synthetic.measures import (
 )
 from imbcl.synthetic.params import AnalyzeParams, ClaimRule
 from imbcl.synthetic.train import RunSpec, SavedRuns, Trajectory
+
+NO_IMBALANCE = (
+    "no imbalance to test: data.imbalance_ratio = train.control_ratio = {rho:g}, so the same "
+    "runs are the imbalanced arm and the balanced control"
+)
 
 
 @dataclass(frozen=True)
@@ -220,6 +226,23 @@ def claim_c2(
     )
 
 
+def claim_rows(
+    table: pd.DataFrame, imbalanced: float, balanced: float, cfg: AnalyzeParams, blocks: Blocks
+) -> list[Claim]:
+    """C1 and C2 on the per-run table. With imbalanced = balanced (data.imbalance_ratio =
+    train.control_ratio) one set of runs plays both roles, an A/A run: a paired difference
+    of a run with itself is 0 by construction, not evidence that the effect is absent, so
+    both rows are inconclusive with the reason NO_IMBALANCE."""
+    rows = [
+        claim_c1(table, imbalanced, balanced, cfg, blocks),
+        claim_c2(table, imbalanced, balanced, cfg, blocks),
+    ]
+    if imbalanced != balanced:
+        return rows
+    reason = NO_IMBALANCE.format(rho=imbalanced)
+    return [dataclasses.replace(r, verdict=INCONCLUSIVE, reason=reason) for r in rows]
+
+
 def analyze(
     summaries: list[RunSummary],
     majority: np.ndarray,
@@ -240,10 +263,7 @@ def analyze(
     for role, part in (("imbalanced", imb), ("balanced", bal)):
         for col in numeric:
             metrics[f"{role}.{col}"] = float(part[col].mean())
-    rows = [
-        claim_c1(table, imbalanced, balanced, cfg, blocks),
-        claim_c2(table, imbalanced, balanced, cfg, blocks),
-    ]
+    rows = claim_rows(table, imbalanced, balanced, cfg, blocks)
     for row in rows:
         metrics.update(claim_metrics(row))
     return table, metrics, [r.as_dict() for r in rows]

@@ -100,10 +100,14 @@ def plot_final_alignment(points: pd.DataFrame, path: str | Path, titles: dict[st
     np.atleast_1d(axes)[0].legend(title="group (dashed: group mean)", fontsize=8, title_fontsize=8)
     fig.suptitle("Final strength of each feature in its best neuron (points: seeds)")
     save(fig, path)
+    means = points.groupby(["role", "group"])["value"].mean()
+    said = "; ".join(
+        f"{titles[r]}: majority {means[r, 'majority']:.3g}, minority {means[r, 'minority']:.3g}"
+        for r in roles
+    )
     return (
         "Final strength of every feature in its best-aligned neuron, one point per seed; "
-        "dashed lines are group means. Imbalance leaves minority features far weaker, the "
-        "balanced control does not."
+        f"dashed lines are group means ({said})."
     )
 
 
@@ -122,26 +126,26 @@ def draw(
     titles = {r: f"{r} (rho = {runs.roles[r]:g})" for r in ("imbalanced", "balanced")}
     long, stages, points = [], [], []
     for spec, traj in zip(runs.specs, runs.trajectories, strict=True):
-        role, curves = runs.role_of(spec), group_curves(traj, majority)
-        for g in GROUPS:
-            frame = {"role": role, "seed": spec.seed, "step": traj.steps, "group": g}
-            long.append(pd.DataFrame({**frame, "value": curves[g]}))
-        b = stage_steps[spec.name]
-        stages += [
-            {"role": role, "seed": spec.seed, "stage": k, "start": b[k], "end": b[k + 1]}
-            for k in range(len(b) - 1)
-        ]
+        curves, b = group_curves(traj, majority), stage_steps[spec.name]
         final = feature_strength(traj.proj[-1])
-        points += [
-            {
-                "role": role,
-                "seed": spec.seed,
-                "feature": j,
-                "group": "majority" if majority[j] else "minority",
-                "value": final[j],
-            }
-            for j in range(len(final))
-        ]
+        for role in runs.roles_of(spec):
+            for g in GROUPS:
+                frame = {"role": role, "seed": spec.seed, "step": traj.steps, "group": g}
+                long.append(pd.DataFrame({**frame, "value": curves[g]}))
+            stages += [
+                {"role": role, "seed": spec.seed, "stage": k, "start": b[k], "end": b[k + 1]}
+                for k in range(len(b) - 1)
+            ]
+            points += [
+                {
+                    "role": role,
+                    "seed": spec.seed,
+                    "feature": j,
+                    "group": "majority" if majority[j] else "minority",
+                    "value": final[j],
+                }
+                for j in range(len(final))
+            ]
     curves_long = pd.concat(long)
     wide = curves_long.groupby(["step", "role", "group"])["value"].mean().unstack(["role", "group"])
     wide.columns = [f"{role}_{group}" for role, group in wide.columns]

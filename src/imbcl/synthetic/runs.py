@@ -92,8 +92,10 @@ class SavedRuns:
     trajectories: list[Trajectory]
     roles: dict[str, float]  # role name -> imbalance ratio
 
-    def role_of(self, spec: RunSpec) -> str:
-        return {float(v): k for k, v in self.roles.items()}[spec.imbalance_ratio]
+    def roles_of(self, spec: RunSpec) -> list[str]:
+        """The roles a run plays: one, or every role when two share a ratio (the runs at
+        data.imbalance_ratio = train.control_ratio serve as imbalanced and balanced)."""
+        return [k for k, v in self.roles.items() if float(v) == spec.imbalance_ratio]
 
 
 def load_runs(directory: str | Path) -> SavedRuns:
