@@ -19,6 +19,7 @@ from imbcl.core.params import (
     positive,
     probability,
 )
+from imbcl.core.runtime import resolve_device
 from imbcl.core.verdicts import seeds_needed
 
 
@@ -107,6 +108,13 @@ class TrainParams(Section):
     # manual: the hand-written gradient; autograd: torch autograd through a plain forward
     # (the same update, a rounding perturbation of it)
     backend: Literal["manual", "autograd"] = "manual"
+
+    @model_validator(mode="after")
+    def _device(self) -> Self:
+        # cuda on a torch build without it: refused when the params are read, before a stage
+        # trains or writes anything (not from inside the training loop)
+        resolve_device(self.device, key="train.device")
+        return self
 
 
 class SmallParams(Section):

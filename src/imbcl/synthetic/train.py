@@ -116,7 +116,7 @@ def train_group(
         raise ValueError(f"runs of one group must share a width, got {sorted(widths)}")
     if mask is not None and forward_mask is not None:
         raise ValueError("a frozen mask and a forward mask cannot be combined")
-    device = resolve_device(train_cfg.device)
+    device = resolve_device(train_cfg.device, key="train.device")
     cfg_m = replace(model_cfg, width=widths.pop())
     params = init_params(cfg_m, data_cfg.dim, [s.seed for s in specs]) if start is None else start
     params = {k: v.detach().clone().to(device) for k, v in params.items()}
