@@ -41,7 +41,7 @@ from imbcl.synthetic.model import attention_trained, bias_at, init_params
 from imbcl.synthetic.params import DataParams, ModelParams, TrainParams, scaled
 from imbcl.synthetic.train import RunSpec, resolve_device, train_group
 
-SMALL_WIDTH = 16  # m of the small model here: the middle of sweep.widths, prune.sweep_width
+SMALL_WIDTH = 16  # m of the small model here: the middle of sweep.widths, prune.width
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""Stage prune: magnitude pruning vs random pruning vs dense, on the train stage's runs and
-on a seeded sweep of a smaller model; claim C6.
+"""Stage prune (pipeline ablation/dvc.yaml, `make ablation`): the project's own ablation of
+C6, not the paper's method: one-shot magnitude pruning vs random pruning vs dense, on the
+train stage's runs and on a seeded sweep of a smaller model.
 
     python stages/prune.py DATA TRAIN ANALYZE OUT TABLE
-reads  params.yaml [seed, data, model, train, analyze, prune]; DATA (dictionary, held-out
-       set), TRAIN (the dense runs and checkpoints), ANALYZE/stages.json (end of stage 1)
+reads  params.yaml [seed, data, model, train, analyze, small, ablation]; DATA (dictionary,
+       held-out set), TRAIN (the dense runs and checkpoints), ANALYZE/stages.json (end of stage 1)
 writes OUT/main/             the pruned and random-control runs of the main part
        OUT/runs.csv          one row of final measures (and probe) per run
        OUT/regime.csv        magnitude - random effect per (timing, ratio)
@@ -16,13 +17,15 @@ from imbcl.core.io import atomic_dir, atomic_path, write_json, write_text
 from imbcl.core.params import load
 from imbcl.core.tables import latex
 from imbcl.pruning import experiment
-from imbcl.pruning.params import PruneStage
+from imbcl.pruning.params import AblationStage
 from imbcl.synthetic.train import save_runs
 
 
 def main(data: str, train: str, analyze: str, out: str, table: str) -> None:
-    p = load(cli.params_path(), PruneStage)
-    sections = {k: getattr(p, k) for k in ("data", "model", "train", "analyze", "small", "prune")}
+    p = load(cli.params_path(), AblationStage)
+    sections = {
+        k: getattr(p, k) for k in ("data", "model", "train", "analyze", "small", "ablation")
+    }
     result = experiment.run(data, train, analyze, seed=p.seed, **sections)
     with atomic_dir(out) as tmp:
         save_runs(tmp / "main", result.main)

@@ -1,7 +1,8 @@
-"""Stage prune_figures: the figures of the pruning experiments (claim C6).
+"""Stage prune_figures (pipeline ablation/dvc.yaml): the figures of the project's pruning
+ablation (one-shot frozen masks).
 
     python stages/prune_figures.py DATA TRAIN PRUNE FIGURES OUT
-reads  params.yaml [prune]; DATA (dictionary), TRAIN and PRUNE (the dense and pruned runs)
+reads  params.yaml [ablation]; DATA (dictionary), TRAIN and PRUNE (the dense and pruned runs)
 writes FIGURES/prune_regime.png        the search: timing x ratio effect map
        FIGURES/prune_ratio.png         minority strength and neurons vs ratio
        FIGURES/prune_probe.png         probe AUC per group vs ratio
@@ -13,12 +14,12 @@ from imbcl.core import cli
 from imbcl.core.io import atomic_dir, write_json
 from imbcl.core.params import load
 from imbcl.pruning import figures
-from imbcl.pruning.params import PruneFiguresStage
+from imbcl.pruning.params import AblationFiguresStage
 
 
 def main(data: str, train: str, prune: str, figures_dir: str, out: str) -> None:
-    p = load(cli.params_path(), PruneFiguresStage)
-    index = figures.draw(data, train, prune, figures_dir, p.prune)
+    p = load(cli.params_path(), AblationFiguresStage)
+    index = figures.draw(data, train, prune, figures_dir, p.ablation)
     with atomic_dir(out) as tmp:
         write_json(tmp / "figures.json", {"section": "Pruning (C6)", "figures": index})
 

@@ -1,5 +1,5 @@
 """Stage prune_sensitivity (pipeline sensitivity/dvc.yaml, `make sensitivity`): the map of
-Algorithm 1 over alpha x every x unit at each rho of prune.forward_ratios.
+Algorithm 1 over alpha x every x unit at each rho of prune.ratios.
 
     python stages/prune_sensitivity.py OUT TABLE FIGURE
 reads   params.yaml [seed, data, model, train, analyze, small, prune]
@@ -28,12 +28,12 @@ def main(out: str, table: str, figure: str) -> None:
     start = time.perf_counter()
     s = study_setting(p)
     arms = design(
-        q.forward_ratios,
+        q.ratios,
         q.sensitivity_alphas,
         q.sensitivity_every,
         q.sensitivity_units,
-        q.forward_start,
-        q.forward_masked_grad,
+        q.start,
+        q.masked_grad,
     )
     seeds = [p.seed + 300 + i for i in range(q.sensitivity_seeds)]  # disjoint from C6's blocks
     runs = run_table(arms, seeds, s)
@@ -44,7 +44,7 @@ def main(out: str, table: str, figure: str) -> None:
     with atomic_path(f"{table}.csv") as f:
         cells.round(6).to_csv(f, index=False)
     caption = (
-        f"Sensitivity of Algorithm 1 (small model, m = {q.sweep_width}, {len(seeds)} seeds per "
+        f"Sensitivity of Algorithm 1 (small model, m = {q.width}, {len(seeds)} seeds per "
         "cell, one block: a reduced design that shows intervals and decides nothing): the "
         "effect of the magnitude forward mask on log(minority / majority strength) against "
         "the dense run and against the random forward mask of the same alpha, unit and "

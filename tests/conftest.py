@@ -52,7 +52,8 @@ TINY = {
         "heldout_batches": 1,
     },
     "regimes": {"ratios": [1.0, 10.0], "attentions": ["identity_fixed"], "seeds": 2},
-    "prune": {
+    "prune": {"width": 8, "early_steps": 10, "seeds_per_block": 2},
+    "ablation": {
         "at": 20,
         "sweep_seeds": 2,
         "sweep_width": 8,
@@ -60,8 +61,6 @@ TINY = {
         "sweep_at": ["init", 20],
         "sweep_bias": ["shared"],
         "small_overrides": {},
-        "forward_early_steps": 10,
-        "forward_seeds_per_block": 2,
     },
     "real": {
         "steps": 12,

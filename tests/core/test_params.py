@@ -19,7 +19,13 @@ from imbcl.longtail.params import (
     LongtailTrainStage,
     RealParams,
 )
-from imbcl.pruning.params import PruneFiguresStage, PruneParams, PruneStage
+from imbcl.pruning.params import (
+    AblationFiguresStage,
+    AblationParams,
+    AblationStage,
+    PruneForwardStage,
+    PruneParams,
+)
 from imbcl.synthetic.params import (
     DataParams,
     ReportStage,
@@ -40,8 +46,9 @@ STAGES: list[type[Stage]] = [
     FiguresStage,
     SweepStage,
     ImbalanceStage,
-    PruneStage,
-    PruneFiguresStage,
+    AblationStage,
+    AblationFiguresStage,
+    PruneForwardStage,
     LongtailDataStage,
     LongtailTrainStage,
     LongtailEvalStage,
@@ -69,10 +76,10 @@ def test_project_params_load_for_every_stage(stage):
 
 
 def test_project_params_values():
-    p = load(PARAMS, PruneStage)
+    p = load(PARAMS, AblationStage)
     assert p.data.imbalance_ratio >= 1 and p.model.width >= 1
     assert p.small == SmallParams()  # params.yaml writes out the defaults
-    assert p.prune.small_overrides == SmallOverrides(tokens=8, init_std=0.01)
+    assert p.ablation.small_overrides == SmallOverrides(tokens=8, init_std=0.01)
 
 
 # --- one section: messages (port of tests/test_config.py) --------------------------------
@@ -119,8 +126,8 @@ def test_numbers_are_coerced_as_before():
     d = DataParams.parse(data_section(dim=32.0, imbalance_ratio=5, noise_std="1e-3"), "data")
     assert (d.dim, d.imbalance_ratio, d.noise_std) == (32, 5.0, 1.0e-3)
     assert type(d.dim) is int and type(d.imbalance_ratio) is float
-    with pytest.raises(ParamError, match=r"^prune\.rewind = 1: expected true or false"):
-        PruneParams.parse({**PruneParams().model_dump(), "rewind": 1}, "prune")
+    with pytest.raises(ParamError, match=r"^ablation\.rewind = 1: expected true or false"):
+        AblationParams.parse({**AblationParams().model_dump(), "rewind": 1}, "ablation")
 
 
 def test_unknown_key_comes_before_a_bad_value_and_names_sort():
@@ -225,38 +232,46 @@ def test_cross_field_check_in_a_stage_file(tmp_path):
 # --- cross-section checks ----------------------------------------------------------------
 
 
-def test_prune_at_must_be_below_train_steps():
+def test_ablation_at_must_be_below_train_steps():
     raw = raw_params()
-    raw["train"]["steps"] = 150  # prune.at = 200
+    raw["train"]["steps"] = 150  # ablation.at = 200
     with pytest.raises(
-        ParamError, match=r"^prune\.at = 200: expected a step below train\.steps = 150$"
+        ParamError, match=r"^ablation\.at = 200: expected a step below train\.steps = 150$"
     ):
-        PruneStage.parse(raw)
-    raw["prune"]["at"] = "stage1"  # a name is resolved later, not checked here
-    assert PruneStage.parse(raw).prune.at == "stage1"
+        AblationStage.parse(raw)
+    raw["ablation"]["at"] = "stage1"  # a name is resolved later, not checked here
+    assert AblationStage.parse(raw).ablation.at == "stage1"
     raw = raw_params()
     raw["train"]["steps"] = 150
-    assert PruneFiguresStage.parse(raw).prune.at == 200  # prune_figures does not read train
+    assert AblationFiguresStage.parse(raw).ablation.at == 200  # prune_figures does not read train
 
 
-def test_prune_steps_must_be_below_the_small_model_steps():
+def test_ablation_steps_must_be_below_the_small_model_steps():
     raw = raw_params()
     raw["small"]["steps"] = 150
     with pytest.raises(
-        ParamError, match=r"^prune\.at = 200: expected steps below small\.steps = 150$"
+        ParamError, match=r"^ablation\.at = 200: expected steps below small\.steps = 150$"
     ):
-        PruneStage.parse(raw)
+        AblationStage.parse(raw)
     raw = raw_params()
-    raw["prune"]["small_overrides"]["steps"] = 150
+    raw["ablation"]["small_overrides"]["steps"] = 150
     with pytest.raises(
         ParamError,
-        match=r"^prune\.at = 200: expected steps below prune\.small_overrides\.steps = 150$",
+        match=r"^ablation\.at = 200: expected steps below ablation\.small_overrides\.steps = 150$",
     ):
-        PruneStage.parse(raw)
+        AblationStage.parse(raw)
     raw = raw_params()
-    raw["prune"]["sweep_at"] = ["init", 700]
-    with pytest.raises(ParamError, match=r"^prune\.sweep_at = \['init', 700\]: expected steps"):
-        PruneStage.parse(raw)
+    raw["ablation"]["sweep_at"] = ["init", 700]
+    with pytest.raises(ParamError, match=r"^ablation\.sweep_at = \['init', 700\]: expected steps"):
+        AblationStage.parse(raw)
+
+
+def test_ablation_at_beyond_the_small_model_is_named():
+    raw = raw_params()
+    raw["ablation"]["at"] = 700  # below train.steps = 2000, not below small.steps = 600
+    with pytest.raises(ParamError) as err:
+        AblationStage.parse(raw)
+    assert str(err.value) == "ablation.at = 700: expected steps below small.steps = 600"
 
 
 def test_small_sizes_and_overrides_are_checked():
@@ -265,29 +280,97 @@ def test_small_sizes_and_overrides_are_checked():
     with pytest.raises(ParamError, match=r"^small\.n_features = 8, small\.n_majority = 8: "):
         SweepStage.parse(raw)
     raw = raw_params()
-    raw["prune"]["small_overrides"]["dim"] = 4
-    with pytest.raises(ParamError, match=r"^prune\.small_overrides = .*: expected n_majority"):
-        PruneStage.parse(raw)
-    raw["prune"]["small_overrides"] = {"tokens": 0}
+    raw["ablation"]["small_overrides"]["dim"] = 4
+    with pytest.raises(ParamError, match=r"^ablation\.small_overrides = .*: expected n_majority"):
+        AblationStage.parse(raw)
+    raw["ablation"]["small_overrides"] = {"tokens": 0}
     with pytest.raises(
-        ParamError, match=r"^prune\.small_overrides\.tokens = 0: expected a number >= 1$"
+        ParamError, match=r"^ablation\.small_overrides\.tokens = 0: expected a number >= 1$"
     ):
-        PruneStage.parse(raw)
-    raw["prune"]["small_overrides"] = {"colour": 1}
-    with pytest.raises(ParamError, match=r"^prune\.small_overrides\.colour: unknown key"):
-        PruneStage.parse(raw)
-    raw["prune"]["small_overrides"] = {}  # no override: the small section as written
-    p = PruneStage.parse(raw)
-    assert p.small.with_overrides(p.prune.small_overrides) == p.small
-    del raw["prune"]["small_overrides"]
-    with pytest.raises(ParamError, match=r"^prune\.small_overrides: missing"):
-        PruneStage.parse(raw)
+        AblationStage.parse(raw)
+    raw["ablation"]["small_overrides"] = {"colour": 1}
+    with pytest.raises(ParamError, match=r"^ablation\.small_overrides\.colour: unknown key"):
+        AblationStage.parse(raw)
+    raw["ablation"]["small_overrides"] = {}  # no override: the small section as written
+    p = AblationStage.parse(raw)
+    assert p.small.with_overrides(p.ablation.small_overrides) == p.small
+    del raw["ablation"]["small_overrides"]
+    with pytest.raises(ParamError, match=r"^ablation\.small_overrides: missing"):
+        AblationStage.parse(raw)
 
 
 def test_overrides_mirror_the_small_model():
     assert list(SmallOverrides.model_fields) == list(SmallParams.model_fields)
     for name, field in SmallOverrides.model_fields.items():
         assert field.json_schema_extra == SmallParams.model_fields[name].json_schema_extra
+
+
+# --- prune: the paper's Algorithm 1 only; ablation: the project's one-shot masks ---------
+
+
+@pytest.mark.parametrize("method", ["oneshot", "magnitude_input", "forward"])
+def test_prune_method_is_forward_mask_only(method):
+    raw = raw_params()
+    raw["prune"]["method"] = method
+    with pytest.raises(ParamError) as err:
+        PruneForwardStage.parse(raw)
+    assert str(err.value) == f"prune.method = {method!r}: expected one of forward_mask"
+    assert PruneForwardStage.parse(raw_params()).prune.method == "forward_mask"
+
+
+@pytest.mark.parametrize(
+    ("section", "old", "value"),
+    [
+        ("prune", "forward_ratio", 0.5),  # now prune.ratio
+        ("prune", "forward_every", 1),  # now prune.every
+        ("prune", "sweep_width", 16),  # now prune.width (and ablation.sweep_width)
+        ("prune", "at", 200),  # the one-shot keys are the ablation's
+        ("ablation", "forward_ratio", 0.5),
+    ],
+)
+def test_old_prune_keys_are_refused_as_unknown(section, old, value):
+    raw = raw_params()
+    raw[section][old] = value
+    stage, params = (
+        (PruneForwardStage, PruneParams) if section == "prune" else (AblationStage, AblationParams)
+    )
+    with pytest.raises(
+        ParamError, match=rf"^{section}\.{old}: unknown key; expected one of "
+    ) as err:
+        stage.parse(raw)
+    assert str(err.value).endswith("expected one of " + ", ".join(params.model_fields))
+    assert "\n" not in str(err.value)
+
+
+def test_ablation_stages_read_the_ablation_section():
+    raw = raw_params()
+    raw["prune"] = "broken"  # the ablation does not read the paper's section
+    assert AblationStage.parse(raw).ablation.method == "magnitude_input"
+    assert AblationFiguresStage.parse(raw).ablation.at == 200
+    raw = raw_params()
+    del raw["ablation"]
+    with pytest.raises(ParamError, match=r"^ablation: missing section; expected the keys of"):
+        AblationStage.parse(raw)
+    assert PruneForwardStage.parse(raw).prune.ratio == 0.5  # and Algorithm 1 not the ablation's
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("start", 700, "prune.start = 700: expected a step below small.steps = 600"),
+        ("early_steps", 700, "prune.early_steps = 700: expected at most small.steps = 600"),
+        ("ratios", [10.0, 50.0], "prune.ratios = [10.0, 50.0]: expected the balanced control 1.0"),
+        ("every", 0, "prune.every = 0: expected a number >= 1"),
+        ("unit", "layer", "prune.unit = 'layer': expected one of neuron, entry"),
+        ("width", 0, "prune.width = 0: expected a number >= 1"),
+    ],
+)
+def test_algorithm_1_keys_are_named(key, value, message):
+    raw = raw_params()
+    raw["prune"][key] = value
+    with pytest.raises(ParamError) as err:
+        PruneForwardStage.parse(raw)
+    assert str(err.value) == message
 
 
 # --- configs as values -------------------------------------------------------------------

@@ -16,7 +16,7 @@ from imbcl.core.errors import ParamError
 from imbcl.core.params import Section, read_yaml
 from imbcl.imbalance.params import SweepParams
 from imbcl.longtail.params import RealParams
-from imbcl.pruning.params import PruneParams
+from imbcl.pruning.params import AblationParams, PruneParams
 from imbcl.synthetic.params import (
     AnalyzeParams,
     DataParams,
@@ -38,13 +38,14 @@ SECTIONS: dict[str, type[Section]] = {
     "sweep": SweepParams,
     "real": RealParams,
     "prune": PruneParams,
-    "prune.small_overrides": SmallOverrides,
+    "ablation": AblationParams,
+    "ablation.small_overrides": SmallOverrides,
 }
 
 
 def kind_of(field: FieldInfo) -> Any:
     """int, float, bool, str (also a choice), list, BaseModel (a nested mapping) or object
-    (a step or a name, as prune.at)."""
+    (a step or a name, as ablation.at)."""
     kind = field.annotation
     if get_origin(kind) in (Union, types.UnionType):  # an optional override: X | None
         inner = [a for a in get_args(kind) if a is not type(None)]
@@ -88,7 +89,7 @@ def wrong_type(kind: Any) -> st.SearchStrategy:
             st.just(float("nan")),
             st.just(float("inf")),
         )
-    if kind is object:  # a step or a name (prune.at): neither a name nor an int >= 0
+    if kind is object:  # a step or a name (ablation.at): neither a name nor an int >= 0
         return st.one_of(
             st.booleans(),
             st.integers(max_value=-1),
@@ -181,7 +182,7 @@ def test_missing_keys_are_refused_by_name(section, name):
 
 
 def test_overrides_may_leave_keys_out():
-    assert parse("prune.small_overrides", {"tokens": 8}).tokens == 8
+    assert parse("ablation.small_overrides", {"tokens": 8}).tokens == 8
 
 
 FLOATS = [

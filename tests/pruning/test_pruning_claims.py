@@ -18,9 +18,9 @@ from imbcl.pruning.claims import (
 )
 from imbcl.pruning.design import SWEEP, candidate, design
 from imbcl.pruning.measures import MEASURES
-from imbcl.pruning.params import PruneParams
+from imbcl.pruning.params import AblationParams
 
-PRUNE = PruneParams(sweep_at=[200], sweep_ratios=[0.5, 0.8], sweep_bias=["shared", "noise"])
+ABLATION = AblationParams(sweep_at=[200], sweep_ratios=[0.5, 0.8], sweep_bias=["shared", "noise"])
 COLUMNS = (
     *MEASURES,
     "probe_majority_auc",
@@ -40,7 +40,7 @@ def table(
     seeds: int = 5,
     other: float = -1.0,
 ) -> pd.DataFrame:
-    """One row per run of every cell of PRUNE's design.
+    """One row per run of every cell of ABLATION's design.
 
     Every column of a dense run is 1 + seed/10. In the sweep's pre-registered cell at the
     default rho, minority_neurons of a pruned run is vs_dense above its dense run and
@@ -48,9 +48,9 @@ def table(
     dense run. Every other cell (other biases, rhos, parts, ratios) moves every column by
     `other` instead, so reading the wrong cell changes the verdict.
     """
-    target = candidate(PRUNE, SWEEP)
+    target = candidate(ABLATION, SWEEP)
     rows = []
-    for cell in design(PRUNE):
+    for cell in design(ABLATION):
         variants = ["dense"] if cell.dense else [cell.method, "random"]
         for variant in variants:
             for seed in range(seeds):
@@ -85,7 +85,7 @@ def table(
 
 def test_select_reads_one_cell_and_its_controls() -> None:
     rows = table(0.5, 0.3, 0.2)
-    cell = candidate(PRUNE, SWEEP)
+    cell = candidate(ABLATION, SWEEP)
     pruned, control = select(rows, cell), select(rows, cell, control=True)
     assert len(pruned) == len(control) == 5
     assert set(pruned.variant) == {"magnitude_input"} and set(control.variant) == {"random"}
@@ -95,14 +95,16 @@ def test_select_reads_one_cell_and_its_controls() -> None:
 
 
 def test_effects_are_paired_by_seed() -> None:
-    vs_dense, vs_random = effects(table(0.5, 0.3, 0.2), candidate(PRUNE), "minority_neurons", 0.95)
+    vs_dense, vs_random = effects(
+        table(0.5, 0.3, 0.2), candidate(ABLATION), "minority_neurons", 0.95
+    )
     assert vs_dense.mean == pytest.approx(0.5) and vs_dense.n == 5
     assert vs_random.mean == pytest.approx(0.3)
     assert 0 < vs_random.low < 0.3 < vs_random.high
 
 
 def test_c6_supported_when_pruning_beats_dense_and_random_and_separates_better() -> None:
-    claim = claim_c6(table(0.5, 0.3, 0.2), PRUNE, 0.95)
+    claim = claim_c6(table(0.5, 0.3, 0.2), ABLATION, 0.95)
     assert claim.id == "C6" and claim.verdict == SUPPORTED
     assert claim.value == pytest.approx(0.3)  # the statistic: pruned - random
     assert "full-size main runs: pruned - dense -1 [-1, -1]" in claim.statistic
@@ -117,12 +119,12 @@ def test_c6_supported_when_pruning_beats_dense_and_random_and_separates_better()
 def test_c6_not_supported_when_a_neuron_effect_is_not_above_zero(
     vs_dense: float, vs_random: float
 ) -> None:
-    assert claim_c6(table(vs_dense, vs_random, 0.2), PRUNE, 0.95).verdict == NOT_SUPPORTED
+    assert claim_c6(table(vs_dense, vs_random, 0.2), ABLATION, 0.95).verdict == NOT_SUPPORTED
 
 
 def test_c6_inconclusive_when_only_separation_fails_or_one_seed() -> None:
-    assert claim_c6(table(0.5, 0.3, 0.0), PRUNE, 0.95).verdict == INCONCLUSIVE
-    assert claim_c6(table(0.5, 0.3, 0.2, seeds=1), PRUNE, 0.95).verdict == INCONCLUSIVE
+    assert claim_c6(table(0.5, 0.3, 0.0), ABLATION, 0.95).verdict == INCONCLUSIVE
+    assert claim_c6(table(0.5, 0.3, 0.2, seeds=1), ABLATION, 0.95).verdict == INCONCLUSIVE
 
 
 def test_c6_verdict_rule() -> None:
@@ -137,13 +139,13 @@ def test_c6_verdict_rule() -> None:
 
 def test_regime_counts_the_cells_where_pruning_beats_each_reference() -> None:
     rows = table(0.5, 0.3, 0.2)
-    reg = regime(rows, PRUNE, 0.95)
+    reg = regime(rows, ABLATION, 0.95)
     assert len(reg) == 2 * 2 * 2  # measures x ratios x (random, dense), one timing
     neurons = reg[(reg.measure == "minority_neurons") & np.isclose(reg.ratio, 0.8)]
     assert neurons.set_index("versus").beats.to_dict() == {"random": True, "dense": True}
     other = reg[np.isclose(reg.ratio, 0.5)]
     assert not other.beats.any()  # every run there is 1 below dense, its control too
-    out = metrics(rows, PRUNE, 0.95)
+    out = metrics(rows, ABLATION, 0.95)
     assert out["sweep.regime.minority_neurons.cells_beating_random"] == 1.0
     assert out["sweep.regime.minority_neurons.cells_beating_dense"] == 1.0
     assert out["sweep.regime.minority_strength.cells_losing_to_dense"] == 1.0  # ratio 0.5: -1
@@ -152,7 +154,7 @@ def test_regime_counts_the_cells_where_pruning_beats_each_reference() -> None:
 
 
 def test_variants_table_rows_and_order() -> None:
-    out = variants_table(table(0.5, 0.3, 0.2), PRUNE)
+    out = variants_table(table(0.5, 0.3, 0.2), ABLATION)
     imbalanced = out[out["rho role"] == "imbalanced"]
     assert list(imbalanced.variant) == [
         "dense",

@@ -17,10 +17,10 @@ from imbcl.pruning.design import (
     probed,
 )
 from imbcl.pruning.masks import MAGNITUDE
-from imbcl.pruning.params import PruneParams
+from imbcl.pruning.params import AblationParams
 from imbcl.synthetic.train import RunSpec
 
-DEFAULT = PruneParams()  # magnitude_input at 0.8, step 200; sweep_at init, 200, stage1
+DEFAULT = AblationParams()  # magnitude_input at 0.8, step 200; sweep_at init, 200, stage1
 
 
 def test_default_design_cell_by_cell() -> None:
@@ -48,10 +48,10 @@ def test_default_design_cell_by_cell() -> None:
 
 
 def test_random_as_the_candidate_joins_the_variants_and_drives_the_regime_map() -> None:
-    prune = PruneParams(method="random", at="stage1", sweep_bias=["noise"], sweep_at=["init"])
-    cells = design(prune)
+    ablation = AblationParams(method="random", at="stage1", sweep_bias=["noise"], sweep_at=["init"])
+    cells = design(ablation)
     assert len(cells) == len(set(cells))
-    assert candidate(prune, MAIN) == Cell(MAIN, "imbalanced", "shared", "random", 0.8, "stage1")
+    assert candidate(ablation, MAIN) == Cell(MAIN, "imbalanced", "shared", "random", 0.8, "stage1")
     assert {c.bias for c in cells if c.part == SWEEP} == {"noise"}  # the first bias leads
     methods = {c.method for c in cells if c.part == SWEEP and c.timing == "stage1"}
     assert methods == {*MAGNITUDE, "random"}
@@ -60,8 +60,8 @@ def test_random_as_the_candidate_joins_the_variants_and_drives_the_regime_map() 
 
 
 def test_repeated_biases_and_timings_give_no_duplicate_cells() -> None:
-    prune = PruneParams(at=200, sweep_at=[200, 200, "init"], sweep_bias=["shared", "shared"])
-    cells = design(prune)
+    ablation = AblationParams(at=200, sweep_at=[200, 200, "init"], sweep_bias=["shared", "shared"])
+    cells = design(ablation)
     assert len(cells) == len(set(cells))
     assert {c.bias for c in cells} == {"shared"}
 
@@ -96,8 +96,8 @@ def test_jobs_of_a_cell_pair_each_run_with_its_random_control() -> None:
     assert all(j.rewind and j.step == 200 for j in rewound)
 
 
-def _prune_section(**changes: object) -> dict:
-    raw = PruneParams().model_dump()
+def _ablation_section(**changes: object) -> dict:
+    raw = AblationParams().model_dump()
     raw.update(changes)
     return raw
 
@@ -115,11 +115,11 @@ def _prune_section(**changes: object) -> dict:
         ("sweep_at", ["init", "end"]),
     ],
 )
-def test_bad_prune_values_name_the_key(key: str, value: object) -> None:
-    with pytest.raises(ParamError, match=f"prune.{key}"):
-        PruneParams.parse(_prune_section(**{key: value}), "prune")
+def test_bad_ablation_values_name_the_key(key: str, value: object) -> None:
+    with pytest.raises(ParamError, match=f"ablation.{key}"):
+        AblationParams.parse(_ablation_section(**{key: value}), "ablation")
 
 
-def test_good_prune_timings_load() -> None:
+def test_good_ablation_timings_load() -> None:
     for at in ("init", "stage1", 0, 150):
-        assert PruneParams.parse(_prune_section(at=at), "prune").at == at
+        assert AblationParams.parse(_ablation_section(at=at), "ablation").at == at

@@ -24,7 +24,7 @@ from imbcl.core.claims import (
 from imbcl.pruning.design import DENSE, MAIN, SWEEP, Cell, candidate
 from imbcl.pruning.masks import GRANULARITY, MAGNITUDE
 from imbcl.pruning.measures import MEASURES
-from imbcl.pruning.params import PruneParams
+from imbcl.pruning.params import AblationParams
 
 
 def select(rows: pd.DataFrame, cell: Cell, control: bool = False) -> pd.DataFrame:
@@ -56,15 +56,15 @@ def effects(
 REGIME_MEASURES = ("minority_neurons", "minority_strength")
 
 
-def regime(rows: pd.DataFrame, prune: PruneParams, confidence: float) -> pd.DataFrame:
+def regime(rows: pd.DataFrame, ablation: AblationParams, confidence: float) -> pd.DataFrame:
     """Magnitude pruning minus the random mask, and minus the dense run, per (timing, ratio)
     at the default rho, paired by seed, for the C6 statistic (minority neurons per feature)
     and for minority feature strength. `beats` / `loses`: the CI lies above / below 0."""
     out = []
-    base = candidate(prune, SWEEP)
+    base = candidate(ablation, SWEEP)
     for measure in REGIME_MEASURES:
-        for at in prune.sweep_at:
-            for ratio in prune.sweep_ratios:
+        for at in ablation.sweep_at:
+            for ratio in ablation.sweep_ratios:
                 cell = replace(base, ratio=ratio, timing=str(at))
                 vs_dense, vs_random = effects(rows, cell, measure, confidence)
                 for versus, iv in (("random", vs_random), ("dense", vs_dense)):
@@ -101,21 +101,23 @@ def c6_verdict(
     return INCONCLUSIVE
 
 
-def claim_c6(rows: pd.DataFrame, prune: PruneParams, confidence: float) -> Claim:
+def claim_c6(rows: pd.DataFrame, ablation: AblationParams, confidence: float) -> Claim:
     """The pre-registered variant against the dense run and the random control."""
-    cell = candidate(prune, SWEEP)
+    cell = candidate(ablation, SWEEP)
     vs_dense, vs_random = effects(rows, cell, "minority_neurons", confidence)
     sep_dense, sep_random = effects(rows, cell, "minority_separation", confidence)
     str_dense, str_random = effects(rows, cell, "minority_strength", confidence)
     probe_dense, probe_random = effects(rows, cell, "probe_minority_auc", confidence)
-    balanced = candidate(prune, SWEEP, role="balanced")
+    balanced = candidate(ablation, SWEEP, role="balanced")
     bal_dense, bal_random = effects(rows, balanced, "minority_neurons", confidence)
-    main_dense, main_random = effects(rows, candidate(prune, MAIN), "minority_neurons", confidence)
+    main_dense, main_random = effects(
+        rows, candidate(ablation, MAIN), "minority_neurons", confidence
+    )
     return Claim.from_interval(
         "C6",
         "Magnitude pruning restores minority features: more neurons specialise in them, "
         "features separate better from noise, downstream quality rises.",
-        f"{prune.method} at ratio {prune.ratio:g}, step {cell.timing} (pre-registered), rho "
+        f"{ablation.method} at ratio {ablation.ratio:g}, step {cell.timing} (pre-registered), rho "
         f"imbalanced, sweep model: minority neurons per feature, pruned - random control "
         f"(paired by seed); pruned - dense {vs_dense}; minority feature-to-noise "
         f"separation pruned - dense {sep_dense}, - random {sep_random}; probe "
@@ -145,15 +147,15 @@ VARIANT_COLUMNS = (
 )
 
 
-def variants_table(rows: pd.DataFrame, prune: PruneParams) -> pd.DataFrame:
+def variants_table(rows: pd.DataFrame, ablation: AblationParams) -> pd.DataFrame:
     """Rows dense / each magnitude variant / random controls at the pre-registered cell of the
     sweep under its main bias, per rho role: mean ± std over seeds."""
     sel = (
         (rows.part == SWEEP)
-        & (rows.bias == prune.sweep_bias[0])
+        & (rows.bias == ablation.sweep_bias[0])
         & (
             (rows.variant == DENSE)
-            | (np.isclose(rows.ratio, prune.ratio) & (rows["timing"] == str(prune.at)))
+            | (np.isclose(rows.ratio, ablation.ratio) & (rows["timing"] == str(ablation.at)))
         )
     )
     data = rows[sel].copy()
@@ -178,27 +180,27 @@ def variants_table(rows: pd.DataFrame, prune: PruneParams) -> pd.DataFrame:
     return df.sort_values(["_r", "_o"]).drop(columns=["_o", "_r"]).reset_index(drop=True)
 
 
-def variants_caption(prune: PruneParams) -> str:
+def variants_caption(ablation: AblationParams) -> str:
     return (
-        f"Pruning variants at ratio {prune.ratio:g}, step {prune.at} (sweep model, "
-        f"{prune.sweep_seeds} seeds): linear-probe AUC and accuracy per group, "
+        f"Pruning variants at ratio {ablation.ratio:g}, step {ablation.at} (sweep model, "
+        f"{ablation.sweep_seeds} seeds): linear-probe AUC and accuracy per group, "
         "head-tail gap, specialised neurons per feature; mean ± std over seeds."
     )
 
 
-def metrics(rows: pd.DataFrame, prune: PruneParams, confidence: float) -> dict[str, float]:
+def metrics(rows: pd.DataFrame, ablation: AblationParams, confidence: float) -> dict[str, float]:
     """Flat means: per part / role / bias / variant at the pre-registered cell, and the
     number of regime cells where magnitude pruning beats or loses to each reference."""
     out: dict[str, float] = {}
-    at = str(prune.at)
+    at = str(ablation.at)
     for (part, role, bias, variant), grp in rows.groupby(["part", "role", "bias", "variant"]):
         g = (
             grp
             if variant == DENSE
             else grp[
-                np.isclose(grp.ratio, prune.ratio)
+                np.isclose(grp.ratio, ablation.ratio)
                 & (grp["timing"] == at)
-                & (grp.method == prune.method)
+                & (grp.method == ablation.method)
             ]
         )
         if g.empty:
@@ -207,7 +209,7 @@ def metrics(rows: pd.DataFrame, prune: PruneParams, confidence: float) -> dict[s
             value = float(g[col].mean()) if col in g else float("nan")
             if np.isfinite(value):  # metrics.json holds numbers only
                 out[f"{part}.{role}.{bias}.{variant}.{col}"] = value
-    reg = regime(rows, prune, confidence)
+    reg = regime(rows, ablation, confidence)
     for (measure, versus), part_rows in reg.groupby(["measure", "versus"]):
         out[f"sweep.regime.{measure}.cells_beating_{versus}"] = float(part_rows.beats.sum())
         out[f"sweep.regime.{measure}.cells_losing_to_{versus}"] = float(part_rows.loses.sum())

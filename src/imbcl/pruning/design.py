@@ -1,5 +1,6 @@
-"""The design of the pruning study behind C6, as data: which cells of runs exist, and the
-model each part trains.
+"""The design of the project's own pruning ablation of C6 (one-shot frozen masks, section
+`ablation`; not the paper's Algorithm 1), as data: which cells of runs exist, and the model
+each part trains.
 
 A `Cell` is one set of runs that differ only by seed: a part, a rho role, a bias schedule, a
 pruning method (or `dense`, the unpruned runs), a ratio and a timing. Every pruned cell holds,
@@ -8,13 +9,15 @@ for each dense run of its role, the run pruned with its method and, unless the m
 
 Two parts:
 - main:  the train stage's dense runs at the default rho (default size, train.seeds seeds),
-         pruned with `prune.method` at `prune.ratio` and `prune.at`.
-- sweep: a smaller model (prune.sweep_*) with prune.sweep_seeds seeds at both rhos, trained
-         densely by the prune stage, under each bias of prune.sweep_bias. Under the first
-         bias: every variant at the pre-registered (ratio, timing) at both rhos, and the
-         regime map (prune.sweep_ratios x prune.sweep_at) of `prune.method` at the default
-         rho. Under any further bias: the pre-registered cell at both rhos.
-C6 is decided on the sweep's pre-registered cell; the main part is its full-size replicate.
+         pruned with `ablation.method` at `ablation.ratio` and `ablation.at`.
+- sweep: a smaller model (ablation.sweep_*) with ablation.sweep_seeds seeds at both rhos,
+         trained densely by the prune stage, under each bias of ablation.sweep_bias. Under
+         the first bias: every variant at the pre-registered (ratio, timing) at both rhos,
+         and the regime map (ablation.sweep_ratios x ablation.sweep_at) of
+         `ablation.method` at the default rho. Under any further bias: the pre-registered
+         cell at both rhos.
+The ablation's verdict is decided on the sweep's pre-registered cell; the main part is its
+full-size replicate.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy as np
 from imbcl.core.params import replace as replace_config
 from imbcl.pruning.jobs import Job, resolve_step
 from imbcl.pruning.masks import MAGNITUDE
-from imbcl.pruning.params import PruneParams
+from imbcl.pruning.params import AblationParams
 from imbcl.synthetic.data import eval_set, make_dictionary
 from imbcl.synthetic.params import DataParams, ModelParams, SmallParams, TrainParams, scaled
 from imbcl.synthetic.train import RunSpec
@@ -47,7 +50,7 @@ class Cell:
     bias: str  # shared | noise
     method: str  # a pruning method, or `dense`
     ratio: float  # share pruned; 0 for dense
-    timing: str  # a step, init or stage1 (as in prune.at); `-` for dense
+    timing: str  # a step, init or stage1 (as in ablation.at); `-` for dense
 
     @property
     def dense(self) -> bool:
@@ -62,36 +65,38 @@ def dense_cell(part: str, role: str, bias: str) -> Cell:
     return Cell(part, role, bias, DENSE, 0.0, NO_TIMING)
 
 
-def candidate(prune: PruneParams, part: str = SWEEP, role: str = "imbalanced") -> Cell:
-    """The pre-registered cell (prune.method, prune.ratio, prune.at) of a part and role, under
-    the part's main bias (the first of prune.sweep_bias for the sweep)."""
-    bias = prune.sweep_bias[0] if part == SWEEP else MAIN_BIAS
-    return Cell(part, role, bias, prune.method, prune.ratio, str(prune.at))
+def candidate(ablation: AblationParams, part: str = SWEEP, role: str = "imbalanced") -> Cell:
+    """The pre-registered cell (ablation.method, ablation.ratio, ablation.at) of a part and
+    role, under the part's main bias (the first of ablation.sweep_bias for the sweep)."""
+    bias = ablation.sweep_bias[0] if part == SWEEP else MAIN_BIAS
+    return Cell(part, role, bias, ablation.method, ablation.ratio, str(ablation.at))
 
 
-def design(prune: PruneParams) -> list[Cell]:
+def design(ablation: AblationParams) -> list[Cell]:
     """Every cell of the study, without duplicates, in the order their rows are written."""
-    at = str(prune.at)
-    cells = [dense_cell(MAIN, "imbalanced", MAIN_BIAS), candidate(prune, MAIN)]
-    for k, bias in enumerate(dict.fromkeys(prune.sweep_bias)):
+    at = str(ablation.at)
+    cells = [dense_cell(MAIN, "imbalanced", MAIN_BIAS), candidate(ablation, MAIN)]
+    for k, bias in enumerate(dict.fromkeys(ablation.sweep_bias)):
         cells += [dense_cell(SWEEP, role, bias) for role in ROLES]
-        methods = dict.fromkeys([*MAGNITUDE, prune.method] if k == 0 else [prune.method])
+        methods = dict.fromkeys([*MAGNITUDE, ablation.method] if k == 0 else [ablation.method])
         cells += [
-            Cell(SWEEP, role, bias, method, prune.ratio, at) for method in methods for role in ROLES
+            Cell(SWEEP, role, bias, method, ablation.ratio, at)
+            for method in methods
+            for role in ROLES
         ]
         if k == 0:
             cells += [
-                Cell(SWEEP, "imbalanced", bias, prune.method, ratio, str(timing))
-                for timing in prune.sweep_at
-                for ratio in prune.sweep_ratios
+                Cell(SWEEP, "imbalanced", bias, ablation.method, ratio, str(timing))
+                for timing in ablation.sweep_at
+                for ratio in ablation.sweep_ratios
             ]
     return list(dict.fromkeys(cells))
 
 
-def probed(cell: Cell, prune: PruneParams) -> bool:
+def probed(cell: Cell, ablation: AblationParams) -> bool:
     """Whether the runs of a cell get the linear probe: the dense runs and every cell at the
     pre-registered timing (the probe is the slow measure)."""
-    return cell.dense or cell.timing == str(prune.at)
+    return cell.dense or cell.timing == str(ablation.at)
 
 
 def jobs_of(
@@ -125,7 +130,7 @@ class Testbed:
     eval_x: np.ndarray  # (n, L, d) balanced held-out tokens
     eval_present: np.ndarray  # (n, K) bool
     threshold: float  # specialisation threshold (analyze.specialise_threshold)
-    seeds: int = 0  # dense runs per rho that a part trains itself (prune.sweep_seeds)
+    seeds: int = 0  # dense runs per rho that a part trains itself (ablation.sweep_seeds)
 
 
 def sweep_testbed(
@@ -133,16 +138,18 @@ def sweep_testbed(
     model: ModelParams,
     train: TrainParams,
     small: SmallParams,
-    prune: PruneParams,
+    ablation: AblationParams,
     seed: int,
     threshold: float,
 ) -> Testbed:
-    """The small model of the sweep (with prune.small_overrides), its dictionary and held-out
+    """The small model of the sweep (with ablation.small_overrides), its dictionary and held-out
     set."""
-    d, m, t = scaled(data, model, train, small, prune.small_overrides)
-    m = replace_config(m, width=prune.sweep_width)
-    steps = [0] + sorted({a for a in [prune.at, *prune.sweep_at] if isinstance(a, int)})
+    d, m, t = scaled(data, model, train, small, ablation.small_overrides)
+    m = replace_config(m, width=ablation.sweep_width)
+    steps = [0] + sorted({a for a in [ablation.at, *ablation.sweep_at] if isinstance(a, int)})
     t = replace_config(t, checkpoint_steps=steps)
     D = make_dictionary(d, seed)
     ev = eval_set(d, D.M, seed)
-    return Testbed(d, m, t, D.M, D.majority, ev["x"], ev["present"], threshold, prune.sweep_seeds)
+    return Testbed(
+        d, m, t, D.M, D.majority, ev["x"], ev["present"], threshold, ablation.sweep_seeds
+    )

@@ -32,7 +32,7 @@ from imbcl.pruning.design import (
 )
 from imbcl.pruning.jobs import BiasFn, Job, bias_schedule, run_jobs
 from imbcl.pruning.measures import run_measures
-from imbcl.pruning.params import PruneParams
+from imbcl.pruning.params import AblationParams
 from imbcl.synthetic.measures import detect_stages, group_curves
 from imbcl.synthetic.params import AnalyzeParams, DataParams, ModelParams, SmallParams, TrainParams
 from imbcl.synthetic.train import (
@@ -94,7 +94,7 @@ def run_cells(
     bed: Testbed,
     dense: dict[str, list[RunResult]],
     stage1: dict[str, int],
-    prune: PruneParams,
+    ablation: AblationParams,
     bias_fn: BiasFn | None = None,
     rewind: bool = False,
     progress: bool = False,
@@ -114,14 +114,14 @@ def run_cells(
     for c, jobs in planned.items():
         for j in jobs:
             unique.setdefault(j.spec.name, j)
-            probe[j.spec.name] = probe.get(j.spec.name, False) or probed(c, prune)
+            probe[j.spec.name] = probe.get(j.spec.name, False) or probed(c, ablation)
     jobs = list(unique.values())
     sources = {r.spec.name: r.checkpoints for runs in dense.values() for r in runs}
     results = run_jobs(jobs, sources, bed.data, bed.model, bed.train, bed.M, bias_fn, progress)
     final = bed.train.steps
     measured = {
         r.spec.name: run_measures(
-            r.trajectory, r.checkpoints[final], bed, prune, probe[r.spec.name]
+            r.trajectory, r.checkpoints[final], bed, ablation, probe[r.spec.name]
         )
         for r in results
     }
@@ -129,7 +129,7 @@ def run_cells(
     for c, c_jobs in planned.items():
         if c.dense:
             for r in dense[c.role]:
-                m = run_measures(r.trajectory, r.checkpoints[final], bed, prune, True)
+                m = run_measures(r.trajectory, r.checkpoints[final], bed, ablation, True)
                 rows.append({**_row(c, r.spec, c.method, final, r.spec.name), **m})
         for j in c_jobs:
             variant = "random" if j.control else j.method
@@ -169,14 +169,14 @@ def run(
     train: TrainParams,
     analyze: AnalyzeParams,
     small: SmallParams,
-    prune: PruneParams,
+    ablation: AblationParams,
 ) -> Outcome:
     """The whole pruning study from the synthesize, train and analyze stages' outputs."""
     dic = load_npz(require(Path(data_dir) / "dictionary.npz", "the synthesize stage's output"))
     ev = load_npz(require(Path(data_dir) / "eval.npz", "the synthesize stage's output"))
     rhos = read_json(require(Path(train_dir) / "index.json", "the train stage's output"))["roles"]
     ends = read_json(require(Path(analyze_dir) / "stages.json", "the analyze stage's output"))
-    cells = design(prune)
+    cells = design(ablation)
     threshold = analyze.specialise_threshold
 
     # Main part: the train stage's runs, stage 1 as the analyze stage found it.
@@ -193,11 +193,11 @@ def run(
     }
     stage1 = {r.spec.name: ends[r.spec.name][1] for runs in dense.values() for r in runs}
     rows, main_jobs, main_runs = run_cells(
-        main_cells, bed, dense, stage1, prune, rewind=prune.rewind, progress=True
+        main_cells, bed, dense, stage1, ablation, rewind=ablation.rewind, progress=True
     )
 
     # Sweep: the smaller model, trained densely here under each bias, then pruned.
-    bed = sweep_testbed(data, model, train, small, prune, seed, threshold)
+    bed = sweep_testbed(data, model, train, small, ablation, seed, threshold)
     for bias in dict.fromkeys(c.bias for c in cells if c.part == SWEEP):
         bias_fn = bias_schedule(bias, bed.model, bed.M)
         dense = train_dense(bed, rhos, seed, f"sweep_{bias}", bias_fn)
@@ -207,16 +207,16 @@ def run(
             for r in runs
         }
         part = [c for c in cells if c.part == SWEEP and c.bias == bias]
-        rows += run_cells(part, bed, dense, stage1, prune, bias_fn)[0]
+        rows += run_cells(part, bed, dense, stage1, ablation, bias_fn)[0]
 
     table = pd.DataFrame(rows)
     return Outcome(
         rows=table,
-        regime=claims.regime(table, prune, analyze.confidence),
-        metrics=claims.metrics(table, prune, analyze.confidence),
-        claim=claims.claim_c6(table, prune, analyze.confidence),
-        variants=claims.variants_table(table, prune),
-        caption=claims.variants_caption(prune),
+        regime=claims.regime(table, ablation, analyze.confidence),
+        metrics=claims.metrics(table, ablation, analyze.confidence),
+        claim=claims.claim_c6(table, ablation, analyze.confidence),
+        variants=claims.variants_table(table, ablation),
+        caption=claims.variants_caption(ablation),
         main=main_runs,
         main_jobs=main_jobs,
     )

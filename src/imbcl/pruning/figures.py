@@ -13,7 +13,7 @@ import seaborn as sns
 from imbcl.core.cli import require
 from imbcl.core.io import load_npz, read_json
 from imbcl.core.plotting import save, style
-from imbcl.pruning.params import PruneParams
+from imbcl.pruning.params import AblationParams
 from imbcl.synthetic.measures import group_curves
 from imbcl.synthetic.train import load_specs, load_trajectory
 
@@ -237,7 +237,7 @@ def draw(
     train_dir: str | Path,
     prune_dir: str | Path,
     fig_dir: str | Path,
-    prune: PruneParams,
+    ablation: AblationParams,
 ) -> list[dict[str, str]]:
     """Every figure of the pruning experiments into fig_dir: [{file, caption}] in report order."""
     what = "the prune stage's output"
@@ -248,13 +248,13 @@ def draw(
         "majority"
     ]
     pruning = read_json(require(prune_dir / "main" / "pruning.json", what))
-    method, timing = prune.method, str(prune.at)
+    method, timing = ablation.method, str(ablation.at)
     sweep = rows[
-        (rows.part == "sweep") & (rows.role == "imbalanced") & (rows.bias == prune.sweep_bias[0])
+        (rows.part == "sweep") & (rows.role == "imbalanced") & (rows.bias == ablation.sweep_bias[0])
     ]
     long = trajectories_long(train_dir, prune_dir, majority, pruning["variants"])
     step = sorted(pruning["steps"].values())[len(pruning["steps"]) // 2]  # median step
-    title = f"Main runs: dense vs {method} vs random mask at ratio {prune.ratio:g}"
+    title = f"Main runs: dense vs {method} vs random mask at ratio {ablation.ratio:g}"
     figures = [
         ("prune_regime.png", lambda f: plot_regime_map(regime, method, f)),
         ("prune_ratio.png", lambda f: plot_versus_ratio(sweep, method, timing, f)),

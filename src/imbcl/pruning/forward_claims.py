@@ -15,7 +15,7 @@ paired by seed (the arms of a seed share its data stream and init):
 imbalanced ratios of the effect minus the effect at rho = 1 (the balanced control on the
 same seed), so what pruning does to any feature set alone does not count.
 
-C6's verdict (primary statistic, prune.forward_primary): `core.verdicts.decide` on the
+C6's verdict (primary statistic, prune.primary): `core.verdicts.decide` on the
 discovery and the confirmation block, once against dense and once against random.
 Supported only if both decide supported; not supported if either decides not supported
 (beating dense but shown no better than random: the effect is sparsity, not the choice of

@@ -40,11 +40,11 @@ def study_setting(p: PruneForwardStage) -> Setting:
         p.model,
         p.train,
         p.small,
-        q.sweep_width,
+        q.width,
         p.seed,
         p.analyze.specialise_threshold,
-        q.forward_floor,
-        q.forward_early_steps,
+        q.floor,
+        q.early_steps,
     )
 
 
@@ -53,36 +53,33 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
     q = p.prune
     s = study_setting(p)
     arms = design(
-        q.forward_ratios,
-        [q.forward_ratio],
-        [q.forward_every],
-        [q.forward_unit],
-        q.forward_start,
-        q.forward_masked_grad,
+        q.ratios,
+        [q.ratio],
+        [q.every],
+        [q.unit],
+        q.start,
+        q.masked_grad,
     )
-    disc, conf = block_seeds(p.seed, q.forward_seeds_per_block)
+    disc, conf = block_seeds(p.seed, q.seeds_per_block)
     runs = run_table(arms, disc + conf, s, progress=False)
     runs["block"] = ["discovery" if x in disc else "confirmation" for x in runs["seed"]]
     effects = fc.seed_effects(runs)
     effects["block"] = ["discovery" if x in disc else "confirmation" for x in effects["seed"]]
-    min_effect, pilot_sd = q.forward_min_effect.model_dump(), q.forward_pilot_sd.model_dump()
+    min_effect, pilot_sd = q.min_effect.model_dump(), q.pilot_sd.model_dump()
     dec = fc.decisions(
         effects[effects.block == "discovery"],
         effects[effects.block == "confirmation"],
         min_effect,
         pilot_sd,
     )
-    text = (
-        f"alpha {q.forward_ratio:g}, unit {q.forward_unit}, every {q.forward_every}, "
-        f"rho {q.forward_ratios}, m = {q.sweep_width}"
-    )
+    text = f"alpha {q.ratio:g}, unit {q.unit}, every {q.every}, rho {q.ratios}, m = {q.width}"
     health = {
         f"{arm}.{k}": float(runs[runs.arm == arm][k].mean())
         for arm in ("dense", "magnitude", "random")
         for k in ("final_loss", "nonzero_share")
     }
-    row = fc.c6_row(dec, effects, q.forward_primary, min_effect, pilot_sd, text, health)
-    evidence = fc.evidence_table(dec, q.forward_primary)
+    row = fc.c6_row(dec, effects, q.primary, min_effect, pilot_sd, text, health)
+    evidence = fc.evidence_table(dec, q.primary)
     caption = (
         f"C6 with Algorithm 1 ({text}; small model, {len(disc)} + {len(conf)} seeds): each "
         "statistic's per-seed effect of the magnitude forward mask against the dense run and "

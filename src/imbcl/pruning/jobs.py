@@ -30,7 +30,7 @@ BiasFn = Callable[[int, Params], torch.Tensor | float]
 
 
 def bias_schedule(name: str, model_cfg: ModelParams, M: np.ndarray) -> BiasFn | None:
-    """The bias function of a `prune.sweep_bias` entry: None for the shared schedule b(t)."""
+    """The bias function of an `ablation.sweep_bias` entry: None for the shared schedule b(t)."""
     return noise_tied_bias(model_cfg, M) if name == "noise" else None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from imbcl.pruning.design import Testbed
-from imbcl.pruning.params import PruneParams
+from imbcl.pruning.params import AblationParams
 from imbcl.synthetic.measures import feature_strength, neurons_per_feature
 from imbcl.synthetic.model import Params, bias_at
 from imbcl.synthetic.probe import encoder_features, group_summary, linear_probe
@@ -68,7 +68,7 @@ def group_measures(
 
 
 def run_measures(
-    traj: Trajectory, final: Params, bed: Testbed, prune: PruneParams, probe: bool
+    traj: Trajectory, final: Params, bed: Testbed, ablation: AblationParams, probe: bool
 ) -> dict[str, float]:
     """The final measures of one run; with `probe`, the linear probe on the frozen encoder
     (per group AUC and accuracy) and the share of nonzero outputs."""
@@ -77,7 +77,7 @@ def run_measures(
         bias = bias_at(bed.model, bed.train.steps)
         feats = encoder_features({k: v[None] for k, v in final.items()}, bed.eval_x, bias)[0]
         per_feature = linear_probe(
-            feats, bed.eval_present, prune.probe_c, prune.probe_train_fraction
+            feats, bed.eval_present, ablation.probe_c, ablation.probe_train_fraction
         )
         row.update(group_summary(per_feature, bed.majority))
         # Share of nonzero outputs: a probe at chance on an all-zero f says why.
