@@ -34,12 +34,12 @@ from torch import nn
 from torch.func import functional_call, grad, stack_module_state, vmap
 
 from imbcl.core.params import load, replace
-from imbcl.core.runtime import tune_allocator
+from imbcl.core.runtime import resolve_device, tune_allocator
 from imbcl.imbalance.params import SweepStage
 from imbcl.synthetic.data import RunStream, make_dictionary, stacked_steps
 from imbcl.synthetic.model import attention_trained, bias_at, init_params
 from imbcl.synthetic.params import DataParams, ModelParams, TrainParams, scaled
-from imbcl.synthetic.train import RunSpec, resolve_device, train_group
+from imbcl.synthetic.train import RunSpec, train_group
 
 SMALL_WIDTH = 16  # m of the small model here: the middle of sweep.widths, prune.width
 

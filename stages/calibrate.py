@@ -11,13 +11,12 @@ Fails with one line when no candidate is healthy (nothing is written then).
 import time
 from pathlib import Path
 
-import torch
-
 from imbcl.core import cli
 from imbcl.core.errors import ParamError
 from imbcl.core.io import atomic_dir, atomic_path, write_json, write_text
 from imbcl.core.params import load
 from imbcl.core.report import Part, write_part
+from imbcl.core.runtime import set_threads
 from imbcl.synthetic.bias import candidate_bias
 from imbcl.synthetic.calibrate import calibrate, health_summary, unhealthy_summary
 from imbcl.synthetic.params import CalibrateStage
@@ -25,7 +24,7 @@ from imbcl.synthetic.params import CalibrateStage
 
 def main(out: str, tables: str) -> None:
     p = load(cli.params_path(), CalibrateStage)
-    torch.set_num_threads(1)  # tiny matrices: one thread is fastest on a few cores
+    set_threads(p.train.threads)  # train.threads: the same bytes for any count
     start = time.perf_counter()
     table, chosen = calibrate(p.data, p.model, p.train, p.small, p.calibrate, p.seed)
     print(f"calibrate: {len(table)} runs in {time.perf_counter() - start:.1f} s")

@@ -11,19 +11,18 @@ writes  OUT/runs.csv, OUT/effects.csv    per-run measures, per-seed effects
 
 import time
 
-import torch
-
 from imbcl.core import cli
 from imbcl.core.io import atomic_dir, atomic_path, write_text
 from imbcl.core.params import load
 from imbcl.core.report import write_part
+from imbcl.core.runtime import set_threads
 from imbcl.pruning.forward_study import study
 from imbcl.pruning.params import PruneForwardStage
 
 
 def main(out: str, table: str, figure: str) -> None:
     p = load(cli.params_path(), PruneForwardStage)
-    torch.set_num_threads(1)  # tiny matrices: one thread is fastest on a shared machine
+    set_threads(p.train.threads)  # train.threads: the same bytes for any count
     start = time.perf_counter()
     result = study(p, figure)
     with atomic_dir(out) as tmp:

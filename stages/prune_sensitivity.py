@@ -9,11 +9,10 @@ writes  OUT (per-run measures), TABLE.{csv,md} (per-cell effects), FIGURE (heatm
 import time
 from pathlib import Path
 
-import torch
-
 from imbcl.core import cli
 from imbcl.core.io import atomic_path, write_text
 from imbcl.core.params import load
+from imbcl.core.runtime import set_threads
 from imbcl.pruning.forward import design, run_table
 from imbcl.pruning.forward_figures import sensitivity_figure
 from imbcl.pruning.forward_study import study_setting
@@ -24,7 +23,7 @@ from imbcl.pruning.sensitivity import cell_effects
 def main(out: str, table: str, figure: str) -> None:
     p = load(cli.params_path(), PruneForwardStage)
     q = p.prune
-    torch.set_num_threads(1)
+    set_threads(p.train.threads)  # train.threads: the same bytes for any count
     start = time.perf_counter()
     s = study_setting(p)
     arms = design(

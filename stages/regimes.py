@@ -10,12 +10,11 @@ writes  OUT/runs.csv (one row per run), OUT/{metrics,figures}.json (the report p
 import time
 from pathlib import Path
 
-import torch
-
 from imbcl.core import cli
 from imbcl.core.io import atomic_dir, atomic_path, write_text
 from imbcl.core.params import load
 from imbcl.core.report import Part, write_part
+from imbcl.core.runtime import set_threads
 from imbcl.imbalance.figures import plot_regimes
 from imbcl.imbalance.params import RegimesStage
 from imbcl.imbalance.regimes import cell_table, direction, markdown, run_regimes
@@ -23,7 +22,7 @@ from imbcl.imbalance.regimes import cell_table, direction, markdown, run_regimes
 
 def main(out: str, tables: str, figure: str) -> None:
     p = load(cli.params_path(), RegimesStage)
-    torch.set_num_threads(1)  # tiny matrices: one thread is fastest on a few cores
+    set_threads(p.train.threads)  # train.threads: the same bytes for any count
     start = time.perf_counter()
     runs = run_regimes(
         p.data,

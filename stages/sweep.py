@@ -8,11 +8,10 @@ writes  OUT: the final neurons of every run, by width (see imbalance.grid.save_s
 
 import time
 
-import torch
-
 from imbcl.core import cli
 from imbcl.core.io import atomic_dir
 from imbcl.core.params import load
+from imbcl.core.runtime import set_threads
 from imbcl.imbalance.grid import run_sweep, save_sweep
 from imbcl.imbalance.params import SweepStage
 from imbcl.synthetic.bias import read_bias
@@ -21,9 +20,7 @@ from imbcl.synthetic.bias import read_bias
 def main(bias: str, out: str) -> None:
     p = load(cli.params_path(), SweepStage)
     b = read_bias(cli.require(bias, "the calibrate stage's bias.json"))
-    # The sweep's matrices are tiny: intra-op threads cost more than they gain on 2 cores
-    # (see the performance record), so one thread does the work.
-    torch.set_num_threads(1)
+    set_threads(p.train.threads)  # train.threads: the same bytes for any count
     start = time.perf_counter()
     states, majority = run_sweep(p.data, p.model, p.train, p.small, p.sweep, p.seed, bias=b)
     print(f"sweep: {len(states)} runs in {time.perf_counter() - start:.1f} s")

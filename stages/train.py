@@ -9,11 +9,10 @@ writes  OUT/<run>.npz (trajectory), OUT/<run>.ckpt.npz (checkpoints), OUT/index.
 
 from pathlib import Path
 
-import torch
-
 from imbcl.core import cli
 from imbcl.core.io import atomic_dir, load_npz
 from imbcl.core.params import load
+from imbcl.core.runtime import set_threads
 from imbcl.synthetic.bias import read_bias
 from imbcl.synthetic.params import TrainStage
 from imbcl.synthetic.train import role_runs, save_runs
@@ -21,9 +20,7 @@ from imbcl.synthetic.train import role_runs, save_runs
 
 def main(data: str, bias: str, out: str) -> None:
     p = load(cli.params_path(), TrainStage)
-    # One thread, as every synthetic stage: on a shared 2-core machine two threads spin on
-    # each other's synchronisation and run several times slower (docs/performance.md).
-    torch.set_num_threads(1)
+    set_threads(p.train.threads)  # train.threads: the same bytes for any count
     dictionary = cli.require(Path(data) / "dictionary.npz", "the synthesize stage's output")
     b = read_bias(cli.require(bias, "the calibrate stage's bias.json"))
     M, model = load_npz(dictionary)["M"], b.model(p.model)

@@ -1,6 +1,6 @@
-"""make verify: rerun the claim-deciding stages (train, analyze, sweep, imbalance) with
-train.backend = autograd into runs/verify/, and compare their claims with the pipeline's
-(runs/analyze, runs/imbalance, decided with the params' backend).
+"""make verify: rerun the claim-deciding stages of C1-C6 (train, analyze, sweep, imbalance,
+prune_forward) with the other train.backend into runs/verify/, and compare their claims with
+the pipeline's (runs/analyze, runs/imbalance, runs/prune_forward).
 
 writes  runs/verify/ (params.yaml, the runs and claims); reports/tables/verify.{md,csv}
 """
@@ -22,7 +22,9 @@ STAGES = [
     ["stages/analyze.py", "data/synthetic", f"{OUT}/train", f"{OUT}/analyze", f"{OUT}/dynamics"],
     ["stages/sweep.py", "runs/calibrate/bias.json", f"{OUT}/sweep"],
     ["stages/imbalance.py", f"{OUT}/sweep", f"{OUT}/imbalance", f"{OUT}/figures", f"{OUT}"],
+    ["stages/prune_forward.py", f"{OUT}/prune_forward", f"{OUT}/prune", f"{OUT}/figures/c6.png"],
 ]
+CLAIMS = ["analyze", "imbalance", "prune_forward"]  # the stages' claims.json, under runs/
 
 
 def main() -> None:
@@ -41,13 +43,13 @@ def main() -> None:
         subprocess.run([sys.executable, *cmd], env=env, check=True)
         print(f"verify: {cmd[0]} ({other}) {time.perf_counter() - start:.0f} s")
     rows = {
-        base: read_json("runs/analyze/claims.json") + read_json("runs/imbalance/claims.json"),
-        other: read_json(OUT / "analyze/claims.json") + read_json(OUT / "imbalance/claims.json"),
+        base: [r for c in CLAIMS for r in read_json(f"runs/{c}/claims.json")],
+        other: [r for c in CLAIMS for r in read_json(OUT / c / "claims.json")],
     }
     table = compare(rows)
     table.to_csv("reports/tables/verify.csv", index=False)
     note = (
-        f"Claims C1-C5 decided with train.backend = {base} (the pipeline) and {other} (this "
+        f"Claims C1-C6 decided with train.backend = {base} (the pipeline) and {other} (this "
         "check: the same update, rounded differently). Expected: the same verdict, and pooled "
         "95% intervals that overlap.\n\n"
     )

@@ -58,6 +58,15 @@ def parallel_map(fn: Callable[[int], None], items: Iterable[int]) -> None:
         future.result()
 
 
+def set_threads(n: int) -> None:
+    """torch's intra-op threads for this process: n > 0 sets n; 0 keeps torch's default (one
+    per core). The stacked runs' outputs do not depend on it: a batched product splits over
+    its batch (the stacked runs), not inside one run's sums (tests/synthetic/test_threads.py).
+    """
+    if n > 0:
+        torch.set_num_threads(n)
+
+
 def resolve_device(name: str, local_rank: int = 0, key: str = "device") -> torch.device:
     """The torch device for a params value `name` (cpu | cuda | auto) on process `local_rank`.
 

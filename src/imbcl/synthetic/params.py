@@ -105,6 +105,9 @@ class TrainParams(Section):
     block_steps: Annotated[Int, at_least(1)] = 50  # steps of data drawn at once per run
     batched_runs: Annotated[Int, at_least(1)] = 16  # at most this many runs train together
     device: Literal["cpu", "cuda", "auto"] = "cpu"
+    # intra-op CPU threads of the synthetic stages (0: torch's default, one per core); the
+    # outputs are the same bytes for any count (core.runtime.set_threads)
+    threads: Annotated[Int, at_least(0)] = 2
     # manual: the hand-written gradient; autograd: torch autograd through a plain forward
     # (the same update, a rounding perturbation of it)
     backend: Literal["manual", "autograd"] = "manual"

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from imbcl.core.errors import DivergenceError
 from imbcl.core.params import replace
+from imbcl.core.runtime import resolve_device
 from imbcl.synthetic.data import RunStream, stacked_steps
 from imbcl.synthetic.masking import ForwardMask, compute_mask
 from imbcl.synthetic.model import (
@@ -63,18 +64,11 @@ __all__ = [
     "load_runs",
     "load_specs",
     "load_trajectory",
-    "resolve_device",
     "role_runs",
     "save_runs",
     "train_group",
     "train_runs",
 ]
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def dynamics(params: Params, M: torch.Tensor) -> tuple[torch.Tensor, ...]:
