@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup repro sensitivity ablation test bench report clean lock lock-check verify
+.PHONY: setup repro sensitivity ablation test bench report clean lock lock-check verify pilot
 
 # The environment is installed from requirements.lock: exact versions, with hashes, of every
 # package the pipeline and the tests install, torch 2.13.0+cpu among them (README,
@@ -86,6 +86,12 @@ test: setup
 # pooled intervals overlap). Needs the pipeline's outputs (make repro) first.
 verify: setup
 	python verify/verify.py
+
+# The pilot behind the seed counts: the claim-deciding stages on 4 seeds disjoint from both
+# replication blocks, into runs/pilot/; writes reports/tables/pilot.{md,csv} (per claim
+# statistic: the per-seed s.d. and the seeds per block it asks for).
+pilot: setup
+	python verify/pilot.py
 
 report: setup
 	python scripts/report_html.py

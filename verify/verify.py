@@ -5,15 +5,10 @@ the pipeline's (runs/analyze, runs/imbalance, runs/prune_forward).
 writes  runs/verify/ (params.yaml, the runs and claims); reports/tables/verify.{md,csv}
 """
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from ruamel.yaml import YAML
-
 from imbcl.core.io import read_json, write_text
+from imbcl.core.rerun import changed_params, read_params, run_stages
 from imbcl.core.verify import compare
 
 OUT = Path("runs/verify")
@@ -28,20 +23,11 @@ CLAIMS = ["analyze", "imbalance", "prune_forward"]  # the stages' claims.json, u
 
 
 def main() -> None:
-    yaml = YAML(typ="safe", pure=True)
-    params = yaml.load(Path("params.yaml").read_text())
-    base = params["train"]["backend"]
+    base = read_params("params.yaml")["train"]["backend"]
     other = "autograd" if base == "manual" else "manual"
-    params["train"]["backend"] = other
-    OUT.mkdir(parents=True, exist_ok=True)
+    params = changed_params("params.yaml", OUT, lambda p: p["train"].update(backend=other))
     (OUT / "figures").mkdir(exist_ok=True)
-    with open(OUT / "params.yaml", "w") as fh:
-        yaml.dump(params, fh)
-    env = {**os.environ, "IMBCL_PARAMS": str(OUT / "params.yaml")}
-    for cmd in STAGES:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, *cmd], env=env, check=True)
-        print(f"verify: {cmd[0]} ({other}) {time.perf_counter() - start:.0f} s")
+    run_stages(STAGES, params, f"verify ({other})")
     rows = {
         base: [r for c in CLAIMS for r in read_json(f"runs/{c}/claims.json")],
         other: [r for c in CLAIMS for r in read_json(OUT / c / "claims.json")],
