@@ -1,6 +1,11 @@
-"""make verify: rerun the claim-deciding stages of C1-C6 (train, analyze, sweep, imbalance,
-prune_forward) with the other train.backend into runs/verify/, and compare their claims with
-the pipeline's (runs/analyze, runs/imbalance, runs/prune_forward).
+"""make verify: rerun the claim-deciding stages under a rounding perturbation into
+runs/verify/ and compare their claims with the pipeline's:
+
+- C1-C6 (train, analyze, sweep, imbalance, prune_forward): the other train.backend (the
+  hand-written gradient against torch autograd: the same update, rounded differently);
+- C7 (longtail_train, longtail_eval): real.nproc = 2, DistributedDataParallel over two
+  processes (the same global batch and gradient, its sum split and all-reduced: rounded
+  differently). The real track has one backend, torch autograd.
 
 writes  runs/verify/ (params.yaml, the runs and claims); reports/tables/verify.{md,csv}
 """
@@ -20,6 +25,19 @@ STAGES = [
     ["stages/prune_forward.py", f"{OUT}/prune_forward", f"{OUT}/prune", f"{OUT}/figures/c6.png"],
 ]
 CLAIMS = ["analyze", "imbalance", "prune_forward"]  # the stages' claims.json, under runs/
+REAL = OUT / "real"
+REAL_STAGES = [
+    ["stages/longtail_train.py", "data/longtail", f"{REAL}/longtail"],
+    [
+        "stages/longtail_eval.py",
+        "data/longtail",
+        f"{REAL}/longtail",
+        f"{REAL}/longtail_eval",
+        f"{REAL}/longtail",
+        f"{REAL}/groups.png",
+        f"{REAL}/curve.png",
+    ],
+]
 
 
 def main() -> None:
@@ -29,14 +47,25 @@ def main() -> None:
     (OUT / "figures").mkdir(exist_ok=True)
     run_stages(STAGES, params, f"verify ({other})")
     rows = {
-        base: [r for c in CLAIMS for r in read_json(f"runs/{c}/claims.json")],
-        other: [r for c in CLAIMS for r in read_json(OUT / c / "claims.json")],
+        "pipeline": [r for c in CLAIMS for r in read_json(f"runs/{c}/claims.json")],
+        "rerun": [r for c in CLAIMS for r in read_json(OUT / c / "claims.json")],
     }
+    real = changed_params("params.yaml", REAL, lambda p: p["real"].update(nproc=2, threads=1))
+    run_stages(REAL_STAGES, real, "verify (real.nproc = 2)")
+    rows["pipeline"] += read_json("runs/longtail_eval/claims.json")
+    rows["rerun"] += read_json(REAL / "longtail_eval/claims.json")
     table = compare(rows)
+    table.insert(
+        1,
+        "rerun with",
+        [f"train.backend = {other}" if c != "C7" else "real.nproc = 2" for c in table.claim],
+    )
     table.to_csv("reports/tables/verify.csv", index=False)
     note = (
-        f"Claims C1-C6 decided with train.backend = {base} (the pipeline) and {other} (this "
-        "check: the same update, rounded differently). Expected: the same verdict, and pooled "
+        f"Every claim decided twice: by the pipeline (train.backend = {base}, real.nproc = 1) "
+        f"and rerun under a rounding perturbation: C1-C6 with train.backend = {other} (the "
+        "same update, rounded differently), C7 with real.nproc = 2 (DistributedDataParallel: "
+        "the same gradient, summed in another order). Expected: the same verdict, and pooled "
         "95% intervals that overlap.\n\n"
     )
     write_text("reports/tables/verify.md", note + table.to_markdown(index=False) + "\n")
