@@ -127,6 +127,9 @@ def dvc_repo(tmp_path: Path) -> Path:
             ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
         )
     shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")
+    (repo / "reports" / "tables").mkdir(parents=True)
+    for name in ("pilot.md", "verify.md"):  # committed by make pilot / make verify
+        shutil.copy(ROOT / "reports" / "tables" / name, repo / "reports" / "tables" / name)
     write_params(repo / "params.yaml", tiny_params())
     (repo / ".gitignore").write_text("/data/\n/runs/\n__pycache__/\n")
     sh("git", "init", "-q", cwd=repo)
