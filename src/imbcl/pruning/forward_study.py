@@ -20,6 +20,18 @@ FIGURE_CAPTION = (
     "the dense run, the magnitude forward mask and the random forward mask (mean and 95% "
     "interval over seeds). Theorem 3.2 predicts a slope of about -1 dense and about 0 pruned."
 )
+# The sensitivity map is a separate pipeline (sensitivity/dvc.yaml, `make sensitivity`) whose
+# outputs are committed; the report shows its figure by reference, without reading it.
+SENSITIVITY = {
+    "file": "prune_sensitivity.png",
+    "caption": (
+        "The sensitivity map the paper leaves open (make sensitivity, committed; table "
+        "tables/prune_sensitivity.md): the effect of Algorithm 1 on log(minority / majority "
+        "strength) against the dense run and the random forward mask, over alpha x mask "
+        "schedule (every step, every data block, one-shot) x unit (neuron, entry), per rho; "
+        "mean and 95% interval over 3 seeds, one block: it shows intervals and decides nothing."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,6 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
         metrics=fc.metrics(dec, row),
         claims=[row],
         section="Pruning with Algorithm 1 (C6)",
-        figures=[{"file": Path(figure).name, "caption": FIGURE_CAPTION}],
+        figures=[{"file": Path(figure).name, "caption": FIGURE_CAPTION}, SENSITIVITY],
     )
     return Study(runs, effects, evidence, table_md, part)
