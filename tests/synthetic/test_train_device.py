@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from imbcl.core.errors import ParamError
+from imbcl.core.rerun import changed_params, read_params
 from imbcl.synthetic.params import TrainParams
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT = yaml.safe_load((REPO / "params.yaml").read_text())["train"]
+DEFAULT = read_params(REPO / "params.yaml")["train"]
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 
 
@@ -28,9 +28,7 @@ def test_cuda_is_refused_when_the_params_are_read():
 @no_cuda
 @pytest.mark.parametrize("stage", ["calibrate", "train"])
 def test_a_stage_asked_for_cuda_stops_with_one_line_and_writes_nothing(tmp_path, stage):
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["train"]["device"] = "cuda"
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    changed_params(REPO / "params.yaml", tmp_path, lambda p: p["train"].update(device="cuda"))
     args = {"calibrate": ["cal", "tables"], "train": ["data", "bias.json", "out"]}[stage]
     out = subprocess.run(
         [sys.executable, str(REPO / "stages" / f"{stage}.py"), *args],
