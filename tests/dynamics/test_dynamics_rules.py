@@ -90,5 +90,6 @@ def test_a_ratio_equal_to_the_control_is_an_a_a_run_left_undecided():
     for r in rows:
         assert r.verdict == INCONCLUSIVE
         assert "data.imbalance_ratio = train.control_ratio = 1" in r.reason
+        assert "nan" not in r.prediction  # a slope on log rho at rho = 1: not measured
     # and a real imbalance is still decided by the same function
     assert [r.verdict for r in claim_rows(table, 10.0, 1.0, CFG, BLOCKS)] == [SUPPORTED] * 2

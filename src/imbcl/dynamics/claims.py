@@ -92,6 +92,8 @@ def summarise(
 
 
 def _fmt(iv: Interval) -> str:
+    if iv.n == 0:  # no finite per-seed value, e.g. a slope on log rho at rho = 1
+        return "not measured"
     return f"{iv.mean:.3g} [{iv.low:.3g}, {iv.high:.3g}]"
 
 
