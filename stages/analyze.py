@@ -1,13 +1,16 @@
 """Stage analyze: stage detection, growth rates and specialisation of the dense runs; C1, C2.
 
     python stages/analyze.py DATA TRAIN OUT TABLE
-reads   params.yaml [seed, analyze, train.seeds_per_block, train.batch];
-        DATA/dictionary.npz; TRAIN (the train stage's runs)
+reads   params.yaml [seed, analyze, health, train.seeds_per_block, train.batch];
+        DATA/dictionary.npz; TRAIN (the train stage's runs and TRAIN/health.csv, their
+        health certificates, judged here by the health rule)
 writes  OUT/{metrics,claims}.json, OUT/stages.json (stage boundaries per run);
         TABLE.csv and TABLE.md (one row per run)
 """
 
 from pathlib import Path
+
+import pandas as pd
 
 from imbcl.core import cli
 from imbcl.core.io import atomic_dir, atomic_path, load_npz, write_json, write_text
@@ -15,6 +18,7 @@ from imbcl.core.params import load
 from imbcl.core.report import write_part
 from imbcl.dynamics.claims import Blocks, decide
 from imbcl.dynamics.params import AnalyzeStage
+from imbcl.synthetic.health import HEALTH_FILE
 from imbcl.synthetic.train import load_runs
 
 
@@ -23,7 +27,11 @@ def main(data: str, train: str, out: str, table: str) -> None:
     dictionary = cli.require(Path(data) / "dictionary.npz", "the synthesize stage's output")
     runs = load_runs(cli.require(train, "the train stage's output"))
     blocks = Blocks(p.seed, p.train.seeds_per_block)
-    result = decide(runs, load_npz(dictionary)["majority"], p.analyze, p.train.batch, blocks)
+    certificates = pd.read_csv(
+        cli.require(Path(train) / HEALTH_FILE, "the train stage's health certificates")
+    )
+    majority = load_npz(dictionary)["majority"]
+    result = decide(runs, majority, p.analyze, p.health, certificates, p.train.batch, blocks)
     with atomic_dir(out) as tmp:
         write_part(tmp, result.part)
         write_json(tmp / "stages.json", result.stage_steps)

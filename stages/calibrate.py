@@ -1,7 +1,7 @@
 """Stage calibrate: the default bias, chosen on the balanced control by a health rule.
 
     python stages/calibrate.py OUT TABLES
-reads   params.yaml [seed, data, model, train, small, calibrate]
+reads   params.yaml [seed, data, model, train, small, calibrate, health]
 writes  OUT/bias.json (the chosen candidate: level, noise-tied or not), OUT/health.csv (one
         row per candidate and seed), OUT/figures.json (the report part);
         TABLES/health.{csv,md} (per candidate: health means, share of healthy runs)
@@ -19,6 +19,7 @@ from imbcl.core.report import Part, write_part
 from imbcl.core.runtime import set_threads
 from imbcl.synthetic.bias import candidate_bias
 from imbcl.synthetic.calibrate import calibrate, health_summary, unhealthy_summary
+from imbcl.synthetic.health import rule_text
 from imbcl.synthetic.params import CalibrateStage
 
 
@@ -26,13 +27,13 @@ def main(out: str, tables: str) -> None:
     p = load(cli.params_path(), CalibrateStage)
     set_threads(p.train.threads)  # train.threads: the same bytes for any count
     start = time.perf_counter()
-    table, chosen = calibrate(p.data, p.model, p.train, p.small, p.calibrate, p.seed)
+    table, chosen = calibrate(p.data, p.model, p.train, p.small, p.calibrate, p.health, p.seed)
     print(f"calibrate: {len(table)} runs in {time.perf_counter() - start:.1f} s")
-    cal = p.calibrate
+    cal, hp = p.calibrate, p.health
     if chosen is None:
         raise ParamError(
             f"calibrate: no candidate bias gives a healthy balanced control "
-            f"({unhealthy_summary(table, cal)}); widen calibrate.candidates"
+            f"({unhealthy_summary(table, hp)}); widen calibrate.candidates"
         )
     bias = next(
         b
@@ -44,10 +45,8 @@ def main(out: str, tables: str) -> None:
         summary.round(4).to_csv(tmp, index=False)
     caption = (
         f"Health of the balanced control (rho = 1, small model, m = {cal.width}, "
-        f"{cal.seeds} seeds) at each candidate bias. Healthy: held-out loss <= "
-        f"{cal.max_loss_ratio:g} log B, majority sign accuracy >= {cal.min_sign_accuracy:g}, "
-        f"non-zero share in [{cal.nonzero_min:g}, {cal.nonzero_max:g}]. Chosen (the first "
-        f"candidate with every run healthy): {bias.candidate}."
+        f"{cal.seeds} seeds) at each candidate bias. Healthy: {rule_text(hp)}. Chosen (the "
+        f"first candidate with every run healthy): {bias.candidate}."
     )
     write_text(
         Path(tables) / "health.md", f"{caption}\n\n{summary.round(3).to_markdown(index=False)}\n"

@@ -1,7 +1,8 @@
 """Stage imbalance: claims C3-C5 from the sweep's final states.
 
     python stages/imbalance.py SWEEP OUT FIGURES TABLES
-reads   params.yaml [seed, model, analyze, small, sweep]; SWEEP (the sweep stage's final states)
+reads   params.yaml [seed, model, analyze, small, sweep, health]; SWEEP (the sweep stage's
+        final states)
 writes  OUT/{metrics,claims,figures}.json; FIGURES/imbalance_*.png (four figures);
         TABLES/imbalance_runs.csv (one row per run), TABLES/imbalance_regimes.md
 """
@@ -21,7 +22,15 @@ def main(sweep: str, out: str, figures: str, tables: str) -> None:
     p = load(cli.params_path(), ImbalanceStage)
     states, majority = load_sweep(cli.require(sweep, "the sweep stage's output"))
     result = decide(
-        states, majority, p.small, p.sweep, p.analyze, p.model.bias_final, p.seed, figures
+        states,
+        majority,
+        p.small,
+        p.sweep,
+        p.analyze,
+        p.health,
+        p.model.bias_final,
+        p.seed,
+        figures,
     )
     with atomic_path(Path(tables) / "imbalance_runs.csv") as tmp:
         result.runs.round(6).to_csv(tmp, index=False)

@@ -2,7 +2,7 @@
 
     python stages/regimes.py OUT TABLES FIGURE
 reads   params.yaml [seed, data, model, train, small, sweep.widths, calibrate, analyze,
-        regimes]
+        health, regimes]
 writes  OUT/runs.csv (one row per run), OUT/{metrics,figures}.json (the report part);
         TABLES/regimes.{csv,md} (one row per cell); FIGURE (the heatmaps, a PNG)
 """
@@ -32,6 +32,7 @@ def main(out: str, tables: str, figure: str) -> None:
         max(p.sweep.widths),
         p.calibrate,
         p.analyze,
+        p.health,
         p.regimes,
         p.seed,
     )

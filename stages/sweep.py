@@ -1,9 +1,11 @@
 """Stage sweep: the (rho x width x seed) grid of small runs behind claims C3-C5.
 
     python stages/sweep.py BIAS OUT
-reads   params.yaml [seed, data, model, train, small, sweep]; BIAS (the calibrate stage's
+reads   params.yaml [seed, data, model, train, small, sweep, health.eval_samples,
+        health.heldout_batches]; BIAS (the calibrate stage's
         bias.json, used instead of model.bias_final and model.bias_schedule)
-writes  OUT: the final neurons of every run, by width (see imbalance.grid.save_sweep)
+writes  OUT: the final neurons and the health certificate of every run, by width (see
+        imbalance.grid.save_sweep)
 """
 
 import time
@@ -22,7 +24,9 @@ def main(bias: str, out: str) -> None:
     b = read_bias(cli.require(bias, "the calibrate stage's bias.json"))
     set_threads(p.train.threads)  # train.threads: the same bytes for any count
     start = time.perf_counter()
-    states, majority = run_sweep(p.data, p.model, p.train, p.small, p.sweep, p.seed, bias=b)
+    states, majority = run_sweep(
+        p.data, p.model, p.train, p.small, p.sweep, p.health, p.seed, bias=b
+    )
     print(f"sweep: {len(states)} runs in {time.perf_counter() - start:.1f} s")
     with atomic_dir(out) as tmp:
         save_sweep(tmp, states, majority)

@@ -1,19 +1,24 @@
 """Stage train: dense contrastive runs at the default rho and the balanced control.
 
     python stages/train.py DATA BIAS OUT
-reads   params.yaml [seed, data, model, train]; DATA/dictionary.npz; BIAS (the calibrate
-        stage's bias.json, used instead of model.bias_final and model.bias_schedule)
+reads   params.yaml [seed, data, model, train, health.eval_samples, health.heldout_batches];
+        DATA/dictionary.npz; BIAS (the calibrate stage's bias.json, used instead of
+        model.bias_final and model.bias_schedule)
 writes  OUT/<run>.npz (trajectory), OUT/<run>.ckpt.npz (checkpoints), OUT/index.json (runs
-        and the roles' ratios)
+        and the roles' ratios), OUT/health.csv (each run's health certificate, held-out
+        pairs at its own rho: synthetic.health; the analyze stage applies the rule)
 """
 
 from pathlib import Path
+
+import pandas as pd
 
 from imbcl.core import cli
 from imbcl.core.io import atomic_dir, load_npz
 from imbcl.core.params import load
 from imbcl.core.runtime import set_threads
 from imbcl.synthetic.bias import read_bias
+from imbcl.synthetic.health import HEALTH_FILE, run_health
 from imbcl.synthetic.params import TrainStage
 from imbcl.synthetic.train import role_runs, save_runs
 
@@ -23,10 +28,19 @@ def main(data: str, bias: str, out: str) -> None:
     set_threads(p.train.threads)  # train.threads: the same bytes for any count
     dictionary = cli.require(Path(data) / "dictionary.npz", "the synthesize stage's output")
     b = read_bias(cli.require(bias, "the calibrate stage's bias.json"))
-    M, model = load_npz(dictionary)["M"], b.model(p.model)
+    arrays = load_npz(dictionary)
+    M, majority, model = arrays["M"], arrays["majority"], b.model(p.model)
     results, roles = role_runs(p.data, model, p.train, M, p.seed, bias_fn=b.fn(model, M))
+    certs = run_health(results, p.data, model, p.train, b, M, majority, p.health, p.seed)
+    table = pd.DataFrame(
+        [
+            {"run": r.spec.name, "seed": r.spec.seed, **c}
+            for r, c in zip(results, certs, strict=True)
+        ]
+    )
     with atomic_dir(out) as tmp:
         save_runs(tmp, results, roles)
+        table.round(6).to_csv(tmp / HEALTH_FILE, index=False)
 
 
 if __name__ == "__main__":

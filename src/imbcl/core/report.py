@@ -18,15 +18,16 @@ class Part:
     """What one stage hands the report, written by `write_part` into its output directory.
 
     metrics: flat numeric keys (prefixed with the part's directory name by `collect`);
-    claims: claim rows (`Claim.as_dict()`); section and figures: the report section's title
-    and its figures, each {"file": name under reports/figures, "caption": text}.
-    A field left at None is not written.
+    claims: claim rows (`Claim.as_dict()`); section, text and figures: the report section's
+    title, its markdown body (e.g. a table) and its figures, each {"file": name under
+    reports/figures, "caption": text}. A field left at None is not written.
     """
 
     metrics: dict[str, float] | None = None
     claims: list[dict] | None = None
     section: str | None = None
     figures: list[dict] = field(default_factory=list)
+    text: str = ""
 
 
 def write_part(directory: Path, part: Part) -> None:
@@ -37,7 +38,8 @@ def write_part(directory: Path, part: Part) -> None:
     if part.claims is not None:
         write_json(directory / "claims.json", part.claims)
     if part.section is not None:
-        write_json(directory / "figures.json", {"section": part.section, "figures": part.figures})
+        body = {"section": part.section, "figures": part.figures}
+        write_json(directory / "figures.json", {**body, "text": part.text} if part.text else body)
 
 
 def collect(parts: list[Path]) -> tuple[dict[str, float], list[dict], list[dict]]:
@@ -110,6 +112,8 @@ def markdown(
     out.append("")
     for sec in sections:
         out += [f"## {sec['section']}", ""]
+        if sec.get("text"):
+            out += [sec["text"], ""]
         for fig in sec["figures"]:
             out += [f"![{fig['file']}](figures/{fig['file']})", "", f"*{fig['caption']}*", ""]
     if tables:

@@ -19,6 +19,7 @@ from imbcl.core.blocks import decide_blocks
 from imbcl.core.claims import INCONCLUSIVE, Claim, Interval, mean_ci
 from imbcl.core.report import Part
 from imbcl.core.verdicts import Decision, claim_metrics, claim_row
+from imbcl.synthetic.health import CERTIFICATE, health_table, mark, rule_text
 from imbcl.synthetic.measures import (
     GROUPS,
     detect_stages,
@@ -27,7 +28,7 @@ from imbcl.synthetic.measures import (
     neurons_per_feature,
     time_to_learn,
 )
-from imbcl.synthetic.params import AnalyzeParams, ClaimRule
+from imbcl.synthetic.params import AnalyzeParams, ClaimRule, HealthParams
 from imbcl.synthetic.train import RunSpec, SavedRuns, Trajectory
 
 NO_IMBALANCE = (
@@ -47,7 +48,7 @@ class RunSummary:
     final: dict[str, float]  # group -> final value of its curve
     t_learn: dict[str, int]  # majority / minority -> step reaching learned_fraction of final
     neurons: np.ndarray  # (K,) specialised neurons per feature at the end
-    loss_ratio: float  # final logged training InfoNCE loss / log B (1 = chance)
+    train_loss_ratio: float  # final logged training InfoNCE loss / log B (1 = chance)
 
     def row(self, majority: np.ndarray) -> dict:
         out: dict = {
@@ -67,7 +68,7 @@ class RunSummary:
         out["t_learn_minority"] = self.t_learn["minority"]
         out["neurons_majority"] = float(self.neurons[majority].mean())
         out["neurons_minority"] = float(self.neurons[~majority].mean())
-        out["loss_ratio"] = self.loss_ratio
+        out["train_loss_ratio"] = self.train_loss_ratio
         return out
 
 
@@ -87,7 +88,7 @@ def summarise(
             for g in ("majority", "minority")
         },
         neurons=neurons_per_feature(traj.proj[-1], traj.norm[-1], cfg.specialise_threshold),
-        loss_ratio=float(traj.loss[-1]) / math.log(batch),
+        train_loss_ratio=float(traj.loss[-1]) / math.log(batch),
     )
 
 
@@ -104,35 +105,38 @@ def paired(table: pd.DataFrame, imbalanced: float, balanced: float, col: str) ->
     return (imb - bal).dropna()
 
 
-def healthy_seeds(table: pd.DataFrame, max_loss_ratio: float) -> pd.Series:
-    """Per seed: every run of that seed ends with loss / log B <= max_loss_ratio."""
-    return (table.loss_ratio <= max_loss_ratio).groupby(table.seed).all()
+def healthy_seeds(table: pd.DataFrame) -> pd.Series:
+    """Per seed: every run of that seed is healthy (the `healthy` column of
+    synthetic.health.mark)."""
+    return table.healthy.astype(bool).groupby(table.seed).all()
 
 
-def _health(table: pd.DataFrame, summary: dict, cfg: AnalyzeParams) -> dict:
+def _health(table: pd.DataFrame, summary: dict, hp: HealthParams) -> dict:
     return {
         **summary,
         "loss_ratio_max": float(table.loss_ratio.max()),
         "loss_ratio_median": float(table.loss_ratio.median()),
-        "rule": f"a run is healthy if its final training InfoNCE loss <= "
-        f"{cfg.max_loss_ratio:g} log B; decided on healthy seeds, not decided below "
-        f"{cfg.min_healthy_share:g} of them",
+        "oracle_ratio_median": float(table.oracle_ratio.median()),
+        "gap_closed_min": float(table.gap_closed.min()),
+        "gap_closed_median": float(table.gap_closed.median()),
+        "rule": f"a seed is healthy if each of its runs is: {rule_text(hp)}; decided on "
+        f"healthy seeds, not decided below {hp.min_healthy_share:g} of them",
     }
 
 
 def _decide(
-    effects: pd.Series, table: pd.DataFrame, rule: ClaimRule, blocks: Blocks, cfg: AnalyzeParams
+    effects: pd.Series, table: pd.DataFrame, rule: ClaimRule, blocks: Blocks, hp: HealthParams
 ) -> tuple[Decision, dict]:
     decision, summary = decide_blocks(
         effects,
-        healthy_seeds(table, cfg.max_loss_ratio),
+        healthy_seeds(table),
         blocks.base,
         blocks.per_block,
         rule.min_effect,
         rule.seeds_required(),
-        cfg.min_healthy_share,
+        hp.min_healthy_share,
     )
-    return decision, _health(table, summary, cfg)
+    return decision, _health(table, summary, hp)
 
 
 @dataclass(frozen=True)
@@ -148,13 +152,14 @@ def claim_c1(
     imbalanced: float,
     balanced: float,
     cfg: AnalyzeParams,
+    hp: HealthParams,
     blocks: Blocks,
 ) -> Claim:
     """Stage-1 growth is faster for frequent features: the majority - minority stage-1
     log-growth rate gap at the imbalanced rho minus the same gap at rho = 1, per seed."""
     gap = table.majority_rate_s1 - table.minority_rate_s1
     effects = paired(table.assign(gap=gap), imbalanced, balanced, "gap")
-    decision, health = _decide(effects, table, cfg.c1, blocks, cfg)
+    decision, health = _decide(effects, table, cfg.c1, blocks, hp)
     imb = table[table.imbalance_ratio == imbalanced]
     bal = table[table.imbalance_ratio == balanced]
     # Theory: stage-1 rate = c * eps_j / eps_max; majority at 1, minority at 1 / rho.
@@ -187,13 +192,14 @@ def claim_c2(
     imbalanced: float,
     balanced: float,
     cfg: AnalyzeParams,
+    hp: HealthParams,
     blocks: Blocks,
 ) -> Claim:
     """Minority features end smaller: the final majority - minority strength gap at the
     imbalanced rho minus the balanced gap, per seed."""
     gap = table.majority_final - table.minority_final
     effects = paired(table.assign(gap=gap), imbalanced, balanced, "gap")
-    decision, health = _decide(effects, table, cfg.c2, blocks, cfg)
+    decision, health = _decide(effects, table, cfg.c2, blocks, hp)
     log_ratio = np.log(np.maximum(table.minority_final, 1e-12)) - np.log(
         np.maximum(table.majority_final, 1e-12)
     )
@@ -229,15 +235,20 @@ def claim_c2(
 
 
 def claim_rows(
-    table: pd.DataFrame, imbalanced: float, balanced: float, cfg: AnalyzeParams, blocks: Blocks
+    table: pd.DataFrame,
+    imbalanced: float,
+    balanced: float,
+    cfg: AnalyzeParams,
+    hp: HealthParams,
+    blocks: Blocks,
 ) -> list[Claim]:
     """C1 and C2 on the per-run table. With imbalanced = balanced (data.imbalance_ratio =
     train.control_ratio) one set of runs plays both roles, an A/A run: a paired difference
     of a run with itself is 0 by construction, not evidence that the effect is absent, so
     both rows are inconclusive with the reason NO_IMBALANCE."""
     rows = [
-        claim_c1(table, imbalanced, balanced, cfg, blocks),
-        claim_c2(table, imbalanced, balanced, cfg, blocks),
+        claim_c1(table, imbalanced, balanced, cfg, hp, blocks),
+        claim_c2(table, imbalanced, balanced, cfg, hp, blocks),
     ]
     if imbalanced != balanced:
         return rows
@@ -249,23 +260,36 @@ def analyze(
     summaries: list[RunSummary],
     majority: np.ndarray,
     cfg: AnalyzeParams,
+    hp: HealthParams,
+    certificates: pd.DataFrame,
     imbalanced: float,
     balanced: float,
     blocks: Blocks,
 ) -> tuple[pd.DataFrame, dict, list[dict]]:
     """Per-run table, flat metrics (means over seeds, each claim with its intervals) and the
-    C1, C2 rows."""
-    table = pd.DataFrame([s.row(majority) for s in summaries])
+    C1, C2 rows. certificates: one row per run (`run` and synthetic.health.health's keys, as
+    the train stage writes them), judged here by the rule `hp`."""
+    measured = pd.DataFrame([s.row(majority) for s in summaries])
+    cert = certificates[["run", *CERTIFICATE]]
+    table = mark(measured.merge(cert, on="run", how="left", validate="one_to_one"), hp)
+    if table[list(CERTIFICATE)].isna().any().any():
+        missing = table.run[table[list(CERTIFICATE)].isna().any(axis=1)].tolist()
+        raise ValueError(f"no health certificate for the runs {missing}")
     imb = table[table.imbalance_ratio == imbalanced]
     bal = table[table.imbalance_ratio == balanced]
     if imb.empty or bal.empty:
         raise ValueError(f"need runs at rho={imbalanced:g} and the control rho={balanced:g}")
     metrics: dict[str, float] = {}
-    numeric = [c for c in table.columns if c not in ("run", "imbalance_ratio", "width", "seed")]
+    numeric = [
+        c
+        for c in table.columns
+        if c not in ("run", "imbalance_ratio", "width", "seed", "failure", "healthy")
+    ]
     for role, part in (("imbalanced", imb), ("balanced", bal)):
         for col in numeric:
             metrics[f"{role}.{col}"] = float(part[col].mean())
-    rows = claim_rows(table, imbalanced, balanced, cfg, blocks)
+        metrics[f"{role}.healthy_share"] = float(part.healthy.mean())
+    rows = claim_rows(table, imbalanced, balanced, cfg, hp, blocks)
     for row in rows:
         metrics.update(claim_metrics(row))
     return table, metrics, [r.as_dict() for r in rows]
@@ -279,14 +303,35 @@ class Outcome:
 
 
 def decide(
-    runs: SavedRuns, majority: np.ndarray, cfg: AnalyzeParams, batch: int, blocks: Blocks
+    runs: SavedRuns,
+    majority: np.ndarray,
+    cfg: AnalyzeParams,
+    hp: HealthParams,
+    certificates: pd.DataFrame,
+    batch: int,
+    blocks: Blocks,
 ) -> Outcome:
     """Summarise every run (stages, growth rates, timing, health) and decide C1 and C2.
 
-    batch: the training batch B (the loss's chance value is log B)."""
+    certificates: the train stage's health certificates (one row per run); batch: the
+    training batch B (the training loss's chance value is log B)."""
     pairs = zip(runs.specs, runs.trajectories, strict=True)
     summaries = [summarise(s, t, majority, cfg, batch) for s, t in pairs]
     table, metrics, claims = analyze(
-        summaries, majority, cfg, runs.roles["imbalanced"], runs.roles["balanced"], blocks
+        summaries,
+        majority,
+        cfg,
+        hp,
+        certificates,
+        runs.roles["imbalanced"],
+        runs.roles["balanced"],
+        blocks,
     )
-    return Outcome(Part(metrics, claims), table, {s.spec.name: s.stage_steps for s in summaries})
+    section = "Health of the runs deciding C1 and C2"
+    text = (
+        f"The train stage's runs (m = {summaries[0].spec.width}), each certified on held-out "
+        f"pairs at its own rho; {rule_text(hp)}.\n\n"
+        + health_table(table, ["imbalance_ratio"]).to_markdown(index=False)
+    )
+    steps = {s.spec.name: s.stage_steps for s in summaries}
+    return Outcome(Part(metrics, claims, section, text=text), table, steps)

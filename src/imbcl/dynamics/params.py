@@ -2,15 +2,17 @@
 other synthetic tracks and lives in `imbcl.synthetic.params`)."""
 
 from imbcl.core.params import Stage
-from imbcl.synthetic.params import AnalyzeParams, TrainParams
+from imbcl.synthetic.params import AnalyzeParams, HealthParams, TrainParams
 
 
 class AnalyzeStage(Stage):
     """stages/analyze.py: stage detection and claims C1, C2 (train: the seeds of the two
-    replication blocks and the batch, whose log is the loss's chance value)."""
+    replication blocks and the batch, whose log is the loss's chance value; health: the
+    rule applied to the train stage's health certificates)."""
 
     analyze: AnalyzeParams
     train: TrainParams
+    health: HealthParams
 
 
 class FiguresStage(Stage):

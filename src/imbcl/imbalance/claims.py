@@ -28,7 +28,8 @@ from imbcl.imbalance.measures import (
     seed_slopes,
 )
 from imbcl.imbalance.params import SweepParams
-from imbcl.synthetic.params import AnalyzeParams, ClaimRule
+from imbcl.synthetic.health import rule_text
+from imbcl.synthetic.params import AnalyzeParams, ClaimRule, HealthParams
 
 
 def width_trend(
@@ -90,10 +91,28 @@ def paired_at(table: pd.DataFrame, rho: float, width: int, column: str) -> pd.Se
 # --- claims ------------------------------------------------------------------------------------
 
 
-def healthy_seeds(table: pd.DataFrame, width: int, max_loss_ratio: float) -> pd.Series:
-    """Per seed: every run of that seed at `width` ends with loss / log B <= max_loss_ratio."""
+def healthy_seeds(table: pd.DataFrame, width: int) -> pd.Series:
+    """Per seed: every run of that seed at `width` is healthy (the `healthy` column of
+    synthetic.health.mark)."""
     wide = table[table.width == width]
-    return (wide.loss_ratio <= max_loss_ratio).groupby(wide.seed).all()
+    return wide.healthy.astype(bool).groupby(wide.seed).all()
+
+
+def health_summary(table: pd.DataFrame, width: int, hp: HealthParams, summary: dict) -> dict:
+    """A claim row's `health`: the blocks' healthy share, the runs' certificate ranges at
+    `width` and the rule in words."""
+    wide = table[table.width == width]
+    return {
+        **summary,
+        "loss_ratio_max": float(wide.loss_ratio.max()),
+        "loss_ratio_median": float(wide.loss_ratio.median()),
+        "oracle_ratio_median": float(wide.oracle_ratio.median()),
+        "gap_closed_min": float(wide.gap_closed.min()),
+        "gap_closed_median": float(wide.gap_closed.median()),
+        "rule": f"a seed is healthy if each of its runs at m={width} is healthy: "
+        f"{rule_text(hp)}; decided on healthy seeds, not decided below "
+        f"{hp.min_healthy_share:g} of them",
+    }
 
 
 def _decide(
@@ -101,29 +120,20 @@ def _decide(
     table: pd.DataFrame,
     rule: ClaimRule,
     width: int,
-    analyze: AnalyzeParams,
+    hp: HealthParams,
     sweep: SweepParams,
     seed: int,
 ) -> tuple[Decision, dict]:
     decision, summary = decide_blocks(
         effects,
-        healthy_seeds(table, width, analyze.max_loss_ratio),
+        healthy_seeds(table, width),
         seed,
         sweep.seeds_per_block,
         rule.min_effect,
         rule.seeds_required(),
-        analyze.min_healthy_share,
+        hp.min_healthy_share,
     )
-    wide = table[table.width == width]
-    health = {
-        **summary,
-        "loss_ratio_max": float(wide.loss_ratio.max()),
-        "loss_ratio_median": float(wide.loss_ratio.median()),
-        "rule": f"a seed is healthy if each of its runs at m={width} ends with training "
-        f"InfoNCE loss <= {analyze.max_loss_ratio:g} log B; decided on healthy seeds, not "
-        f"decided below {analyze.min_healthy_share:g} of them",
-    }
-    return decision, health
+    return decision, health_summary(table, width, hp, summary)
 
 
 def _mixing_prediction(table: pd.DataFrame, width: int, confidence: float) -> str:
@@ -137,13 +147,18 @@ def _mixing_prediction(table: pd.DataFrame, width: int, confidence: float) -> st
 
 
 def claim_c3(
-    table: pd.DataFrame, width: int, analyze: AnalyzeParams, sweep: SweepParams, seed: int
+    table: pd.DataFrame,
+    width: int,
+    analyze: AnalyzeParams,
+    sweep: SweepParams,
+    hp: HealthParams,
+    seed: int,
 ) -> Claim:
     """Fewer neurons specialise in minority features, the more so the larger rho."""
     gap = table.specialists_majority - table.specialists_minority
     t = table.assign(gap=gap)
     effects = seed_slopes(t, width, "gap")
-    decision, health = _decide(effects, t, sweep.c3, width, analyze, sweep, seed)
+    decision, health = _decide(effects, t, sweep.c3, width, hp, sweep, seed)
     point = mean_ci(paired_at(t, sweep.test_ratio, width, "gap"), analyze.confidence)
     return claim_row(
         "C3",
@@ -163,12 +178,17 @@ def claim_c3(
 
 
 def claim_c4(
-    table: pd.DataFrame, trend: dict, analyze: AnalyzeParams, sweep: SweepParams, seed: int
+    table: pd.DataFrame,
+    trend: dict,
+    analyze: AnalyzeParams,
+    sweep: SweepParams,
+    hp: HealthParams,
+    seed: int,
 ) -> Claim:
     """The width needed to cover every minority feature grows with rho."""
     width = int(table.width.max())
     effects = seed_mstar_slopes(table)
-    decision, health = _decide(effects, table, sweep.c4, width, analyze, sweep, seed)
+    decision, health = _decide(effects, table, sweep.c4, width, hp, sweep, seed)
     beyond = f">{trend['widths'].max():g}"
     mstar = ", ".join(
         f"{r:g}: {format(v, 'g') if np.isfinite(v) else beyond}"
@@ -192,12 +212,17 @@ def claim_c4(
 
 
 def claim_c5(
-    table: pd.DataFrame, width: int, analyze: AnalyzeParams, sweep: SweepParams, seed: int
+    table: pd.DataFrame,
+    width: int,
+    analyze: AnalyzeParams,
+    sweep: SweepParams,
+    hp: HealthParams,
+    seed: int,
 ) -> Claim:
     """Minority features separate worse from noise, the more so the larger rho."""
     t = table.assign(gap=table.separation_majority - table.separation_minority)
     effects = seed_slopes(t, width, "gap")
-    decision, health = _decide(effects, t, sweep.c5, width, analyze, sweep, seed)
+    decision, health = _decide(effects, t, sweep.c5, width, hp, sweep, seed)
     point = mean_ci(paired_at(t, sweep.test_ratio, width, "gap"), analyze.confidence)
     noise = {
         g: mean_ci(seed_slopes(t.assign(r=-t[f"separation_{g}"]), width, "r"), analyze.confidence)

@@ -22,7 +22,8 @@ from imbcl.imbalance.grid import FinalState
 from imbcl.imbalance.measures import sweep_table, with_floor_measures
 from imbcl.imbalance.params import SweepParams
 from imbcl.imbalance.summary import metrics, regime_table
-from imbcl.synthetic.params import AnalyzeParams, SmallParams
+from imbcl.synthetic.health import health_table, mark, rule_text
+from imbcl.synthetic.params import AnalyzeParams, HealthParams, SmallParams
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,16 @@ def decide(
     small: SmallParams,
     sweep: SweepParams,
     analyze: AnalyzeParams,
+    hp: HealthParams,
     bias: float,
     seed: int,
     figure_dir: str | Path,
 ) -> Outcome:
     """Measure every run, decide C3-C5 by the rules in `sweep`, draw the figures.
 
-    majority (K,) bool; bias: the final BReLU threshold b (for the margin measure);
-    seed: the first seed (the discovery block's) and the bootstrap's seed. Figures are
-    written to `figure_dir`.
+    majority (K,) bool; hp: the health rule applied to each run's certificate; bias: the
+    final BReLU threshold b (for the margin measure); seed: the first seed (the discovery
+    block's) and the bootstrap's seed. Figures are written to `figure_dir`.
     """
     conf, threshold, width = analyze.confidence, analyze.specialise_threshold, max(sweep.widths)
     table = with_floor_measures(
@@ -57,11 +59,12 @@ def decide(
         sweep.strength_floor,
         small.batch,
     )
+    table = mark(table, hp)
     trend = width_trend(table, sweep.cover_share, sweep.bootstrap, conf, seed)
     rows = [
-        claim_c3(table, width, analyze, sweep, seed),
-        claim_c4(table, trend, analyze, sweep, seed),
-        claim_c5(table, width, analyze, sweep, seed),
+        claim_c3(table, width, analyze, sweep, hp, seed),
+        claim_c4(table, trend, analyze, sweep, hp, seed),
+        claim_c5(table, width, analyze, sweep, hp, seed),
     ]
     claims = [r.as_dict() for r in rows]
     out = Path(figure_dir)
@@ -84,5 +87,16 @@ def decide(
     flat = metrics(table, trend, width)
     for row in rows:
         flat.update(claim_metrics(row))
-    part = Part(flat, claims, section, index)
+    wide = table[table.width == width]
+    shares = ", ".join(
+        f"m = {m}: {int(g.healthy.sum())}/{len(g)}" for m, g in table.groupby("width")
+    )
+    text = (
+        f"Health of the runs deciding C3-C5 (m = {width}), each certified on held-out pairs "
+        f"at its own rho; {rule_text(hp)}. Healthy runs by width (C4 reads every width; "
+        f"narrow encoders cannot hold every feature, which C4 measures): {shares}.\n\n"
+        + health_table(wide, ["imbalance_ratio"]).to_markdown(index=False)
+    )
+    flat["healthy_share"] = float(wide.healthy.mean())
+    part = Part(flat, claims, section, index, text=text)
     return Outcome(part, table, regime_table(table, trend, width, conf))

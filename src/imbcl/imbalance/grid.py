@@ -21,7 +21,15 @@ from imbcl.core.params import replace
 from imbcl.imbalance.params import SweepParams
 from imbcl.synthetic.bias import Bias
 from imbcl.synthetic.data import make_dictionary
-from imbcl.synthetic.params import DataParams, ModelParams, SmallParams, TrainParams, scaled
+from imbcl.synthetic.health import CERTIFICATE, run_health
+from imbcl.synthetic.params import (
+    DataParams,
+    HealthParams,
+    ModelParams,
+    SmallParams,
+    TrainParams,
+    scaled,
+)
 from imbcl.synthetic.train import RunResult, RunSpec, train_runs
 
 
@@ -34,6 +42,7 @@ class FinalState:
     norm: np.ndarray  # (m,): ||u_i||
     noise: np.ndarray  # (m,): ||u_i - M M^T u_i||
     loss: float  # the final logged training InfoNCE loss (its chance value: log B)
+    health: dict[str, float]  # the certificate (synthetic.health.health), keys CERTIFICATE
 
 
 def sweep_configs(
@@ -58,10 +67,15 @@ def grid_specs(sweep: SweepParams, seed: int) -> list[RunSpec]:
     ]
 
 
-def final_state(result: RunResult) -> FinalState:
+def final_state(result: RunResult, health: dict[str, float]) -> FinalState:
     traj = result.trajectory
     return FinalState(
-        result.spec, traj.proj[-1], traj.norm[-1], traj.noise[-1], float(traj.loss[-1])
+        result.spec,
+        traj.proj[-1],
+        traj.norm[-1],
+        traj.noise[-1],
+        float(traj.loss[-1]),
+        {k: float(health[k]) for k in CERTIFICATE},
     )
 
 
@@ -71,11 +85,13 @@ def run_sweep(
     train: TrainParams,
     small: SmallParams,
     sweep: SweepParams,
+    hp: HealthParams,
     seed: int,
     progress: bool = True,
     bias: Bias | None = None,
 ) -> tuple[list[FinalState], np.ndarray]:
-    """Train the grid; returns the final states and the majority mask (K,) of the sweep.
+    """Train the grid and certify every run's health (synthetic.health.run_health: held-out
+    pairs at its own rho, hp's sizes); returns the final states and the majority mask (K,).
 
     bias: the calibrated bias (its level replaces model.bias_final); None: model's schedule."""
     if bias is not None:
@@ -92,7 +108,11 @@ def run_sweep(
         progress=progress,
         bias_fn=bias_fn,
     )
-    return [final_state(r) for r in results], dictionary.majority
+    certs = run_health(
+        results, data_s, model_s, train_s, bias, dictionary.M, dictionary.majority, hp, seed
+    )
+    states = [final_state(r, c) for r, c in zip(results, certs, strict=True)]
+    return states, dictionary.majority
 
 
 def save_sweep(directory: Path, states: list[FinalState], majority: np.ndarray) -> None:
@@ -109,6 +129,10 @@ def save_sweep(directory: Path, states: list[FinalState], majority: np.ndarray) 
             norm=np.stack([s.norm for s in group]),  # (N, m)
             noise=np.stack([s.noise for s in group]),  # (N, m)
             loss=np.array([s.loss for s in group], dtype=np.float64),  # (N,)
+            **{
+                f"health_{k}": np.array([s.health[k] for s in group], dtype=np.float64)
+                for k in CERTIFICATE
+            },  # (N,) each
         )
     write_json(
         directory / "index.json",
@@ -125,7 +149,10 @@ def load_sweep(directory: str | Path) -> tuple[list[FinalState], np.ndarray]:
         a = load_npz(directory / f"m{m}.npz")
         for n in range(len(a["ratio"])):
             spec = RunSpec(float(a["ratio"][n]), int(m), int(a["seed"][n]))
+            health = {k: float(a[f"health_{k}"][n]) for k in CERTIFICATE}
             states.append(
-                FinalState(spec, a["proj"][n], a["norm"][n], a["noise"][n], float(a["loss"][n]))
+                FinalState(
+                    spec, a["proj"][n], a["norm"][n], a["noise"][n], float(a["loss"][n]), health
+                )
             )
     return states, np.asarray(index["majority"], dtype=bool)

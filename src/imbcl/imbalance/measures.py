@@ -139,7 +139,8 @@ def floor_measures(
     alignment is >= threshold, and |<u_i, M_j>| >= floor * the run's strongest component
     max_{i,k} |<u_i, M_k>| (so that a weak, sparse neuron does not count). Mixing: the mean,
     over neurons reading at least one feature above that floor, of the number they read above
-    it. loss_ratio: final training InfoNCE loss / log B.
+    it. train_loss_ratio: final training InfoNCE loss / log B; then the run's health
+    certificate (synthetic.health.CERTIFICATE; loss_ratio is the held-out loss at the run's rho).
     """
     a = np.abs(state.proj)  # (m, K)
     strong = a >= floor * max(float(a.max()), 1e-12)  # (m, K)
@@ -158,7 +159,8 @@ def floor_measures(
         "specialists_majority": float(counts[majority].mean()),
         "specialists_minority": float(counts[~majority].mean()),
         "mixing": float(reading[live].mean()) if live.any() else 0.0,
-        "loss_ratio": state.loss / math.log(batch),
+        "train_loss_ratio": state.loss / math.log(batch),
+        **state.health,
     }
 
 

@@ -21,6 +21,7 @@ from imbcl.synthetic.params import (
     CalibrateParams,
     ClaimRule,
     DataParams,
+    HealthParams,
     ModelParams,
     SmallParams,
     TrainParams,
@@ -77,6 +78,7 @@ class SweepStage(Stage):
     train: TrainParams
     small: SmallParams
     sweep: SweepParams
+    health: HealthParams
 
 
 class ImbalanceStage(Stage):
@@ -87,6 +89,7 @@ class ImbalanceStage(Stage):
     analyze: AnalyzeParams
     sweep: SweepParams
     small: SmallParams
+    health: HealthParams
 
 
 class RegimesParams(Section):
@@ -108,7 +111,7 @@ class RegimesParams(Section):
 
 
 class RegimesStage(Stage):
-    """stages/regimes.py: the regime maps (calibrate: the candidates and health thresholds)."""
+    """stages/regimes.py: the regime maps (calibrate: the candidates; health: the rule)."""
 
     data: DataParams
     model: ModelParams
@@ -117,4 +120,5 @@ class RegimesStage(Stage):
     sweep: SweepParams
     calibrate: CalibrateParams
     analyze: AnalyzeParams
+    health: HealthParams
     regimes: RegimesParams

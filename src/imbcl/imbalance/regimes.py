@@ -12,9 +12,10 @@ paper's direction):
              best) and |<u_i, M_j>| >= regimes.strength_floor x the run's strongest feature
     c5_gap   feature-to-noise separation log10(a_{i*j} / r_{i*}) (imbalance.measures)
 
-and each run's health (synthetic.health: held-out loss / log B, non-zero share, sign
-accuracy by group), judged by the calibrate thresholds. A cell reports the mean and the
-t-interval over seeds (core.claims.mean_ci) of each statistic.
+and each run's health (synthetic.health: held-out loss / log B at the cell's rho, the
+oracle's, the gap closed, non-zero share, sign accuracy by group), judged by the health
+rule. A cell reports the mean and the t-interval over seeds (core.claims.mean_ci) of each
+statistic.
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ from imbcl.core.params import replace
 from imbcl.imbalance.measures import by_group, feature_separation
 from imbcl.imbalance.params import RegimesParams
 from imbcl.synthetic.bias import candidate_bias
-from imbcl.synthetic.calibrate import heldout, mark, run_health, small_configs
+from imbcl.synthetic.calibrate import small_configs
 from imbcl.synthetic.data import make_dictionary
+from imbcl.synthetic.health import mark, run_health
 from imbcl.synthetic.measures import feature_strength, specialisation
 from imbcl.synthetic.params import (
     AnalyzeParams,
     CalibrateParams,
     DataParams,
+    HealthParams,
     ModelParams,
     SmallParams,
     TrainParams,
@@ -41,7 +44,14 @@ from imbcl.synthetic.params import (
 from imbcl.synthetic.train import RunSpec, train_runs
 
 STATISTICS = ("c2_gap", "c3_gap", "c5_gap")
-HEALTH = ("loss_ratio", "nonzero_share", "sign_majority", "sign_minority")
+HEALTH = (
+    "loss_ratio",
+    "oracle_ratio",
+    "gap_closed",
+    "nonzero_share",
+    "sign_majority",
+    "sign_minority",
+)
 
 
 def strong_specialists(
@@ -87,6 +97,7 @@ def run_regimes(
     width: int,
     cal: CalibrateParams,
     analyze: AnalyzeParams,
+    hp: HealthParams,
     reg: RegimesParams,
     seed: int,
     progress: bool = False,
@@ -95,7 +106,6 @@ def run_regimes(
     data_s, model_s, train_s = small_configs(data, model, train, small, width)
     dictionary = make_dictionary(data_s, seed)
     M, majority = dictionary.M, dictionary.majority
-    ev, pairs = heldout(data_s, M, seed, train_s.batch, cal)
     specs = [RunSpec(float(r), width, seed + s) for r in reg.ratios for s in range(reg.seeds)]
     train_s = replace(train_s, batched_runs=max(train_s.batched_runs, len(specs)))
     rows = []
@@ -106,7 +116,7 @@ def run_regimes(
             results = train_runs(
                 specs, data_s, m, train_s, M, progress=progress, bias_fn=bias.fn(m, M)
             )
-            certs = run_health(results, data_s, m, train_s, bias, M, majority, ev, pairs)
+            certs = run_health(results, data_s, m, train_s, bias, M, majority, hp, seed)
             for res, cert in zip(results, certs, strict=True):
                 traj = res.trajectory
                 rows.append(
@@ -124,13 +134,15 @@ def run_regimes(
                             reg.strength_floor,
                         ),
                         "loss_ratio": cert["loss_ratio"],
+                        "oracle_ratio": cert["oracle_ratio"],
+                        "gap_closed": cert["gap_closed"],
                         "nonzero_share": cert["nonzero_share"],
                         "probe_majority_sign_accuracy": cert["probe_majority_sign_accuracy"],
                         "sign_majority": cert["probe_majority_sign_accuracy"],
                         "sign_minority": cert["probe_minority_sign_accuracy"],
                     }
                 )
-    return mark(pd.DataFrame(rows), cal).drop(columns="probe_majority_sign_accuracy")
+    return mark(pd.DataFrame(rows), hp).drop(columns="probe_majority_sign_accuracy")
 
 
 def cell_table(runs: pd.DataFrame, confidence: float) -> pd.DataFrame:

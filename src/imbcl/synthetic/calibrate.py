@@ -3,8 +3,9 @@ each candidate bias, certify each run's health (health.py), and pick by a rule f
 params before any run:
 
     the first candidate of `calibrate.candidates` (largest level first) whose balanced runs
-    are all healthy: held-out InfoNCE loss <= max_loss_ratio * log B, majority sign accuracy
-    of the signed probe >= min_sign_accuracy, share of non-zero outputs in
+    are all healthy by the health rule (HealthParams, health.failure): the held-out InfoNCE
+    loss closes >= min_gap_closed of the way from chance to the oracle's, majority sign
+    accuracy of the signed probe >= min_sign_accuracy, share of non-zero outputs in
     [nonzero_min, nonzero_max].
 
 The rule reads the balanced control only, never a claim statistic. If no candidate is
@@ -14,54 +15,31 @@ first failing check: claims measured on a dead encoder say little (see the desig
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
-import torch
 
 from imbcl.core.params import replace
-from imbcl.synthetic.bias import Bias, candidate_bias
-from imbcl.synthetic.data import eval_set, heldout_pairs, make_dictionary
-from imbcl.synthetic.health import health
-from imbcl.synthetic.model import Params, bias_at
+from imbcl.synthetic.bias import candidate_bias
+from imbcl.synthetic.data import make_dictionary
+from imbcl.synthetic.health import mark, run_health
 from imbcl.synthetic.params import (
     CalibrateParams,
     DataParams,
+    HealthParams,
     ModelParams,
     SmallParams,
     TrainParams,
     scaled,
 )
-from imbcl.synthetic.train import RunResult, RunSpec, train_runs
+from imbcl.synthetic.train import RunSpec, train_runs
 
-HEALTH_COLUMNS = ("loss_ratio", "probe_majority_sign_accuracy", "nonzero_share")
-
-
-def failure(row: dict | pd.Series, cal: CalibrateParams) -> str:
-    """The first health check a run fails, as a phrase, or "" for a healthy run."""
-    if not row["loss_ratio"] <= cal.max_loss_ratio:
-        return f"loss {row['loss_ratio']:.3g} log B > {cal.max_loss_ratio:g} log B"
-    if not row["probe_majority_sign_accuracy"] >= cal.min_sign_accuracy:
-        acc = row["probe_majority_sign_accuracy"]
-        return f"majority sign accuracy {acc:.3g} < {cal.min_sign_accuracy:g}"
-    if not cal.nonzero_min <= row["nonzero_share"] <= cal.nonzero_max:
-        return (
-            f"non-zero share {row['nonzero_share']:.3g} outside "
-            f"[{cal.nonzero_min:g}, {cal.nonzero_max:g}]"
-        )
-    return ""
+HEALTH_COLUMNS = ("gap_closed", "probe_majority_sign_accuracy", "nonzero_share")
 
 
-def mark(table: pd.DataFrame, cal: CalibrateParams) -> pd.DataFrame:
-    """The health table with `failure` (first failing check, "" if none) and `healthy`."""
-    fails = [failure(row, cal) for _, row in table.iterrows()]
-    return table.assign(failure=fails, healthy=[not f for f in fails])
-
-
-def choose(table: pd.DataFrame, cal: CalibrateParams) -> str | None:
+def choose(table: pd.DataFrame, cal: CalibrateParams, hp: HealthParams) -> str | None:
     """The rule: the first candidate (in calibrate.candidates order) whose runs are all
     healthy, by its `candidate` name; None if none is. `table`: one row per run with a
     `candidate` column and the HEALTH_COLUMNS."""
-    marked = mark(table, cal)
+    marked = mark(table, hp)
     for c in cal.candidates:
         name = candidate_bias(c, cal.noise_level).candidate
         runs = marked[marked.candidate == name]
@@ -70,9 +48,9 @@ def choose(table: pd.DataFrame, cal: CalibrateParams) -> str | None:
     return None
 
 
-def unhealthy_summary(table: pd.DataFrame, cal: CalibrateParams) -> str:
+def unhealthy_summary(table: pd.DataFrame, hp: HealthParams) -> str:
     """One line: each candidate's share of healthy runs and its first failure."""
-    marked = mark(table, cal)
+    marked = mark(table, hp)
     parts = []
     for name, runs in marked.groupby("candidate", sort=False):
         first = next((f for f in runs.failure if f), "")
@@ -88,43 +66,13 @@ def small_configs(
     return d, replace(m, width=width), replace(t, log_every=t.steps, checkpoint_steps=[])
 
 
-def final_params(results: list[RunResult], step: int) -> Params:
-    """The stacked weights (R, ...) of the runs at `step`."""
-    return {k: torch.stack([r.checkpoints[step][k] for r in results]) for k in ("qkv", "w")}
-
-
-def run_health(
-    results: list[RunResult],
-    data: DataParams,
-    model: ModelParams,
-    train: TrainParams,
-    bias: Bias,
-    M: np.ndarray,
-    majority: np.ndarray,
-    heldout: dict[str, np.ndarray],
-    pairs: tuple[np.ndarray, np.ndarray],
-) -> list[dict[str, float]]:
-    """health.health of trained runs at their final step, with the bias they trained with."""
-    params = final_params(results, train.steps)
-    fn = bias.fn(model, M)
-    b = fn(train.steps, params) if fn is not None else bias_at(bias.model(model), train.steps)
-    return health(params, pairs, heldout["x"], heldout["z_sum"], majority, b, train.temperature)
-
-
-def heldout(
-    data: DataParams, M: np.ndarray, seed: int, batch: int, cal: CalibrateParams
-) -> tuple[dict[str, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """The balanced held-out set (probe) and held-out pairs in batches of `batch` (loss)."""
-    ev = eval_set(replace(data, eval_samples=cal.eval_samples), M, seed)
-    return ev, heldout_pairs(data, M, seed, batch, cal.heldout_batches)
-
-
 def calibrate(
     data: DataParams,
     model: ModelParams,
     train: TrainParams,
     small: SmallParams,
     cal: CalibrateParams,
+    hp: HealthParams,
     seed: int,
     progress: bool = False,
 ) -> tuple[pd.DataFrame, str | None]:
@@ -134,14 +82,13 @@ def calibrate(
     data_s, model_s, train_s = small_configs(data, model, train, small, cal.width)
     dictionary = make_dictionary(data_s, seed)
     M, majority = dictionary.M, dictionary.majority
-    ev, pairs = heldout(data_s, M, seed, train_s.batch, cal)
     specs = [RunSpec(1.0, cal.width, seed + s) for s in range(cal.seeds)]
     rows = []
     for c in cal.candidates:
         bias = candidate_bias(c, cal.noise_level)
         m = bias.model(model_s)
         results = train_runs(specs, data_s, m, train_s, M, progress=progress, bias_fn=bias.fn(m, M))
-        certs = run_health(results, data_s, m, train_s, bias, M, majority, ev, pairs)
+        certs = run_health(results, data_s, m, train_s, bias, M, majority, hp, seed)
         for spec, cert in zip(specs, certs, strict=True):
             rows.append(
                 {
@@ -149,17 +96,19 @@ def calibrate(
                     "level": bias.level,
                     "tied": bias.tied,
                     "seed": spec.seed,
-                    **cert,
+                    **{k: v for k, v in cert.items() if k != "imbalance_ratio"},
                 }
             )
-    table = mark(pd.DataFrame(rows), cal)
-    return table, choose(table, cal)
+    table = mark(pd.DataFrame(rows), hp)
+    return table, choose(table, cal, hp)
 
 
 def health_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per candidate: mean of each health measure over seeds and the share of healthy runs."""
     cols = [
         "loss_ratio",
+        "oracle_ratio",
+        "gap_closed",
         "nonzero_share",
         "live_share",
         "probe_majority_sign_accuracy",

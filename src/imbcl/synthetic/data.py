@@ -239,16 +239,36 @@ def eval_set(cfg: DataParams, M: np.ndarray, seed: int) -> dict[str, np.ndarray]
     }
 
 
-def heldout_pairs(
-    cfg: DataParams, M: np.ndarray, seed: int, batch: int, n_batches: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Balanced (rho = 1) positive pairs drawn as the training views are, from a stream of
-    their own (seed, held-out tag): for a held-out InfoNCE loss.
+@dataclass(frozen=True)
+class HeldoutPairs:
+    """Held-out positive pairs in batches: the two views x1, x2 (n_batches, B, L, d) float32
+    and the latent's signed token sums z_sum (n_batches, B, K) int16, which the oracle
+    encoder reads (health.oracle_loss)."""
 
-    Returns x1, x2, each (n_batches, B, L, d) float32.
+    x1: np.ndarray
+    x2: np.ndarray
+    z_sum: np.ndarray
+
+
+def heldout_pairs(
+    cfg: DataParams,
+    M: np.ndarray,
+    seed: int,
+    batch: int,
+    n_batches: int,
+    imbalance_ratio: float = 1.0,
+) -> HeldoutPairs:
+    """Positive pairs at `imbalance_ratio` (1: balanced) drawn as the training views are, from
+    a stream of their own (seed, held-out tag): for a held-out InfoNCE loss. Every ratio
+    draws the same uniforms, so the pairs of two ratios differ only where a minority
+    feature's activation probability does.
     """
-    stream = RunStream(cfg, M, 1.0, seed, batch, n_batches, stream=_HELDOUT)
+    stream = RunStream(cfg, M, imbalance_ratio, seed, batch, n_batches, stream=_HELDOUT)
     views = [(a[0].clone(), b[0].clone()) for a, b in stacked_steps([stream], 0, n_batches)]
     x1 = torch.stack([a for a, _ in views])  # (n_batches, B, L, d)
     x2 = torch.stack([b for _, b in views])
-    return x1.numpy(), x2.numpy()
+    u = torch.empty((n_batches, batch, cfg.tokens, cfg.n_features))  # the same draw's uniforms
+    stream.draw(0, u, torch.empty(x1.shape), torch.empty(x1.shape))
+    z = latent_from_uniform(u, stream.probs)  # (n_batches, B, L, K)
+    z_sum = z.sum(dim=2).numpy().astype(np.int16)
+    return HeldoutPairs(x1.numpy(), x2.numpy(), z_sum)

@@ -2,17 +2,28 @@
 
 Per run (stacked over R, every quantity computed for all runs at once):
 
-- loss / log B: the InfoNCE loss of loss.py on held-out positive pairs (data.heldout_pairs),
-  averaged over batches of B, against its chance value log B (the loss of an encoder that
-  cannot tell the samples of a batch apart, e.g. f = 0). A ratio near 1 is a dead or
-  collapsed encoder; the lower, the more the encoder discriminates.
+- loss / log B: the InfoNCE loss of loss.py on held-out positive pairs (data.heldout_pairs)
+  drawn from the run's own training distribution (its rho), averaged over batches of B,
+  against its chance value log B (the loss of an encoder that cannot tell the samples of a
+  batch apart, e.g. f = 0). A ratio near 1 is a dead or collapsed encoder.
+- oracle loss / log B: the same loss, on the same pairs, of the encoder that reads every
+  feature exactly, f = s * z_hat (z_hat_j = sum_r z_rj, the signed token-summed latent; the
+  two views of a pair share it), at the scale s that minimises it. It measures how far the
+  data let samples be told apart: imbalanced data carry fewer active features per sample,
+  and the oracle's loss rises with rho (at the default about 0.02 log B at rho = 1 and 0.2
+  log B at rho = 10 on the train stage's model; 0.25 and 0.5 log B on the small model).
+- gap closed: (log B - loss) / (log B - oracle loss), the share of the way from chance to the
+  oracle the encoder goes; 0 for a dead encoder. With an oracle at 0 (samples always told
+  apart), gap closed >= 0.5 is loss <= 0.5 log B.
 - nonzero share: the share of non-zero entries of f(X) (n samples x m neurons) on the
-  held-out set; live share: the share of neurons non-zero on at least one held-out sample.
+  balanced held-out set; live share: the share of neurons non-zero on at least one sample.
   The BReLU outputs exactly 0 inside [-b, b], so a bias above every pre-activation reads 0.
 - the signed probe (probe.signed_probe): R^2 and sign accuracy of the readout of
-  z_hat_j = sum_r z_rj from f, per group (majority / minority) and their gap.
+  z_hat_j = sum_r z_rj from f on the balanced held-out set, per group (majority / minority)
+  and their gap.
 
-Training's own loss is logged per logged step in Trajectory.loss (on the step's batch).
+The rule that reads the certificate (HealthParams) is `failure` / `mark`. Training's own loss
+is logged per logged step in Trajectory.loss (on the step's batch).
 """
 
 from __future__ import annotations
@@ -20,11 +31,36 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import torch
+from scipy.optimize import minimize_scalar
 
+from imbcl.synthetic.bias import Bias
+from imbcl.synthetic.data import HeldoutPairs, eval_set, heldout_pairs
 from imbcl.synthetic.loss import info_nce
-from imbcl.synthetic.model import Params, encode
+from imbcl.synthetic.model import Params, bias_at, encode
+from imbcl.synthetic.params import DataParams, HealthParams, ModelParams, TrainParams
 from imbcl.synthetic.probe import encoder_features, group_summary, signed_probe
+from imbcl.synthetic.train import RunResult
+
+# The certificate's numbers the claims and tables keep (keys of `health`'s dicts).
+CERTIFICATE = (
+    "loss_ratio",
+    "oracle_ratio",
+    "gap_closed",
+    "nonzero_share",
+    "live_share",
+    "probe_majority_r2",
+    "probe_minority_r2",
+    "probe_majority_sign_accuracy",
+    "probe_minority_sign_accuracy",
+)
+
+# The certificates of a stage's runs, beside the runs (one row per run).
+HEALTH_FILE = "health.csv"
+
+# The oracle's scale is sought over s in [e^-LOG_SCALE_BOUND, e^LOG_SCALE_BOUND].
+LOG_SCALE_BOUND = 6.0
 
 
 def heldout_loss(
@@ -46,9 +82,33 @@ def heldout_loss(
     return (total / len(x1)).numpy()
 
 
+def oracle_loss(z_sum: np.ndarray, temperature: float) -> float:
+    """The held-out InfoNCE (nats) of the oracle encoder f = s * z_hat at its best scale.
+
+    z_sum (n_batches, B, K): the pairs' signed token-summed latents (both views share them).
+    The loss of `info_nce` with f1 = f2 = s * z_hat, averaged over batches, minimised over
+    log s in [-LOG_SCALE_BOUND, LOG_SCALE_BOUND] (scipy's bounded Brent search, tolerance
+    1e-4 in log s). It is no bound for a nonlinear encoder, only the reference of a linear
+    reader of the exact features.
+    """
+    z = torch.as_tensor(z_sum, dtype=torch.float64)  # (n_batches, B, K)
+
+    def loss(log_s: float) -> float:
+        f = math.exp(log_s) * z
+        return float(info_nce(f, f, temperature).mean())
+
+    best = minimize_scalar(
+        loss,
+        bounds=(-LOG_SCALE_BOUND, LOG_SCALE_BOUND),
+        method="bounded",
+        options={"xatol": 1.0e-4},
+    )
+    return float(best.fun)
+
+
 def health(
     params: Params,
-    pairs: tuple[np.ndarray, np.ndarray],
+    pairs: HeldoutPairs,
     eval_x: np.ndarray,
     eval_z_sum: np.ndarray,
     majority: np.ndarray,
@@ -64,12 +124,14 @@ def health(
     set; majority (K,) bool; bias a float or (R, m), the final b(t); alpha, train_fraction:
     the signed probe's ridge strength and fitting share.
 
-    Keys: loss, chance_loss (log B), loss_ratio (loss / log B), nonzero_share, live_share,
+    Keys: loss, chance_loss (log B), loss_ratio (loss / log B), oracle_ratio (the oracle's
+    loss / log B), gap_closed, nonzero_share, live_share,
     probe_{majority,minority,gap}_{r2,sign_accuracy}.
     """
-    x1, x2 = pairs
-    B = x1.shape[1]
-    loss = heldout_loss(params, x1, x2, bias, temperature)  # (R,)
+    B = pairs.x1.shape[1]
+    chance = math.log(B)
+    loss = heldout_loss(params, pairs.x1, pairs.x2, bias, temperature)  # (R,)
+    oracle = oracle_loss(pairs.z_sum, temperature)
     feats = encoder_features(params, eval_x, bias)  # (R, n, m)
     out = []
     for r in range(feats.shape[0]):
@@ -78,11 +140,150 @@ def health(
         out.append(
             {
                 "loss": float(loss[r]),
-                "chance_loss": math.log(B),
-                "loss_ratio": float(loss[r]) / math.log(B),
+                "chance_loss": chance,
+                "loss_ratio": float(loss[r]) / chance,
+                "oracle_ratio": oracle / chance,
+                "gap_closed": (chance - float(loss[r])) / (chance - oracle),
                 "nonzero_share": float((f != 0).mean()),
                 "live_share": float((f != 0).any(axis=0).mean()),
                 **group_summary(per_feature, majority, ("r2", "sign_accuracy")),
             }
         )
     return out
+
+
+def heldout(
+    data: DataParams, M: np.ndarray, seed: int, batch: int, hp: HealthParams
+) -> dict[str, np.ndarray]:
+    """The balanced held-out set of the probe and the non-zero share (hp.eval_samples)."""
+    return eval_set(data.model_copy(update={"eval_samples": hp.eval_samples}), M, seed)
+
+
+def certify(
+    params: Params,
+    ratios: list[float],
+    data: DataParams,
+    M: np.ndarray,
+    majority: np.ndarray,
+    bias: torch.Tensor | float,
+    temperature: float,
+    batch: int,
+    hp: HealthParams,
+    seed: int,
+) -> list[dict[str, float]]:
+    """`health` of stacked runs trained at various rho, each certified on held-out pairs at
+    its own rho (hp.heldout_batches batches of `batch`, seed `seed`) and on the balanced
+    held-out set. params: stacked (R, ...) weights; ratios (R,) each run's rho; bias a float
+    or (R, m). Returns one dict per run, in order, with `imbalance_ratio` added."""
+    ev = heldout(data, M, seed, batch, hp)
+    out: list[dict[str, float]] = [{} for _ in ratios]
+    for rho in sorted(set(ratios)):
+        idx = [i for i, r in enumerate(ratios) if r == rho]
+        sub = {k: v[idx] for k, v in params.items()}
+        b = bias[idx] if isinstance(bias, torch.Tensor) else bias
+        pairs = heldout_pairs(data, M, seed, batch, hp.heldout_batches, imbalance_ratio=rho)
+        certs = health(sub, pairs, ev["x"], ev["z_sum"], majority, b, temperature)
+        for i, cert in zip(idx, certs, strict=True):
+            out[i] = {"imbalance_ratio": float(rho), **cert}
+    return out
+
+
+def failure(row: dict | pd.Series, hp: HealthParams) -> str:
+    """The first health check a run fails, as a phrase, or "" for a healthy run."""
+    if not row["gap_closed"] >= hp.min_gap_closed:
+        return (
+            f"gap closed {row['gap_closed']:.3g} < {hp.min_gap_closed:g} (loss "
+            f"{row['loss_ratio']:.3g} log B, oracle {row['oracle_ratio']:.3g} log B)"
+        )
+    if not row["probe_majority_sign_accuracy"] >= hp.min_sign_accuracy:
+        acc = row["probe_majority_sign_accuracy"]
+        return f"majority sign accuracy {acc:.3g} < {hp.min_sign_accuracy:g}"
+    if not hp.nonzero_min <= row["nonzero_share"] <= hp.nonzero_max:
+        return (
+            f"non-zero share {row['nonzero_share']:.3g} outside "
+            f"[{hp.nonzero_min:g}, {hp.nonzero_max:g}]"
+        )
+    return ""
+
+
+def mark(table: pd.DataFrame, hp: HealthParams) -> pd.DataFrame:
+    """The certificates' table with `failure` (first failing check, "" if none) and
+    `healthy`."""
+    fails = [failure(row, hp) for _, row in table.iterrows()]
+    return table.assign(failure=fails, healthy=[not f for f in fails])
+
+
+def rule_text(hp: HealthParams) -> str:
+    """The health rule in words, for claim rows and captions."""
+    return (
+        f"a run is healthy when it closes >= {hp.min_gap_closed:g} of the way from chance "
+        f"(log B) to the oracle's held-out InfoNCE loss at its own rho, its majority sign "
+        f"accuracy is >= {hp.min_sign_accuracy:g} and its non-zero share lies in "
+        f"[{hp.nonzero_min:g}, {hp.nonzero_max:g}]"
+    )
+
+
+def final_params(results: list[RunResult], step: int) -> Params:
+    """The stacked weights (R, ...) of the runs at `step`."""
+    return {k: torch.stack([r.checkpoints[step][k] for r in results]) for k in ("qkv", "w")}
+
+
+def run_health(
+    results: list[RunResult],
+    data: DataParams,
+    model: ModelParams,
+    train: TrainParams,
+    bias: Bias | None,
+    M: np.ndarray,
+    majority: np.ndarray,
+    hp: HealthParams,
+    seed: int,
+) -> list[dict[str, float]]:
+    """`certify` trained runs at their final step with the bias they trained with (None: the
+    schedule of `model`), each on held-out pairs at its own rho; runs of several widths are
+    certified width by width. One dict per run, in the order of `results`."""
+    out: list[dict[str, float]] = [{} for _ in results]
+    by_width: dict[int, list[int]] = {}
+    for i, r in enumerate(results):
+        by_width.setdefault(r.spec.width, []).append(i)
+    for idx in by_width.values():
+        group = [results[i] for i in idx]
+        params = final_params(group, train.steps)
+        fn = bias.fn(model, M) if bias is not None else None
+        if fn is not None:
+            b: torch.Tensor | float = fn(train.steps, params)
+        else:
+            b = bias_at(bias.model(model) if bias is not None else model, train.steps)
+        ratios = [r.spec.imbalance_ratio for r in group]
+        certs = certify(
+            params, ratios, data, M, majority, b, train.temperature, train.batch, hp, seed
+        )
+        for i, cert in zip(idx, certs, strict=True):
+            out[i] = cert
+    return out
+
+
+def health_table(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per group of runs (the columns `by`, e.g. imbalance_ratio): the runs, the healthy ones,
+    the certificate's ranges and the first failure seen. table: one row per run with the
+    CERTIFICATE columns, `healthy` and `failure` (`mark`)."""
+    rows = []
+    for key, g in table.groupby(by, sort=True):
+        keys = key if isinstance(key, tuple) else (key,)
+        fails = [f for f in g.failure if f]
+        rows.append(
+            {
+                **dict(zip(by, keys, strict=True)),
+                "runs": len(g),
+                "healthy": int(g.healthy.sum()),
+                "loss / log B": f"{g.loss_ratio.min():.3f}-{g.loss_ratio.max():.3f}",
+                "oracle / log B": f"{g.oracle_ratio.median():.3f}",
+                "gap closed (min, median)": f"{g.gap_closed.min():.2f}, "
+                f"{g.gap_closed.median():.2f}",
+                "sign acc. majority (min)": f"{g.probe_majority_sign_accuracy.min():.3f}",
+                "sign acc. minority (min)": f"{g.probe_minority_sign_accuracy.min():.3f}",
+                "non-zero share": f"{g.nonzero_share.min():.3f}-{g.nonzero_share.max():.3f}",
+                "first failure": fails[0] if fails else "",
+            }
+        )
+    return pd.DataFrame(rows)

@@ -223,11 +223,6 @@ class AnalyzeParams(Section):
     specialise_threshold: Annotated[Float, probability()] = 0.7  # normalised alignment
     learned_fraction: Annotated[Float, probability()] = 0.5  # C2: 'learned' = this share
     confidence: Annotated[Float, open_unit()] = 0.95
-    # health: a run is healthy when its final training InfoNCE loss is at most this share of
-    # its chance value log B; a claim whose seeds are healthy in less than min_healthy_share
-    # is not decided ("encoder unhealthy"), otherwise it is decided on the healthy seeds.
-    max_loss_ratio: Annotated[Float, positive()] = 0.95
-    min_healthy_share: Annotated[Float, probability()] = 0.5
     # C1: per seed, (majority - minority stage-1 log-growth rate) at the imbalanced rho minus
     # the same at rho = 1, log units per 1000 steps
     c1: ClaimRule = ClaimRule(min_effect=0.5, pilot_sd=1.0)
@@ -250,13 +245,6 @@ class CalibrateParams(Section):
     noise_level: Annotated[Float, nonneg()] = 0.1  # mean level of the noise-tied candidate
     seeds: Annotated[Int, at_least(1)] = 4  # balanced runs per candidate: seed, seed + 1, ...
     width: Annotated[Int, at_least(1)] = 64  # m of the calibration runs
-    # a run is healthy when all hold (held-out balanced data, batches of small.batch):
-    max_loss_ratio: Annotated[Float, positive()] = 0.5  # InfoNCE loss <= this * log B
-    min_sign_accuracy: Annotated[Float, probability()] = 0.9  # majority signed-probe sign acc.
-    nonzero_min: Annotated[Float, probability()] = 0.05  # share of non-zero outputs >= this
-    nonzero_max: Annotated[Float, probability()] = 0.98  # ... and <= this (else BReLU ~ linear)
-    eval_samples: Annotated[Int, at_least(16)] = 1024  # balanced held-out samples (probe)
-    heldout_batches: Annotated[Int, at_least(1)] = 8  # held-out batches for the loss
 
     @model_validator(mode="after")
     def _order(self) -> Self:
@@ -268,10 +256,43 @@ class CalibrateParams(Section):
             )
         if self.candidates.count("noise") > 1:
             raise ParamError(f"calibrate.candidates = {self.candidates}: 'noise' at most once")
+        return self
+
+
+class HealthParams(Section):
+    """The health certificate of a run (synthetic.health) and the rule that reads it, fixed
+    before the runs; one rule for the calibration, the train and sweep runs that decide C1-C5,
+    and the regime maps.
+
+    A run is healthy when all hold:
+    - it closes at least `min_gap_closed` of the way from chance to the oracle:
+      (log B - loss) / (log B - oracle loss) >= min_gap_closed, both InfoNCE losses on the
+      same held-out pairs drawn from the run's own training distribution (its rho), the
+      oracle being the encoder that reads every feature exactly (f = s * z_hat at its best
+      scale s). With a floor of 0 (samples always told apart) this is loss <= 0.5 log B at
+      0.5; imbalanced data carry fewer features per sample, and the floor rises with rho.
+    - the signed probe reads the majority group's signs: accuracy >= min_sign_accuracy;
+    - the share of non-zero outputs on the balanced held-out set lies in
+      [nonzero_min, nonzero_max] (a dead encoder reads ~0; a BReLU that always fires is a
+      linear map).
+    A claim whose seeds are healthy in less than min_healthy_share is not decided ("encoder
+    unhealthy"); otherwise it is decided on the healthy seeds.
+    """
+
+    min_gap_closed: Annotated[Float, probability()] = 0.5
+    min_sign_accuracy: Annotated[Float, probability()] = 0.9
+    nonzero_min: Annotated[Float, probability()] = 0.05
+    nonzero_max: Annotated[Float, probability()] = 0.98
+    min_healthy_share: Annotated[Float, probability()] = 0.5
+    eval_samples: Annotated[Int, at_least(16)] = 1024  # balanced held-out samples (probe)
+    heldout_batches: Annotated[Int, at_least(1)] = 8  # held-out batches of B pairs (loss)
+
+    @model_validator(mode="after")
+    def _band(self) -> Self:
         if self.nonzero_min > self.nonzero_max:
             raise ParamError(
-                f"calibrate.nonzero_min = {self.nonzero_min:g}: expected at most "
-                f"calibrate.nonzero_max = {self.nonzero_max:g}"
+                f"health.nonzero_min = {self.nonzero_min:g}: expected at most "
+                f"health.nonzero_max = {self.nonzero_max:g}"
             )
         return self
 
@@ -286,11 +307,12 @@ class SynthesizeStage(Stage):
 
 
 class TrainStage(Stage):
-    """stages/train.py: the dense runs."""
+    """stages/train.py: the dense runs and their health."""
 
     data: DataParams
     model: ModelParams
     train: TrainParams
+    health: HealthParams
 
 
 class CalibrateStage(Stage):
@@ -301,6 +323,7 @@ class CalibrateStage(Stage):
     train: TrainParams
     small: SmallParams
     calibrate: CalibrateParams
+    health: HealthParams
 
 
 class ReportStage(Stage):
