@@ -8,12 +8,14 @@ from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 from imbcl.core.params import replace
 from imbcl.core.verdicts import DID_NOT_REPLICATE, UNDERPOWERED
 from imbcl.dynamics.claims import Blocks, claim_c1, claim_c2, claim_rows
-from imbcl.synthetic.params import AnalyzeParams, ClaimRule
+from imbcl.synthetic.health import mark
+from imbcl.synthetic.params import AnalyzeParams, ClaimRule, HealthParams
 
 N = 4
 RULE = ClaimRule(min_effect=0.2, pilot_sd=0.03)
 CFG = replace(AnalyzeParams(), c1=RULE, c2=RULE)
 BLOCKS = Blocks(base=10, per_block=N)
+HP = HealthParams()
 
 
 def runs(effect, loss_ratio: float = 0.5) -> pd.DataFrame:
@@ -37,13 +39,17 @@ def runs(effect, loss_ratio: float = 0.5) -> pd.DataFrame:
                     "t_learn_majority": 100,
                     "t_learn_minority": 200 if rho > 1 else 100,
                     "loss_ratio": loss_ratio,
+                    "oracle_ratio": 0.2,
+                    "gap_closed": (1 - loss_ratio) / (1 - 0.2),
+                    "probe_majority_sign_accuracy": 0.99,
+                    "nonzero_share": 0.5,
                 }
             )
-    return pd.DataFrame(rows)
+    return mark(pd.DataFrame(rows), HP)
 
 
 def both(table: pd.DataFrame, cfg: AnalyzeParams = CFG):
-    return [f(table, 10.0, 1.0, cfg, BLOCKS) for f in (claim_c1, claim_c2)]
+    return [f(table, 10.0, 1.0, cfg, HP, BLOCKS) for f in (claim_c1, claim_c2)]
 
 
 def test_supported_when_both_blocks_show_the_gap_over_the_control():
@@ -85,11 +91,11 @@ def test_a_ratio_equal_to_the_control_is_an_a_a_run_left_undecided():
     absent" (not supported): both claims are inconclusive, naming the two keys."""
     table = runs(lambda s: 0.5)
     balanced_only = table[table.imbalance_ratio == 1.0]
-    rows = claim_rows(balanced_only, 1.0, 1.0, CFG, BLOCKS)
+    rows = claim_rows(balanced_only, 1.0, 1.0, CFG, HP, BLOCKS)
     assert [r.id for r in rows] == ["C1", "C2"]
     for r in rows:
         assert r.verdict == INCONCLUSIVE
         assert "data.imbalance_ratio = train.control_ratio = 1" in r.reason
         assert "nan" not in r.prediction  # a slope on log rho at rho = 1: not measured
     # and a real imbalance is still decided by the same function
-    assert [r.verdict for r in claim_rows(table, 10.0, 1.0, CFG, BLOCKS)] == [SUPPORTED] * 2
+    assert [r.verdict for r in claim_rows(table, 10.0, 1.0, CFG, HP, BLOCKS)] == [SUPPORTED] * 2

@@ -11,7 +11,7 @@ from imbcl.core.errors import ParamError
 from imbcl.core.params import replace
 from imbcl.imbalance.grid import grid_specs, load_sweep, run_sweep, save_sweep, sweep_configs
 from imbcl.imbalance.params import SweepParams
-from imbcl.synthetic.params import DataParams, ModelParams, SmallParams, TrainParams
+from imbcl.synthetic.params import DataParams, HealthParams, ModelParams, SmallParams, TrainParams
 
 TINY = replace(SweepParams(), ratios=[1.0, 4.0], widths=[2, 3], seeds_per_block=2, test_ratio=4.0)
 SMALL = replace(
@@ -30,7 +30,8 @@ def test_sweep_configs_take_the_sweep_sizes_and_keep_the_rest():
 
 
 def test_tiny_grid_trains_saves_and_loads_deterministically(tmp_path):
-    args = (DataParams(), ModelParams(), TrainParams(), SMALL, TINY, 0)
+    hp = HealthParams(eval_samples=32, heldout_batches=1)
+    args = (DataParams(), ModelParams(), TrainParams(), SMALL, TINY, hp, 0)
     states, majority = run_sweep(*args, progress=False)
     again, _ = run_sweep(*args, progress=False)
     assert majority.tolist() == [True, True, False, False]
@@ -42,6 +43,8 @@ def test_tiny_grid_trains_saves_and_loads_deterministically(tmp_path):
     for s in states:
         assert s.proj.shape == (s.spec.width, 4)
         np.testing.assert_array_equal(by_name[s.spec.name].noise, s.noise)
+        assert by_name[s.spec.name].health == s.health  # the certificate round-trips
+        assert 0 < s.health["oracle_ratio"] < 1 and np.isfinite(s.health["gap_closed"])
 
 
 @pytest.mark.parametrize(

@@ -31,10 +31,12 @@ from imbcl.imbalance.measures import (
 )
 from imbcl.imbalance.params import SweepParams
 from imbcl.imbalance.summary import regime_summary
-from imbcl.synthetic.params import AnalyzeParams, ClaimRule
+from imbcl.synthetic.health import mark
+from imbcl.synthetic.params import AnalyzeParams, ClaimRule, HealthParams
 from imbcl.synthetic.train import RunSpec
 
 MAJORITY = np.array([True, True, False, False])  # K = 4: two majority, two minority
+HP = HealthParams()
 
 
 def neurons(directions: np.ndarray, n_features: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,7 +78,7 @@ def test_run_row_counts_specialised_neurons_and_coverage():
         ]
     )
     proj, norm, noise = neurons(u, 4)
-    row = run_row(FinalState(RunSpec(5.0, 5, 0), proj, norm, noise, 1.0), MAJORITY, 0.7, 0.3)
+    row = run_row(FinalState(RunSpec(5.0, 5, 0), proj, norm, noise, 1.0, {}), MAJORITY, 0.7, 0.3)
     assert row["neurons_majority"] == pytest.approx(1.5)  # (2 + 1) / 2
     assert row["neurons_minority"] == pytest.approx(0.5)  # (0 + 1) / 2
     assert row["coverage_majority"] == 1.0
@@ -180,17 +182,21 @@ def rule_table(slope, loss_ratio=0.5, width_needed=None) -> pd.DataFrame:
                         "coverage_majority": 1.0,
                         "coverage_minority": float(m >= need),
                         "loss_ratio": loss_ratio,
+                        "oracle_ratio": 0.2,
+                        "gap_closed": (1 - loss_ratio) / (1 - 0.2),
+                        "probe_majority_sign_accuracy": 0.99,
+                        "nonzero_share": 0.5,
                     }
                 )
-    return pd.DataFrame(rows)
+    return mark(pd.DataFrame(rows), HP)
 
 
 def verdicts(table: pd.DataFrame, sweep: SweepParams = SWEEP) -> dict[str, Claim]:
     trend = width_trend(table, sweep.cover_share, sweep.bootstrap, 0.95, seed=0)
     return {
-        "C3": claim_c3(table, 16, ANALYZE, sweep, 0),
-        "C4": claim_c4(table, trend, ANALYZE, sweep, 0),
-        "C5": claim_c5(table, 16, ANALYZE, sweep, 0),
+        "C3": claim_c3(table, 16, ANALYZE, sweep, HP, 0),
+        "C4": claim_c4(table, trend, ANALYZE, sweep, HP, 0),
+        "C5": claim_c5(table, 16, ANALYZE, sweep, HP, 0),
     }
 
 
@@ -238,8 +244,9 @@ def test_floor_measures_ignore_weak_specialists():
         [[1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.1, 0.0, 0.0], [0.8, 0.8, 0.0, 0.0, 0.5]]
     )  # neuron 2: mixed, not a specialist
     proj, norm, noise = neurons(u, 4)
+    cert = {"loss_ratio": 0.4, "gap_closed": 0.75}
     row = floor_measures(
-        FinalState(RunSpec(2.0, 3, 0), proj, norm, noise, math.log(8) / 2),
+        FinalState(RunSpec(2.0, 3, 0), proj, norm, noise, math.log(8) / 2, cert),
         MAJORITY,
         0.7,
         0.5,
@@ -248,7 +255,8 @@ def test_floor_measures_ignore_weak_specialists():
     assert row["specialists_majority"] == pytest.approx(0.5)  # feature 0 only
     assert row["specialists_minority"] == 0.0  # the weak neuron does not count
     assert row["mixing"] == pytest.approx((1 + 2) / 2)  # neuron 2 reads two features
-    assert row["loss_ratio"] == pytest.approx(0.5)
+    assert row["train_loss_ratio"] == pytest.approx(0.5)  # the training loss / log 8
+    assert (row["loss_ratio"], row["gap_closed"]) == (0.4, 0.75)  # the certificate's
 
 
 def test_seed_slopes_compare_each_rho_with_the_seeds_balanced_run():

@@ -21,6 +21,7 @@ from imbcl.synthetic.params import (
     AnalyzeParams,
     CalibrateParams,
     DataParams,
+    HealthParams,
     ModelParams,
     SmallParams,
     TrainParams,
@@ -41,10 +42,11 @@ def test_a_tiny_regime_map_has_one_row_per_cell(tmp_path):
     small = SmallParams(
         dim=6, n_features=4, n_majority=2, tokens=2, steps=6, batch=8, bias_ramp_steps=3
     )
-    cal = CalibrateParams(candidates=[0.1, "noise"], eval_samples=32, heldout_batches=1)
+    cal = CalibrateParams(candidates=[0.1, "noise"])
+    hp = HealthParams(eval_samples=32, heldout_batches=1)
     reg = replace(RegimesParams(), ratios=[1.0, 4.0], seeds=2)
     runs = run_regimes(
-        DataParams(), ModelParams(), TrainParams(), small, 4, cal, AnalyzeParams(), reg, 0
+        DataParams(), ModelParams(), TrainParams(), small, 4, cal, AnalyzeParams(), hp, reg, 0
     )
     assert len(runs) == 2 * 2 * 2 * 2  # attention x bias x rho x seed
     cells = cell_table(runs, 0.95)
@@ -53,6 +55,8 @@ def test_a_tiny_regime_map_has_one_row_per_cell(tmp_path):
         assert {s, f"{s}_low", f"{s}_high", f"{s}_excludes_0"} <= set(cells.columns)
     assert {
         "loss_ratio",
+        "oracle_ratio",
+        "gap_closed",
         "nonzero_share",
         "sign_majority",
         "sign_minority",

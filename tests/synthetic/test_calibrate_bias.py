@@ -12,11 +12,13 @@ import torch
 from imbcl.core.errors import ParamError
 from imbcl.core.params import replace
 from imbcl.synthetic.bias import Bias, candidate_bias, noise_tied_bias, read_bias
-from imbcl.synthetic.calibrate import calibrate, choose, mark, unhealthy_summary
+from imbcl.synthetic.calibrate import calibrate, choose, unhealthy_summary
+from imbcl.synthetic.health import mark
 from imbcl.synthetic.model import init_params
 from imbcl.synthetic.params import (
     CalibrateParams,
     DataParams,
+    HealthParams,
     ModelParams,
     SmallParams,
     TrainParams,
@@ -24,7 +26,15 @@ from imbcl.synthetic.params import (
 
 ROOT = Path(__file__).resolve().parents[2]
 CAL = CalibrateParams(candidates=[0.3, 0.1, 0.03, "noise"])
-GOOD = {"loss_ratio": 0.3, "probe_majority_sign_accuracy": 0.99, "nonzero_share": 0.5}
+HP = HealthParams()
+GOOD = {
+    "loss_ratio": 0.3,
+    "oracle_ratio": 0.2,
+    "gap_closed": 0.875,  # (1 - 0.3) / (1 - 0.2)
+    "probe_majority_sign_accuracy": 0.99,
+    "nonzero_share": 0.5,
+}
+NEAR_CHANCE = {"loss_ratio": 0.9, "gap_closed": 0.125}
 
 
 def table(per_candidate: dict[str, list[dict]]) -> pd.DataFrame:
@@ -40,13 +50,13 @@ def test_the_rule_picks_the_largest_candidate_whose_runs_are_all_healthy():
     t = table(
         {
             "0.3": [{}, {"nonzero_share": 0.002}],  # one dead run: the level fails
-            "0.1": [{}, {"loss_ratio": 0.6}],  # loss near chance on one seed
+            "0.1": [{}, NEAR_CHANCE],  # loss near chance on one seed
             "0.03": [{}, {}],
             "noise": [{}, {}],
         }
     )
-    assert choose(t, CAL) == "0.03"
-    assert mark(t, CAL).healthy.tolist() == [True, False, True, False, True, True, True, True]
+    assert choose(t, CAL, HP) == "0.03"
+    assert mark(t, HP).healthy.tolist() == [True, False, True, False, True, True, True, True]
 
 
 def test_each_health_check_and_none_healthy():
@@ -54,20 +64,28 @@ def test_each_health_check_and_none_healthy():
         {
             "0.3": [{"probe_majority_sign_accuracy": 0.8}],
             "0.1": [{"nonzero_share": 0.99}],
-            "0.03": [{"loss_ratio": 0.51}],
+            "0.03": [{"loss_ratio": 0.6, "gap_closed": 0.4}],
             "noise": [{"nonzero_share": 0.01}],
         }
     )
-    assert choose(t, CAL) is None
-    line = unhealthy_summary(t, CAL)
+    assert choose(t, CAL, HP) is None
+    line = unhealthy_summary(t, HP)
     assert "0.3: 0/1 healthy (majority sign accuracy" in line
-    assert "0.03: 0/1 healthy (loss 0.51 log B > 0.5 log B)" in line
+    assert "0.03: 0/1 healthy (gap closed 0.4 < 0.5 (loss 0.6 log B, oracle 0.2 log B))" in line
     assert "\n" not in line
 
 
 def test_the_noise_candidate_can_win_when_it_alone_is_healthy():
-    t = table({"0.3": [{"loss_ratio": 1.0}], "noise": [{}]})
-    assert choose(t, CAL) == "noise"
+    t = table({"0.3": [{"loss_ratio": 1.0, "gap_closed": 0.0}], "noise": [{}]})
+    assert choose(t, CAL, HP) == "noise"
+
+
+def test_the_noise_candidate_first_is_allowed_and_wins_when_healthy():
+    cal = CalibrateParams(candidates=["noise", 0.3, 0.1])
+    t = table({"noise": [{}], "0.3": [{}], "0.1": [{}]})
+    assert choose(t, cal, HP) == "noise"
+    t = table({"noise": [{"nonzero_share": 0.999}], "0.3": [{}], "0.1": [{}]})
+    assert choose(t, cal, HP) == "0.3"
 
 
 def test_candidates_must_decrease():
@@ -107,18 +125,16 @@ def test_a_tiny_calibration_returns_one_row_per_candidate_and_seed():
     small = SmallParams(
         dim=6, n_features=4, n_majority=2, tokens=2, steps=6, batch=8, bias_ramp_steps=3
     )
-    cal = replace(
-        CAL,
-        seeds=2,
-        width=4,
+    cal = replace(CAL, seeds=2, width=4)
+    hp = HealthParams(
         eval_samples=32,
         heldout_batches=1,
-        max_loss_ratio=2.0,
+        min_gap_closed=0.0,
         min_sign_accuracy=0.0,
         nonzero_min=0.0,
         nonzero_max=1.0,
     )
-    t, chosen = calibrate(DataParams(), ModelParams(), TrainParams(), small, cal, seed=0)
+    t, chosen = calibrate(DataParams(), ModelParams(), TrainParams(), small, cal, hp, seed=0)
     assert len(t) == 4 * 2 and chosen == "0.3"
     assert t.seed.tolist()[:2] == [0, 1] and t.healthy.all()
 

@@ -1,4 +1,7 @@
-"""The health certificate: a dead encoder reads as dead, a trained one as alive."""
+"""The health certificate: a dead encoder reads as dead, a trained one as alive; the oracle
+against a hand-computed loss; held-out pairs at a run's own rho."""
+
+import math
 
 import numpy as np
 import pytest
@@ -6,7 +9,7 @@ import torch
 
 from imbcl.core.params import replace
 from imbcl.synthetic.data import RunStream, eval_set, heldout_pairs, make_dictionary, stacked_steps
-from imbcl.synthetic.health import health
+from imbcl.synthetic.health import health, oracle_loss
 from imbcl.synthetic.model import init_params
 from imbcl.synthetic.train import RunSpec, train_group
 
@@ -14,8 +17,8 @@ from imbcl.synthetic.train import RunSpec, train_group
 def test_heldout_pairs_are_seeded_and_apart_from_the_training_stream(tiny):
     data, _, _ = tiny
     M = make_dictionary(data, 0).M
-    a1, a2 = heldout_pairs(data, M, seed=0, batch=8, n_batches=3)
-    b1, _ = heldout_pairs(data, M, seed=0, batch=8, n_batches=3)
+    a = heldout_pairs(data, M, seed=0, batch=8, n_batches=3)
+    a1, a2, b1 = a.x1, a.x2, heldout_pairs(data, M, seed=0, batch=8, n_batches=3).x1
     assert a1.shape == (3, 8, data.tokens, data.dim) and np.array_equal(a1, b1)
     assert not np.array_equal(a1, a2)  # two views, noise redrawn
     train_x1, _ = next(stacked_steps([RunStream(data, M, 1.0, 0, 8, 3)], 0, 1))
@@ -36,6 +39,8 @@ def test_health_of_a_dead_and_of_a_trained_encoder(tiny):
     )
     assert gone["nonzero_share"] == 0 and gone["live_share"] == 0
     assert gone["loss_ratio"] == pytest.approx(1.0, abs=1e-6) and gone["chance_loss"] == np.log(32)
+    assert gone["gap_closed"] == pytest.approx(0.0, abs=1e-6)  # no way from chance at all
+    assert alive["gap_closed"] > 0.3 and 0 < alive["oracle_ratio"] < alive["loss_ratio"]
     assert abs(gone["probe_majority_sign_accuracy"] - 0.5) < 0.1
     assert alive["loss_ratio"] < 0.9 and alive["nonzero_share"] > 0.05
     assert alive["probe_majority_r2"] > 0.3 and alive["probe_majority_sign_accuracy"] > 0.8
@@ -57,3 +62,42 @@ def test_health_applies_a_forward_mask(tiny):
         0.5,
     )
     assert masked["nonzero_share"] == 0
+
+
+def _info_nce_by_hand(f: np.ndarray, tau: float) -> float:
+    """-log softmax of the diagonal of f f^T / tau, averaged: the loss with f1 = f2 = f."""
+    logits = f @ f.T / tau
+    top = logits.max(axis=1, keepdims=True)
+    lse = (top + np.log(np.exp(logits - top).sum(axis=1, keepdims=True))).ravel()
+    return float(np.mean(lse - np.diag(logits)))
+
+
+def test_the_oracle_is_the_best_scale_of_the_hand_written_loss():
+    rng = np.random.default_rng(0)
+    z = rng.choice([-1, 0, 0, 0, 1], size=(2, 16, 5)).astype(np.int16)  # (batches, B, K)
+    grid = [
+        np.mean([_info_nce_by_hand(s * zb.astype(float), 0.5) for zb in z])
+        for s in np.exp(np.linspace(-3, 3, 601))
+    ]
+    assert oracle_loss(z, 0.5) == pytest.approx(min(grid), abs=1e-4)
+    assert oracle_loss(z, 0.5) <= min(grid) + 1e-9  # the search finds at least the grid's best
+
+
+def test_the_oracle_cannot_tell_identical_samples_apart():
+    same = np.ones((1, 8, 3), dtype=np.int16)  # every sample the same latent
+    assert oracle_loss(same, 0.5) == pytest.approx(math.log(8), abs=1e-9)
+    distinct = np.eye(8, dtype=np.int16)[None]  # one feature each, orthogonal
+    assert oracle_loss(distinct, 0.5) < 0.01 * math.log(8)
+
+
+def test_heldout_pairs_carry_their_latent_and_follow_rho(tiny):
+    data, _, _ = tiny
+    clean = replace(data, noise="fixed", noise_std=0.0)
+    M = make_dictionary(clean, 0).M  # the identity basis: x's first K coordinates are z
+    balanced = heldout_pairs(clean, M, seed=0, batch=64, n_batches=2)
+    k = clean.n_features
+    np.testing.assert_array_equal(balanced.x1[..., :k].sum(axis=2), balanced.z_sum)
+    rare = heldout_pairs(clean, M, seed=0, batch=64, n_batches=2, imbalance_ratio=50.0)
+    head = np.arange(k) < clean.n_majority
+    np.testing.assert_array_equal(rare.z_sum[..., head], balanced.z_sum[..., head])
+    assert np.abs(rare.z_sum[..., ~head]).sum() < np.abs(balanced.z_sum[..., ~head]).sum() / 5
