@@ -69,7 +69,8 @@ def metrics(table: pd.DataFrame, trend: dict, width: int) -> dict[str, float]:
     """Flat means over seeds: per rho at the widest width, coverage per cell, m* and slope."""
     out: dict[str, float] = {}
     wide = table[table.width == width]
-    cols = [c for c in table.columns if c not in ("imbalance_ratio", "width", "seed")]
+    numeric = table.select_dtypes(include=["number", "bool"]).columns  # not `failure`
+    cols = [c for c in numeric if c not in ("imbalance_ratio", "width", "seed")]
     for rho, part in wide.groupby("imbalance_ratio"):
         for c in cols:
             out[f"rho{rho:g}.{c}"] = float(part[c].mean())
