@@ -43,8 +43,11 @@ def pilot_params(p: dict) -> None:
 
 
 def sd_from_row(row: dict) -> tuple[float, int]:
-    """The per-seed s.d. and n behind a row's pooled 95% t-interval."""
+    """The per-seed s.d. and n behind a row's pooled 95% t-interval (the healthy seeds the
+    rule decides on); NaN when fewer than 2 seeds are behind it."""
     n = int(row["discovery"]["seeds"] + row["confirmation"]["seeds"])
+    if n < 2 or row["ci_high"] is None or row["ci_low"] is None:
+        return float("nan"), n
     half = (row["ci_high"] - row["ci_low"]) / 2
     return float(half * np.sqrt(n) / stats.t.ppf(0.975, n - 1)), n
 
@@ -72,7 +75,7 @@ def rows(params: dict) -> list[dict]:
                 "mean": row["value"],
                 "sd": sd,
                 "min_effect": rule["min_effect"],
-                "seeds_needed": seeds_needed(sd, rule["min_effect"]),
+                "seeds_needed": seeds_needed(sd, rule["min_effect"]) if np.isfinite(sd) else None,
                 "params_pilot_sd": rule["pilot_sd"],
                 "params_seeds_per_block": params[per_block[row["id"]]]["seeds_per_block"],
             }
@@ -109,7 +112,9 @@ def main() -> None:
         "disjoint from both replication blocks), the default params otherwise. sd: per-seed "
         "s.d. of the claim's statistic (C6: the larger over its two controls); seeds_needed: "
         "the seeds per block for a 95% half-width of min_effect / 2 "
-        "(core.verdicts.seeds_needed); params_*: what params.yaml holds.\n\n"
+        "(core.verdicts.seeds_needed); params_*: what params.yaml holds. C1-C5 are measured "
+        "on the healthy pilot seeds, those the rule decides on (pilot_seeds); with fewer "
+        "than 2 the s.d. is not measured (blank) and the params keep their earlier value.\n\n"
     )
     write_text("reports/tables/pilot.md", note + table.to_markdown(index=False, floatfmt=".4g"))
     print(table.to_string(index=False))

@@ -50,3 +50,9 @@ def test_pilot_seeds_are_disjoint_from_every_block():
     used |= set(range(s, s + n)) | set(range(s + 100, s + 100 + n))  # C6: confirmation at +100
     used |= set(range(s + 300, s + 300 + params["prune"]["sensitivity_seeds"]))
     assert not pilot_seeds & used
+
+
+def test_fewer_than_two_healthy_pilot_seeds_give_no_sd():
+    one = {"ci_low": 0.8, "ci_high": 0.8, "discovery": {"seeds": 1}, "confirmation": {"seeds": 0}}
+    sd, seeds = pilot.sd_from_row(one)
+    assert seeds == 1 and np.isnan(sd)
