@@ -114,9 +114,10 @@ def main() -> None:
         "the seeds per block for a 95% half-width of min_effect / 2 "
         "(core.verdicts.seeds_needed); params_*: what params.yaml holds. C1-C5 are measured "
         "on the healthy pilot seeds, those the rule decides on (pilot_seeds); with fewer "
-        "than 2 the s.d. is not measured (blank) and the params keep their earlier value.\n\n"
+        "than 2 the s.d. is not measured (-) and the params keep their earlier value.\n\n"
     )
-    write_text("reports/tables/pilot.md", note + table.to_markdown(index=False, floatfmt=".4g"))
+    markdown = table.to_markdown(index=False, floatfmt=".4g", missingval="-")
+    write_text("reports/tables/pilot.md", note + markdown)
     print(table.to_string(index=False))
 
 
