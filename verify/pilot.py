@@ -116,7 +116,8 @@ def main() -> None:
         "on the healthy pilot seeds, those the rule decides on (pilot_seeds); with fewer "
         "than 2 the s.d. is not measured (-) and the params keep their earlier value.\n\n"
     )
-    markdown = table.to_markdown(index=False, floatfmt=".4g", missingval="-")
+    shown = table.astype(object).where(table.notna(), None)  # NaN -> None -> "-"
+    markdown = shown.to_markdown(index=False, floatfmt=".4g", missingval="-")
     write_text("reports/tables/pilot.md", note + markdown)
     print(table.to_string(index=False))
 
