@@ -19,7 +19,14 @@ from imbcl.core.blocks import decide_blocks
 from imbcl.core.claims import INCONCLUSIVE, Claim, Interval, mean_ci
 from imbcl.core.report import Part
 from imbcl.core.verdicts import Decision, claim_metrics, claim_row
-from imbcl.synthetic.health import CERTIFICATE, health_table, mark, rule_text
+from imbcl.synthetic.health import (
+    CERTIFICATE,
+    claim_health,
+    health_table,
+    healthy_by_seed,
+    mark,
+    rule_text,
+)
 from imbcl.synthetic.measures import (
     GROUPS,
     detect_stages,
@@ -105,38 +112,19 @@ def paired(table: pd.DataFrame, imbalanced: float, balanced: float, col: str) ->
     return (imb - bal).dropna()
 
 
-def healthy_seeds(table: pd.DataFrame) -> pd.Series:
-    """Per seed: every run of that seed is healthy (the `healthy` column of
-    synthetic.health.mark)."""
-    return table.healthy.astype(bool).groupby(table.seed).all()
-
-
-def _health(table: pd.DataFrame, summary: dict, hp: HealthParams) -> dict:
-    return {
-        **summary,
-        "loss_ratio_max": float(table.loss_ratio.max()),
-        "loss_ratio_median": float(table.loss_ratio.median()),
-        "oracle_ratio_median": float(table.oracle_ratio.median()),
-        "gap_closed_min": float(table.gap_closed.min()),
-        "gap_closed_median": float(table.gap_closed.median()),
-        "rule": f"a seed is healthy if each of its runs is: {rule_text(hp)}; decided on "
-        f"healthy seeds, not decided below {hp.min_healthy_share:g} of them",
-    }
-
-
 def _decide(
     effects: pd.Series, table: pd.DataFrame, rule: ClaimRule, blocks: Blocks, hp: HealthParams
 ) -> tuple[Decision, dict]:
     decision, summary = decide_blocks(
         effects,
-        healthy_seeds(table),
+        healthy_by_seed(table),
         blocks.base,
         blocks.per_block,
         rule.min_effect,
         rule.seeds_required(),
         hp.min_healthy_share,
     )
-    return decision, _health(table, summary, hp)
+    return decision, claim_health(table, summary, hp, "")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from imbcl.imbalance.measures import (
     seed_slopes,
 )
 from imbcl.imbalance.params import SweepParams
-from imbcl.synthetic.health import rule_text
+from imbcl.synthetic.health import claim_health, healthy_by_seed
 from imbcl.synthetic.params import AnalyzeParams, ClaimRule, HealthParams
 
 
@@ -91,30 +91,6 @@ def paired_at(table: pd.DataFrame, rho: float, width: int, column: str) -> pd.Se
 # --- claims ------------------------------------------------------------------------------------
 
 
-def healthy_seeds(table: pd.DataFrame, width: int) -> pd.Series:
-    """Per seed: every run of that seed at `width` is healthy (the `healthy` column of
-    synthetic.health.mark)."""
-    wide = table[table.width == width]
-    return wide.healthy.astype(bool).groupby(wide.seed).all()
-
-
-def health_summary(table: pd.DataFrame, width: int, hp: HealthParams, summary: dict) -> dict:
-    """A claim row's `health`: the blocks' healthy share, the runs' certificate ranges at
-    `width` and the rule in words."""
-    wide = table[table.width == width]
-    return {
-        **summary,
-        "loss_ratio_max": float(wide.loss_ratio.max()),
-        "loss_ratio_median": float(wide.loss_ratio.median()),
-        "oracle_ratio_median": float(wide.oracle_ratio.median()),
-        "gap_closed_min": float(wide.gap_closed.min()),
-        "gap_closed_median": float(wide.gap_closed.median()),
-        "rule": f"a seed is healthy if each of its runs at m={width} is healthy: "
-        f"{rule_text(hp)}; decided on healthy seeds, not decided below "
-        f"{hp.min_healthy_share:g} of them",
-    }
-
-
 def _decide(
     effects: pd.Series,
     table: pd.DataFrame,
@@ -126,14 +102,14 @@ def _decide(
 ) -> tuple[Decision, dict]:
     decision, summary = decide_blocks(
         effects,
-        healthy_seeds(table, width),
+        healthy_by_seed(table[table.width == width]),
         seed,
         sweep.seeds_per_block,
         rule.min_effect,
         rule.seeds_required(),
         hp.min_healthy_share,
     )
-    return decision, health_summary(table, width, hp, summary)
+    return decision, claim_health(table[table.width == width], summary, hp, f" at m={width}")
 
 
 def _mixing_prediction(table: pd.DataFrame, width: int, confidence: float) -> str:

@@ -287,3 +287,23 @@ def health_table(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def healthy_by_seed(table: pd.DataFrame) -> pd.Series:
+    """Per seed: every run of that seed in `table` is healthy (the `healthy` column)."""
+    return table.healthy.astype(bool).groupby(table.seed).all()
+
+
+def claim_health(table: pd.DataFrame, summary: dict, hp: HealthParams, runs: str) -> dict:
+    """A claim row's `health`: the blocks' healthy share (`summary`), the certificate ranges
+    of the runs behind it (`table`) and the rule in words; `runs` names those runs."""
+    return {
+        **summary,
+        "loss_ratio_max": float(table.loss_ratio.max()),
+        "loss_ratio_median": float(table.loss_ratio.median()),
+        "oracle_ratio_median": float(table.oracle_ratio.median()),
+        "gap_closed_min": float(table.gap_closed.min()),
+        "gap_closed_median": float(table.gap_closed.median()),
+        "rule": f"a seed is healthy if each of its runs{runs} is: {rule_text(hp)}; decided "
+        f"on healthy seeds, not decided below {hp.min_healthy_share:g} of them",
+    }
