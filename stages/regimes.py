@@ -44,6 +44,16 @@ def main(out: str, tables: str, figure: str) -> None:
         f"({'; '.join(c2['holds']) or 'none'}), reverses in {len(c2['reverses'])} "
         f"({'; '.join(c2['reverses']) or 'none'}), unresolved in {len(c2['unresolved'])}."
     )
+    sick = cells[(cells.imbalance_ratio > 1) & (cells.healthy_share < 1)]
+    names = [
+        f"{c.attention}, b {c.bias}, rho {c.imbalance_ratio:g} ({c.healthy_share:.0%} healthy)"
+        for c in sick.itertuples()
+    ]
+    summary += (
+        f" Imbalanced cells with unhealthy runs (read them with care): {'; '.join(names)}."
+        if names
+        else " Every imbalanced cell's runs are healthy."
+    )
     caption = plot_regimes(cells, figure) + " " + summary
     with atomic_path(Path(tables) / "regimes.csv") as tmp:
         cells.round(6).to_csv(tmp, index=False)
