@@ -178,17 +178,18 @@ def _add_clean(x: torch.Tensor, z: torch.Tensor, M: torch.Tensor, axes: bool) ->
     return x
 
 
-def stacked_steps(
+def stacked_blocks(
     streams: list[RunStream], start: int, stop: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """The runs' batches side by side: yields (x1, x2), each (R, B, L, d), for steps
-    [start, stop). The streams share one DataParams and M; each keeps its own generator.
+    """The runs' batches side by side, a block of steps at a time: yields (x1, x2), each
+    (R, n, B, L, d), the n consecutive steps of one block that fall in [start, stop). The
+    streams share one DataParams and M; each keeps its own generator.
 
     Per block, every run draws its random numbers into its slice of reused stacked buffers
     (generators are sequential, so the runs draw on parallel threads); the views are then
-    formed once for all runs, by whole-buffer operations on all cores. A step's batch is a
-    view into the buffers, valid until the next one is drawn. A run's numbers are the same
-    whether it is drawn alone or beside others.
+    formed once for all runs, by whole-buffer operations on all cores. The yielded tensors
+    are views into the buffers, valid until the next block is drawn. A run's numbers are
+    the same whether it is drawn alone or beside others.
     """
     first = streams[0]
     cfg, M, R, S = first.cfg, first.M, len(streams), first.block_steps
@@ -213,10 +214,21 @@ def stacked_steps(
             keep = (mask_u < 0.5).to(noisy.dtype)
             torch.mul(2 * (1 - keep), noisy, out=x2)
             noisy.mul_(2 * keep)
-        for i in range(offset, min(S, offset + stop - step)):
-            yield x1[:, i], x2[:, i]
-        step += S - offset
+        n = min(S, offset + stop - step) - offset
+        yield x1[:, offset : offset + n], x2[:, offset : offset + n]
+        step += n
         b, offset = b + 1, 0
+
+
+def stacked_steps(
+    streams: list[RunStream], start: int, stop: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The runs' batches side by side, one step at a time: yields (x1, x2), each
+    (R, B, L, d), for steps [start, stop); views into `stacked_blocks`' buffers, valid until
+    the next block is drawn."""
+    for x1, x2 in stacked_blocks(streams, start, stop):
+        for i in range(x1.shape[1]):
+            yield x1[:, i], x2[:, i]
 
 
 def eval_set(cfg: DataParams, M: np.ndarray, seed: int) -> dict[str, np.ndarray]:

@@ -112,13 +112,16 @@ def softmax_rows(s: torch.Tensor) -> torch.Tensor:
 
 
 class Saved(NamedTuple):
-    """What the backward pass needs from a forward pass (R runs, B samples, L tokens)."""
+    """What the backward pass needs from a forward pass (R runs, B samples, L tokens).
 
-    tokens: torch.Tensor  # (R, B*L, d) the input x
-    proj: torch.Tensor  # (R*B, L, 3d) x W_Q^T | x W_K^T | x W_V^T
-    weights: torch.Tensor  # (R*B, L, L) softmax attention weights
+    tokens, proj and weights are None when the forward pass started from Attn(X) (fixed
+    attention: `readout`); the gradient of W_Q, W_K, W_V needs them."""
+
     attended: torch.Tensor  # (R, B*L, d) Attn(X)
     active: torch.Tensor  # (R, B, L, m) bool: |pre-activation| > b, where BReLU has slope 1
+    tokens: torch.Tensor | None = None  # (R, B*L, d) the input x
+    proj: torch.Tensor | None = None  # (R*B, L, 3d) x W_Q^T | x W_K^T | x W_V^T
+    weights: torch.Tensor | None = None  # (R*B, L, L) softmax attention weights
 
 
 def _attend(x: torch.Tensor, qkv: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -132,9 +135,43 @@ def _attend(x: torch.Tensor, qkv: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return tokens, proj, weights, attended
 
 
+def is_identity(qkv: torch.Tensor) -> bool:
+    """Whether W_Q = W_K = W_V = I in every run. qkv (R, 3d, d)."""
+    d = qkv.shape[-1]
+    eye = torch.eye(d, dtype=qkv.dtype, device=qkv.device)
+    return bool(torch.equal(qkv, eye.repeat(3, 1).expand_as(qkv)))
+
+
 def attention(x: torch.Tensor, qkv: torch.Tensor) -> torch.Tensor:
-    """Single-head softmax self-attention. x (R, B, L, d), qkv (R, 3d, d) -> (R, B, L, d)."""
-    return _attend(x, qkv)[3].view(x.shape)
+    """Single-head softmax self-attention. x (R, ..., L, d), qkv (R, 3d, d) -> x's shape.
+
+    Every dim between the runs and the tokens is a batch dim (a block of steps' batches is
+    (R, S, B, L, d)). With W_Q = W_K = W_V = I (the paper's fixed attention) the three
+    projections are the tokens themselves, x I^T = x exactly, so they are not formed:
+    Attn(X) = softmax(X X^T) X.
+    """
+    R, L, d = x.shape[0], x.shape[-2], x.shape[-1]
+    if not is_identity(qkv):
+        return _attend(x.reshape(R, -1, L, d), qkv)[3].view(x.shape)
+    t = x.reshape(-1, L, d)  # (R*N, L, d)
+    weights = softmax_rows(torch.bmm(t, t.transpose(1, 2)))  # (R*N, L, L)
+    return torch.bmm(weights, t).view(x.shape)
+
+
+def readout(
+    params: Params, attended: torch.Tensor, bias: torch.Tensor | float, keep: bool = False
+) -> tuple[torch.Tensor, Saved | None]:
+    """The neurons on given attention outputs: f (R, B, m) and, with keep, what `backward`
+    needs. attended (R, B, L, d) is Attn(X); bias a float or (R, m)."""
+    R, B, L, d = attended.shape
+    flat = attended.reshape(R, B * L, d)
+    pre = torch.bmm(flat, masked(params)["w"].transpose(1, 2))  # (R, B*L, m)
+    if isinstance(bias, torch.Tensor):
+        bias = bias[:, None, :]  # (R, 1, m)
+    h = brelu(pre, bias).view(R, B, L, -1)  # (R, B, L, m)
+    # h != 0 exactly where |pre| > b (gradual underflow keeps pre - b nonzero for pre != b).
+    saved = Saved(flat, h != 0) if keep else None
+    return h.sum(dim=2), saved
 
 
 def forward(
@@ -144,16 +181,11 @@ def forward(
 
     bias is a float or one threshold per run and neuron, (R, m).
     """
-    R, B, L, _ = x.shape
-    params = masked(params)
     tokens, proj, weights, attended = _attend(x, params["qkv"])
-    pre = torch.bmm(attended, params["w"].transpose(1, 2))  # (R, B*L, m)
-    if isinstance(bias, torch.Tensor):
-        bias = bias[:, None, :]  # (R, 1, m)
-    h = brelu(pre, bias).view(R, B, L, -1)  # (R, B, L, m)
-    # h != 0 exactly where |pre| > b (gradual underflow keeps pre - b nonzero for pre != b).
-    saved = Saved(tokens, proj, weights, attended, h != 0) if keep else None
-    return h.sum(dim=2), saved
+    f, saved = readout(params, attended.view(x.shape), bias, keep)
+    if saved is not None:
+        saved = saved._replace(tokens=tokens, proj=proj, weights=weights)
+    return f, saved
 
 
 def encode(params: Params, x: torch.Tensor, bias: torch.Tensor | float) -> torch.Tensor:
@@ -165,18 +197,21 @@ def backward(params: Params, saved: Saved, df: torch.Tensor, attention_grad: boo
     """Gradients of sum(f * df) with respect to the parameters, written out by hand.
 
     df (R, B, m) is dLoss/df of the forward pass that produced `saved`. Returns "w" (R, m, d)
-    and, with attention_grad, "qkv" (R, 3d, d). Autograd checks it in tests/test_model.py;
-    by hand, no graph is built and no gradient is formed that the update does not use.
+    and, with attention_grad, "qkv" (R, 3d, d) (then `saved` must come from `forward`, not
+    `readout`). Autograd checks it in tests/test_model.py; by hand, no graph is built and no
+    gradient is formed that the update does not use.
     """
-    tokens, proj, weights, attended, active = saved
+    attended, active, tokens, proj, weights = saved
     params = masked(params)
-    R, BL, d = tokens.shape
+    R, BL, d = attended.shape
     B, m = df.shape[1], df.shape[2]
     # Every token's neuron gets its sample's df_i, gated by the BReLU slope (0 or 1).
     dpre = (df[:, :, None, :] * active).view(R, BL, m)  # (R, B*L, m)
     grads = {"w": torch.bmm(dpre.transpose(1, 2), attended)}  # (R, m, d)
     if not attention_grad:
         return grads
+    if tokens is None or proj is None or weights is None:
+        raise ValueError("the attention gradient needs the forward pass's tokens (forward)")
     dattended = torch.bmm(dpre, params["w"]).view(R * B, BL // B, d)  # (R*B, L, d)
     q, k, v = proj[..., :d], proj[..., d : 2 * d], proj[..., 2 * d :]
     dv = torch.bmm(weights.transpose(1, 2), dattended)  # (R*B, L, d)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import torch
 
 from imbcl.synthetic.loss import info_nce, info_nce_and_grad
-from imbcl.synthetic.model import Params, backward, forward
+from imbcl.synthetic.model import Params, Saved, backward, forward, readout
 
 BACKENDS = ("manual", "autograd")
 
@@ -36,6 +36,7 @@ def loss_and_grads(
     temperature: float,
     attention_grad: bool,
     backend: str = "manual",
+    attended: bool = False,
 ) -> tuple[torch.Tensor, GradFn]:
     """The per-run loss (R,) now, and a function giving its gradients when called.
 
@@ -44,11 +45,17 @@ def loss_and_grads(
     gradients are "w" (R, m, d) and, with attention_grad, "qkv" (R, 3d, d), fresh tensors
     the caller may modify. They are deferred so that a step whose loss is only logged (or is
     not finite) costs no backward pass; call the function before changing params.
+
+    attended: x1, x2 are already Attn(X) (fixed attention, computed once per block of
+    steps); then only the neuron weights get a gradient (attention_grad must be False).
     """
+    if attended and attention_grad:
+        raise ValueError("the attention gradient needs the tokens, not Attn(X)")
+    encoder = readout if attended else forward
     if backend == "manual":
-        f1, saved = forward(params, x1, bias, keep=True)  # (R, B, m)
-        assert saved is not None  # keep=True always returns the activations
-        f2, _ = forward(params, x2, bias)  # the stop-gradient branch: no activations kept
+        f1, saved = encoder(params, x1, bias, keep=True)  # (R, B, m)
+        assert isinstance(saved, Saved)  # keep=True always returns the activations
+        f2, _ = encoder(params, x2, bias)  # the stop-gradient branch: no activations kept
         nce, df1 = info_nce_and_grad(f1, f2, temperature)  # (R,), (R, B, m)
         return nce, lambda: backward(params, saved, df1, attention_grad=attention_grad)
     if backend != "autograd":
@@ -56,8 +63,8 @@ def loss_and_grads(
     names = ["qkv", "w"] if attention_grad else ["w"]
     leaves = {k: v.detach().requires_grad_(k in names) for k, v in params.items()}
     with torch.enable_grad():
-        f1 = forward(leaves, x1, bias)[0]  # (R, B, m)
-        f2 = forward(leaves, x2, bias)[0].detach()  # stop-gradient
+        f1 = encoder(leaves, x1, bias)[0]  # (R, B, m)
+        f2 = encoder(leaves, x2, bias)[0].detach()  # stop-gradient
         nce = info_nce(f1, f2, temperature)  # (R,); runs' losses summed below, so each
         # run's gradient is the one it would get alone
 

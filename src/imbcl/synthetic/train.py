@@ -20,7 +20,7 @@ The run types and their storage live in runs.py and are re-exported here.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -29,10 +29,11 @@ from tqdm.auto import tqdm
 from imbcl.core.errors import DivergenceError
 from imbcl.core.params import replace
 from imbcl.core.runtime import resolve_device
-from imbcl.synthetic.data import RunStream, stacked_steps
+from imbcl.synthetic.data import RunStream, stacked_blocks
 from imbcl.synthetic.masking import ForwardMask, compute_mask
 from imbcl.synthetic.model import (
     Params,
+    attention,
     attention_trained,
     bias_at,
     effective_directions,
@@ -77,6 +78,29 @@ def dynamics(params: Params, M: torch.Tensor) -> tuple[torch.Tensor, ...]:
     proj = U @ M  # (R, m, K)
     residual = U - proj @ M.T  # (R, m, d): the part of u_i outside span(M)
     return proj, U.norm(dim=-1), residual.norm(dim=-1)
+
+
+def _batches(
+    streams: list[RunStream],
+    start: int,
+    stop: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    params: Params,
+    attention_grad: bool,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The stacked batches (x1, x2), each (R, B, L, d), of steps [start, stop).
+
+    With fixed attention (not attention_grad) they are Attn(X) of the two views, computed
+    once per block of steps from params["qkv"] (which then never changes): one batched
+    attention over the block instead of one per step, the same numbers.
+    """
+    for x1, x2 in stacked_blocks(streams, start, stop):
+        x1, x2 = x1.to(device, dtype), x2.to(device, dtype)  # (R, n, B, L, d)
+        if not attention_grad:
+            x1, x2 = attention(x1, params["qkv"]), attention(x2, params["qkv"])
+        for i in range(x1.shape[1]):
+            yield x1[:, i], x2[:, i]
 
 
 def train_group(
@@ -138,10 +162,7 @@ def train_group(
     bias_fn = bias_fn or (lambda t, _p: bias_at(model_cfg, t))
 
     # One extra batch after the last update gives the loss logged at the final step.
-    batches = (
-        (x1.to(device, dtype), x2.to(device, dtype))
-        for x1, x2 in stacked_steps(streams, start_step, steps + 1)
-    )
+    batches = _batches(streams, start_step, steps + 1, device, dtype, params, attention_grad)
     names = ", ".join(s.name for s in specs[:3]) + (" ..." if len(specs) > 3 else "")
     bar = tqdm(
         total=steps - start_step,
@@ -161,7 +182,14 @@ def train_group(
             fmask = None
         b = bias_fn(t, used)
         nce, grad_fn = loss_and_grads(
-            used, x1, x2, b, train_cfg.temperature, attention_grad, train_cfg.backend
+            used,
+            x1,
+            x2,
+            b,
+            train_cfg.temperature,
+            attention_grad,
+            train_cfg.backend,
+            attended=not attention_grad,
         )
         if not bool(torch.isfinite(nce).all()):
             bad = int((~torch.isfinite(nce)).nonzero()[0])
