@@ -14,9 +14,12 @@ First, one step of each path from the same init on the same batch must give the 
 updated weights. Then, on the default configuration (params.yaml's data, model, train) and
 on the sweep's small model (params.yaml's `small`) at 1, 16 and 64 runs, it prints
 run-steps/s per path (best of `--repeats`, the paths interleaved), and the float32
-matrix-multiply rate of this process (1024² GEMM). The last line gives the ratios at 16
-small runs and the share of that GEMM rate reached by the default configuration's whole
-step (data included), counting the FLOPs the step executes (`step_flops`).
+matrix-multiply rate of this process (1024² GEMM). Where the default attention is fixed (the
+paper's W_Q = W_K = W_V = I), the default size with trained attention is measured too, for
+scale. The last line gives the ratios at 16 small runs and the share of that GEMM rate
+reached by the default configuration's whole step (data included), counting the FLOPs the
+step executes (`step_flops`); the line before it gives the time the step spends drawing its
+data, and the share the step could reach at best were its arithmetic at the GEMM rate.
 """
 
 from __future__ import annotations
@@ -199,19 +202,44 @@ def matmul_gflops(device: torch.device, n: int = 1024, repeats: int = 20) -> flo
     return 2 * n**3 / best / 1e9
 
 
-def step_flops(R: int, B: int, L: int, d: int, m: int) -> float:
+def step_flops(R: int, B: int, L: int, d: int, m: int, trained: bool, identity: bool) -> float:
     """Multiply-add FLOPs (2 per MAC) of one imbcl training step of R stacked runs, as executed.
 
-    Forward, per view (both views): Q, K, V projection B*L*d*3d MACs; scores Q K^T and the
-    weighted sum A V, B*L*L*d each; neurons B*L*d*m. Logits f1 f2^T: B*B*m. Backward by hand
-    (model.backward, loss.info_nce_and_grad), first view only: df1 B*B*m; dw and d(Attn)
-    B*L*m*d each; dV, dA, dQ and dK B*L*L*d each; dW_Q, dW_K, dW_V d*B*L*d each. Nothing is
-    formed for the input tokens or the stop-gradient view. Elementwise work is not counted.
+    Forward, per view (both views): the Q, K, V projection B*L*d*3d MACs, unless the
+    attention is fixed at W_Q = W_K = W_V = I (`identity`), where imbcl does not form it;
+    scores Q K^T and the weighted sum A V, B*L*L*d each; neurons B*L*d*m. With fixed
+    attention these are computed once per chunk of steps, the same count per step. Logits
+    f1 f2^T: B*B*m. Backward by hand (model.backward, loss.info_nce_and_grad), first view
+    only: df1 B*B*m; dw B*L*m*d; with `trained` attention also d(Attn) B*L*m*d, dV, dA, dQ
+    and dK B*L*L*d each, dW_Q, dW_K, dW_V d*B*L*d each. Nothing is formed for the input
+    tokens or the stop-gradient view. Elementwise work is not counted.
     """
-    forward_view = 3 * B * L * d * d + 2 * B * L * L * d + B * L * d * m
+    projection = 0 if identity and not trained else 3 * B * L * d * d
+    forward_view = projection + 2 * B * L * L * d + B * L * d * m
     logits = B * B * m
-    backward = B * B * m + 2 * B * L * m * d + 4 * B * L * L * d + 3 * B * L * d * d
+    backward = B * B * m + B * L * m * d
+    if trained:
+        backward += B * L * m * d + 4 * B * L * L * d + 3 * B * L * d * d
     return float(2 * R * (2 * forward_view + logits + backward))
+
+
+def config_flops(cfg: Config) -> float:
+    """step_flops of one run of cfg."""
+    d, t, mo = cfg.data, cfg.train, cfg.model
+    identity = mo.attention.startswith("identity")
+    return step_flops(1, t.batch, d.tokens, d.dim, mo.width, cfg.attention_grad, identity)
+
+
+def draw_seconds(cfg: Config, M: np.ndarray, steps: int, repeats: int) -> float:
+    """Best-of seconds per step spent drawing cfg's batches alone (stacked_steps, one run)."""
+    stream = stream_of(cfg, M, 0)
+    best = float("inf")
+    for _ in range(repeats + 1):  # the first is a warm-up
+        t0 = time.perf_counter()
+        for _ in stacked_steps([stream], 0, steps):
+            pass
+        best = min(best, (time.perf_counter() - t0) / steps)
+    return best
 
 
 PATHS: dict[str, Callable] = {"plain": plain_runs, "vmap": vmap_runs, "imbcl": imbcl_runs}
@@ -263,6 +291,9 @@ def main() -> None:
     s_model = replace(s_model, width=SMALL_WIDTH)
     configs = [Config(f"default (1 run, m {model.width})", data, model, train, 1)]
     configs += [Config(f"small ({R} runs)", s_data, s_model, s_train, R) for R in args.runs]
+    if not attention_trained(model):  # the same size with W_Q, W_K, W_V trained, for scale
+        trained = replace(model, attention="uniform_trained")
+        configs.append(Config("default, attention trained", data, trained, train, 1))
 
     tuned = tune_allocator()  # as every stage does (imbcl.cli.run)
     threads = torch.get_num_threads()
@@ -301,17 +332,32 @@ def main() -> None:
             f"{r['imbcl'] / r['plain']:6.1f}x {r['imbcl'] / r['vmap']:5.1f}x"
         )
     default = rates[configs[0].name]["imbcl"]
-    flops = step_flops(1, train.batch, data.tokens, data.dim, model.width)
+    flops = config_flops(configs[0])
     fraction = default * flops / 1e9 / peak
     print(f"\nfloat32 matmul (1024² GEMM) of this process: {peak:.1f} GFLOP/s")
-    print(
-        f"default step, data included: {flops / 1e6:.1f} MFLOP executed, "
-        f"{default * flops / 1e9:.1f} GFLOP/s"
-    )
+    for cfg in configs[:1] + [c for c in configs if c.name.startswith("default, ")]:
+        f, rate = config_flops(cfg), rates[cfg.name]["imbcl"]
+        print(
+            f"{cfg.name}: {f / 1e6:.1f} MFLOP executed a step, data included "
+            f"{rate * f / 1e9:.1f} GFLOP/s ({rate * f / 1e9 / peak:.0%} of the GEMM rate)"
+        )
+    if device.type == "cpu":
+        # The bound the data set: its normals come from one sequential generator per run.
+        draw = draw_seconds(configs[0], make_dictionary(data, 0).M, train.block_steps, 2)
+        step = 1 / default
+        arithmetic = flops / (peak * 1e9)
+        ceiling = arithmetic / (arithmetic + draw / threads)
+        print(
+            f"default step {step * 1e3:.2f} ms, of which drawing its data {draw * 1e3:.2f} ms "
+            f"({draw / step:.0%}); the arithmetic at the GEMM rate would take "
+            f"{arithmetic * 1e3:.2f} ms, so with the draw split over {threads} threads the step "
+            f"could reach at most {ceiling:.0%} of that rate"
+        )
     if device.type == "cpu":
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak resident memory of this process: {rss_mb:.0f} MiB")
-    at16 = rates.get("small (16 runs)") or rates[configs[-1].name]
+    small = [c.name for c in configs if c.name.startswith("small")]
+    at16 = rates.get("small (16 runs)") or rates[small[-1]]
     print(
         f"\nvs plain: {at16['imbcl'] / at16['plain']:.1f}x; vs vmap: "
         f"{at16['imbcl'] / at16['vmap']:.1f}x; matmul-peak fraction: {fraction:.0%}"

@@ -8,6 +8,7 @@ from imbcl.core.params import replace
 from imbcl.synthetic.data import make_dictionary
 from imbcl.synthetic.masking import ForwardMask
 from imbcl.synthetic.model import init_params
+from imbcl.synthetic.params import ModelParams
 from imbcl.synthetic.step import loss_and_grads
 from imbcl.synthetic.train import RunSpec, train_group
 
@@ -126,3 +127,10 @@ def test_identity_trained_attention_leaves_the_identity(tiny):
     (res,) = train_group([RunSpec(4.0, model.width, 0)], data, model, train, M, progress=False)
     qkv = res.checkpoints[train.steps]["qkv"]
     assert not torch.equal(qkv, torch.eye(data.dim).repeat(3, 1))
+
+
+def test_attention_outputs_cannot_give_an_attention_gradient():
+    params = init_params(ModelParams(attention="uniform_trained", width=5), 6, [0])
+    a = torch.randn(1, 4, 7, 6)
+    with pytest.raises(ValueError, match="attention gradient"):
+        loss_and_grads(params, a, a, 0.05, 0.5, True, attended=True)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+import imbcl.synthetic.data as data_module
 from imbcl.core.errors import ParamError
 from imbcl.core.params import replace
 from imbcl.synthetic.data import (
@@ -13,6 +14,7 @@ from imbcl.synthetic.data import (
     noise_std,
     p_majority,
     sample_latent,
+    stacked_blocks,
     stacked_steps,
 )
 from imbcl.synthetic.params import DataParams
@@ -163,3 +165,26 @@ def test_eval_set_carries_the_signed_token_summed_latent():
     assert ev["z_sum"].shape == (300, cfg.n_features)
     np.testing.assert_array_equal(ev["z_sum"], ev["z"].astype(np.int64).sum(axis=1))
     assert set(ev) == {"x", "z", "present", "z_sum"}
+
+
+@pytest.mark.parametrize("view", ["noise", "mask"])
+@pytest.mark.parametrize("basis", ["identity", "random"])
+def test_chunks_cover_the_steps_within_blocks_and_do_not_change_the_numbers(
+    view, basis, monkeypatch
+):
+    # The views are formed a chunk of steps at a time; the chunk size changes the speed,
+    # not the numbers, and a chunk never crosses a block.
+    cfg = replace(DataParams(), view=view, basis=basis, dim=12, n_features=4, n_majority=2)
+    M = make_dictionary(cfg, 0).M
+
+    def chunks(chunk_bytes):
+        monkeypatch.setattr(data_module, "CHUNK_BYTES", chunk_bytes)
+        streams = [RunStream(cfg, M, rho, s, batch=5, block_steps=7) for rho, s in ((1, 0), (4, 1))]
+        return [(a.clone(), b.clone()) for a, b in stacked_blocks(streams, 3, 19)]
+
+    per_step = 2 * 5 * cfg.tokens * cfg.dim * 4  # bytes of one step's view, both runs
+    small, whole = chunks(2 * per_step), chunks(1 << 30)
+    assert [a.shape[1] for a, _ in whole] == [4, 7, 5]  # blocks of 7: steps 3-6, 7-13, 14-18
+    assert [a.shape[1] for a, _ in small] == [2, 2, 2, 2, 2, 1, 2, 2, 1]
+    for i in (0, 1):  # both views
+        assert torch.equal(torch.cat([c[i] for c in small], 1), torch.cat([c[i] for c in whole], 1))

@@ -10,6 +10,8 @@ from imbcl.synthetic.model import (
     encode,
     forward,
     init_params,
+    is_identity,
+    readout,
     softmax_rows,
 )
 from imbcl.synthetic.params import ModelParams
@@ -117,3 +119,31 @@ def test_a_forward_mask_in_params_is_applied_to_the_neuron_weights():
     pruned = {"qkv": params["qkv"], "w": params["w"] * mask}
     assert torch.equal(encode({**params, "mask": mask}, x, 0.05), encode(pruned, x, 0.05))
     assert torch.equal(effective_directions({**params, "mask": mask}), params["w"] * mask)
+
+
+@pytest.mark.parametrize("mode", ["identity_fixed", "uniform_fixed"])
+def test_attention_over_a_block_equals_the_forward_pass_step_by_step(mode):
+    # Fixed attention is computed once for a chunk of steps (R, n, B, L, d); with the
+    # identity the projections are skipped. Either way the neurons see the same numbers.
+    params = init_params(ModelParams(width=5, attention=mode, attn_init_std=0.5), 6, [0, 1])
+    x = torch.randn(2, 3, 4, 7, 6)  # (R, n steps, B, L, d)
+    block = attention(x, params["qkv"])
+    assert block.shape == x.shape
+    for i in range(3):
+        f, saved = forward(params, x[:, i], 0.1, keep=True)
+        g, kept = readout(params, block[:, i], 0.1, keep=True)
+        assert saved is not None and kept is not None
+        if mode == "identity_fixed":
+            assert torch.equal(f, g) and torch.equal(saved.attended, kept.attended)
+        else:
+            assert torch.allclose(f, g, atol=1e-6)
+    assert is_identity(params["qkv"]) == (mode == "identity_fixed")
+
+
+def test_the_attention_gradient_needs_the_tokens():
+    params = init_params(ModelParams(width=5), 6, [0])
+    _, saved = readout(params, torch.randn(1, 4, 7, 6), 0.1, keep=True)
+    assert saved is not None
+    assert set(backward(params, saved, torch.randn(1, 4, 5), attention_grad=False)) == {"w"}
+    with pytest.raises(ValueError, match="attention gradient"):
+        backward(params, saved, torch.randn(1, 4, 5), attention_grad=True)

@@ -3,8 +3,9 @@ import pytest
 import torch
 
 from imbcl.core.params import replace
-from imbcl.synthetic.data import make_dictionary
-from imbcl.synthetic.model import init_params
+from imbcl.synthetic.data import RunStream, make_dictionary, stacked_steps
+from imbcl.synthetic.model import bias_at, init_params
+from imbcl.synthetic.step import loss_and_grads
 from imbcl.synthetic.train import DivergenceError, RunSpec, train_group, train_runs
 
 
@@ -134,3 +135,27 @@ def test_saved_runs_load_back_identically(tiny, tmp_path):
     ckpt = load_checkpoints(tmp_path, spec)
     assert sorted(ckpt) == sorted(res[0].checkpoints)
     assert torch.equal(ckpt[20]["w"], res[0].checkpoints[20]["w"])
+
+
+@pytest.mark.parametrize("attention", ["identity_fixed", "uniform_fixed"])
+def test_fixed_attention_computed_per_chunk_equals_the_step_by_step_forward(tiny, attention):
+    # The trainer computes a fixed attention once per chunk of steps; a loop that runs the
+    # whole forward pass from the tokens at every step must reach the same weights.
+    data, model, train = tiny
+    model = replace(model, attention=attention, attn_init_std=0.5)
+    train = replace(train, steps=7, block_steps=3, checkpoint_steps=[])
+    M = make_dictionary(data, 0).M
+    specs = [RunSpec(4.0, model.width, 0), RunSpec(1.0, model.width, 3)]
+    got = train_group(specs, data, model, train, M, progress=False)
+    params = init_params(model, data.dim, [0, 3])
+    streams = [RunStream(data, M, s.imbalance_ratio, s.seed, train.batch, 3) for s in specs]
+    for t, (x1, x2) in enumerate(stacked_steps(streams, 0, train.steps)):
+        b = bias_at(model, t)
+        _, grad_fn = loss_and_grads(params, x1, x2, b, train.temperature, False)
+        g = grad_fn()["w"].add_(params["w"], alpha=train.weight_decay)
+        params["w"].sub_(g, alpha=train.lr)
+    w = torch.stack([r.checkpoints[train.steps]["w"] for r in got])
+    if attention == "identity_fixed":
+        assert torch.equal(w, params["w"])
+    else:  # the projections of a chunk and of a step may round apart
+        torch.testing.assert_close(w, params["w"], rtol=1e-5, atol=1e-6)

@@ -178,18 +178,29 @@ def _add_clean(x: torch.Tensor, z: torch.Tensor, M: torch.Tensor, axes: bool) ->
     return x
 
 
+# Views are formed, and consumers work on them, a few steps at a time: about this many bytes
+# of one view's tokens for all runs, so a chunk stays in cache between the passes over it.
+CHUNK_BYTES = 2 << 20
+
+
+def chunk_steps(per_step: torch.Tensor) -> int:
+    """How many steps of tensors like `per_step` (one step's worth) fit CHUNK_BYTES (>= 1)."""
+    return max(1, CHUNK_BYTES // (per_step.numel() * per_step.element_size()))
+
+
 def stacked_blocks(
     streams: list[RunStream], start: int, stop: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """The runs' batches side by side, a block of steps at a time: yields (x1, x2), each
-    (R, n, B, L, d), the n consecutive steps of one block that fall in [start, stop). The
-    streams share one DataParams and M; each keeps its own generator.
+    """The runs' batches side by side, a few steps at a time: yields (x1, x2), each
+    (R, n, B, L, d), the next n consecutive steps in [start, stop), n at most a chunk
+    (`chunk_steps`) and never crossing a block. The streams share one DataParams and M;
+    each keeps its own generator.
 
     Per block, every run draws its random numbers into its slice of reused stacked buffers
     (generators are sequential, so the runs draw on parallel threads); the views are then
-    formed once for all runs, by whole-buffer operations on all cores. The yielded tensors
-    are views into the buffers, valid until the next block is drawn. A run's numbers are
-    the same whether it is drawn alone or beside others.
+    formed a chunk at a time for all runs, by whole-chunk operations on all cores. The
+    yielded tensors are views into the buffers, valid until the next chunk is drawn. A
+    run's numbers are the same whether it is drawn alone or beside others.
     """
     first = streams[0]
     cfg, M, R, S = first.cfg, first.M, len(streams), first.block_steps
@@ -201,22 +212,26 @@ def stacked_blocks(
     probs = torch.stack([s.probs for s in streams]).view(R, 1, 1, 1, K)
     sigma = noise_std(cfg)
     axes = _is_axes(M)
+    chunk = chunk_steps(x1[:, 0])
     b, offset = divmod(start, S)
     step = start
     while step < stop:
         parallel_map(lambda r: streams[r].draw(b, u[r], x1[r], mask_u[r]), range(R))  # noqa: B023
-        z = latent_from_uniform(u, probs)  # (R, S, B, L, K)
-        if cfg.view == "noise":
-            for x in (x1, x2):  # x = sigma * N(0, 1) + z M^T
-                _add_clean(x.mul_(sigma), z, M, axes)
-        else:  # x1 = 2 keep (z M^T + noise), x2 = 2 (1 - keep) (z M^T + noise)
-            noisy = _add_clean(x1.mul_(sigma), z, M, axes)
-            keep = (mask_u < 0.5).to(noisy.dtype)
-            torch.mul(2 * (1 - keep), noisy, out=x2)
-            noisy.mul_(2 * keep)
-        n = min(S, offset + stop - step) - offset
-        yield x1[:, offset : offset + n], x2[:, offset : offset + n]
-        step += n
+        end = min(S, offset + stop - step)
+        for lo in range(offset, end, chunk):
+            c = slice(lo, min(end, lo + chunk))
+            z = latent_from_uniform(u[:, c], probs)  # (R, n, B, L, K)
+            v1, v2 = x1[:, c], x2[:, c]
+            if cfg.view == "noise":
+                for x in (v1, v2):  # x = sigma * N(0, 1) + z M^T
+                    _add_clean(x.mul_(sigma), z, M, axes)
+            else:  # x1 = 2 keep (z M^T + noise), x2 = 2 (1 - keep) (z M^T + noise)
+                noisy = _add_clean(v1.mul_(sigma), z, M, axes)
+                keep = (mask_u[:, c] < 0.5).to(noisy.dtype)
+                torch.mul(2 * (1 - keep), noisy, out=v2)
+                noisy.mul_(2 * keep)
+            yield v1, v2
+        step += end - offset
         b, offset = b + 1, 0
 
 
@@ -225,7 +240,7 @@ def stacked_steps(
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The runs' batches side by side, one step at a time: yields (x1, x2), each
     (R, B, L, d), for steps [start, stop); views into `stacked_blocks`' buffers, valid until
-    the next block is drawn."""
+    the next chunk is drawn."""
     for x1, x2 in stacked_blocks(streams, start, stop):
         for i in range(x1.shape[1]):
             yield x1[:, i], x2[:, i]

@@ -92,11 +92,12 @@ def _batches(
     """The stacked batches (x1, x2), each (R, B, L, d), of steps [start, stop).
 
     With fixed attention (not attention_grad) they are Attn(X) of the two views, computed
-    once per block of steps from params["qkv"] (which then never changes): one batched
-    attention over the block instead of one per step, the same numbers.
+    a chunk of steps at a time (data.stacked_blocks) from params["qkv"], which then never
+    changes: one batched attention over several steps instead of one per step, the same
+    numbers.
     """
     for x1, x2 in stacked_blocks(streams, start, stop):
-        x1, x2 = x1.to(device, dtype), x2.to(device, dtype)  # (R, n, B, L, d)
+        x1, x2 = x1.to(device, dtype), x2.to(device, dtype)  # (R, n, B, L, d), n a chunk
         if not attention_grad:
             x1, x2 = attention(x1, params["qkv"]), attention(x2, params["qkv"])
         for i in range(x1.shape[1]):
