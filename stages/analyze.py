@@ -10,15 +10,13 @@ writes  OUT/{metrics,claims}.json, OUT/stages.json (stage boundaries per run);
 
 from pathlib import Path
 
-import pandas as pd
-
 from imbcl.core import cli
 from imbcl.core.io import atomic_dir, atomic_path, load_npz, write_json, write_text
 from imbcl.core.params import load
 from imbcl.core.report import write_part
 from imbcl.dynamics.claims import Blocks, decide
 from imbcl.dynamics.params import AnalyzeStage
-from imbcl.synthetic.health import HEALTH_FILE
+from imbcl.synthetic.health import HEALTH_FILE, read_certificates
 from imbcl.synthetic.train import load_runs
 
 
@@ -27,7 +25,7 @@ def main(data: str, train: str, out: str, table: str) -> None:
     dictionary = cli.require(Path(data) / "dictionary.npz", "the synthesize stage's output")
     runs = load_runs(cli.require(train, "the train stage's output"))
     blocks = Blocks(p.seed, p.train.seeds_per_block)
-    certificates = pd.read_csv(
+    certificates = read_certificates(
         cli.require(Path(train) / HEALTH_FILE, "the train stage's health certificates")
     )
     majority = load_npz(dictionary)["majority"]

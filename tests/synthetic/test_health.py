@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from imbcl.core.errors import InputError
 from imbcl.core.params import replace
 from imbcl.synthetic.data import RunStream, eval_set, heldout_pairs, make_dictionary, stacked_steps
-from imbcl.synthetic.health import health, oracle_loss
+from imbcl.synthetic.health import CERTIFICATE, health, oracle_loss, read_certificates
 from imbcl.synthetic.model import init_params
 from imbcl.synthetic.train import RunSpec, train_group
 
@@ -101,3 +102,18 @@ def test_heldout_pairs_carry_their_latent_and_follow_rho(tiny):
     head = np.arange(k) < clean.n_majority
     np.testing.assert_array_equal(rare.z_sum[..., head], balanced.z_sum[..., head])
     assert np.abs(rare.z_sum[..., ~head]).sum() < np.abs(balanced.z_sum[..., ~head]).sum() / 5
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "not a readable CSV"),
+        ("run,loss_ratio\nx,0.1\n", "missing columns"),
+        ("run," + ",".join(CERTIFICATE) + "\nx," + ",".join(["0.5"] * 8) + ",oops\n", "numbers"),
+    ],
+)
+def test_a_damaged_certificate_file_is_one_line(tmp_path, text, message):
+    path = tmp_path / "health.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        read_certificates(path)

@@ -29,12 +29,14 @@ is logged per logged step in Trajectory.loss (on the step's batch).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from scipy.optimize import minimize_scalar
 
+from imbcl.core.errors import InputError
 from imbcl.synthetic.bias import Bias
 from imbcl.synthetic.data import HeldoutPairs, eval_set, heldout_pairs
 from imbcl.synthetic.loss import info_nce
@@ -58,6 +60,24 @@ CERTIFICATE = (
 
 # The certificates of a stage's runs, beside the runs (one row per run).
 HEALTH_FILE = "health.csv"
+
+
+def read_certificates(path: Path) -> pd.DataFrame:
+    """A HEALTH_FILE written by `run_health`'s caller: one row per run, `run` and the
+    CERTIFICATE columns. InputError naming the file when it cannot be read, lacks a column
+    or holds a value that is not a number."""
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: not a readable CSV ({err}); rerun the train stage") from None
+    missing = [c for c in ("run", *CERTIFICATE) if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: missing columns {missing}; rerun the train stage")
+    values = table[list(CERTIFICATE)]
+    if len(table) == 0 or not all(pd.api.types.is_numeric_dtype(t) for t in values.dtypes):
+        raise InputError(f"{path}: expected one row of numbers per run; rerun the train stage")
+    return table
+
 
 # The oracle's scale is sought over s in [e^-LOG_SCALE_BOUND, e^LOG_SCALE_BOUND].
 LOG_SCALE_BOUND = 6.0
