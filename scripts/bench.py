@@ -290,7 +290,9 @@ def main() -> None:
     s_data, s_model, s_train = scaled(data, model, train, p.small)
     s_model = replace(s_model, width=SMALL_WIDTH)
     configs = [Config(f"default (1 run, m {model.width})", data, model, train, 1)]
-    configs += [Config(f"small ({R} runs)", s_data, s_model, s_train, R) for R in args.runs]
+    configs += [
+        Config(f"small ({plural(R, 'run')})", s_data, s_model, s_train, R) for R in args.runs
+    ]
     if not attention_trained(model):  # the same size with W_Q, W_K, W_V trained, for scale
         trained = replace(model, attention="uniform_trained")
         configs.append(Config("default, attention trained", data, trained, train, 1))
@@ -298,7 +300,8 @@ def main() -> None:
     tuned = tune_allocator()  # as every stage does (imbcl.cli.run)
     threads = torch.get_num_threads()
     print(
-        f"torch {torch.__version__}, device {device}, {threads} threads, allocator tuned: {tuned}"
+        f"torch {torch.__version__}, device {device}, {plural(threads, 'thread')}, "
+        f"glibc allocator thresholds raised as in the stages: {tuned}"
     )
     print(
         f"default: batch {train.batch}, d {data.dim}, L {data.tokens}, m {model.width}; "
@@ -317,24 +320,30 @@ def main() -> None:
     if worst >= 1e-4:
         raise SystemExit("the paths do not compute the same update")
 
-    peak = matmul_gflops(device)
+    gemm = [matmul_gflops(device)]  # read again after every configuration: the speed drifts
     rates = {}
+    W = 26
     print(
-        f"\n{'configuration':>24} {'plain':>9} {'vmap':>9} {'imbcl':>9} {'/plain':>7} {'/vmap':>6}"
+        f"\n{'configuration':>{W}} {'plain':>9} {'vmap':>9} {'imbcl':>9} {'/plain':>7} {'/vmap':>6}"
     )
-    print(f"{'':>24} {'run-steps/s':>29}")
+    print(f"{'':>{W}} {'run-steps/s':>29}   imbcl over plain, over vmap")
     for cfg in configs:
         r = rates[cfg.name] = measure(
             cfg, make_dictionary(cfg.data, 0).M, device, args.seconds, args.repeats
         )
+        gemm.append(matmul_gflops(device))
         print(
-            f"{cfg.name:>24} {r['plain']:9.0f} {r['vmap']:9.0f} {r['imbcl']:9.0f} "
+            f"{cfg.name:>{W}} {r['plain']:9.0f} {r['vmap']:9.0f} {r['imbcl']:9.0f} "
             f"{r['imbcl'] / r['plain']:6.1f}x {r['imbcl'] / r['vmap']:5.1f}x"
         )
+    peak = max(gemm)
     default = rates[configs[0].name]["imbcl"]
     flops = config_flops(configs[0])
     fraction = default * flops / 1e9 / peak
-    print(f"\nfloat32 matmul (1024² GEMM) of this process: {peak:.1f} GFLOP/s")
+    print(
+        f"\nfloat32 matmul (1024² GEMM) of this process: {peak:.1f} GFLOP/s, the best of "
+        f"{len(gemm)} readings spread over the run (lowest {min(gemm):.1f})"
+    )
     for cfg in configs[:1] + [c for c in configs if c.name.startswith("default, ")]:
         f, rate = config_flops(cfg), rates[cfg.name]["imbcl"]
         print(
@@ -348,20 +357,32 @@ def main() -> None:
         arithmetic = flops / (peak * 1e9)
         ceiling = arithmetic / (arithmetic + draw / threads)
         print(
-            f"default step {step * 1e3:.2f} ms, of which drawing its data {draw * 1e3:.2f} ms "
-            f"({draw / step:.0%}); the arithmetic at the GEMM rate would take "
-            f"{arithmetic * 1e3:.2f} ms, so with the draw split over {threads} threads the step "
-            f"could reach at most {ceiling:.0%} of that rate"
+            f"default step {step * 1e3:.2f} ms, of which drawing and forming its data "
+            f"{draw * 1e3:.2f} ms ({draw / step:.0%}), on one thread (one generator per run)"
+        )
+        print(
+            f"bound: were that draw split over {plural(threads, 'thread')} (it is not) and the "
+            f"arithmetic at the GEMM rate ({arithmetic * 1e3:.2f} ms), the default step would "
+            f"reach at most {ceiling:.0%} of that rate"
         )
     if device.type == "cpu":
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak resident memory of this process: {rss_mb:.0f} MiB")
     small = [c.name for c in configs if c.name.startswith("small")]
-    at16 = rates.get("small (16 runs)") or rates[small[-1]]
+    name = "small (16 runs)" if "small (16 runs)" in rates else small[-1]
+    at16 = rates[name]
     print(
-        f"\nvs plain: {at16['imbcl'] / at16['plain']:.1f}x; vs vmap: "
+        f"\nsummary: imbcl at {name} against plain and vmap; the share of the GEMM rate is the "
+        f"default step's ({configs[0].name})"
+    )
+    print(
+        f"vs plain: {at16['imbcl'] / at16['plain']:.1f}x; vs vmap: "
         f"{at16['imbcl'] / at16['vmap']:.1f}x; matmul-peak fraction: {fraction:.0%}"
     )
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def replace_runs(cfg: Config, runs: int) -> Config:
