@@ -16,8 +16,8 @@ from imbcl.core.io import atomic_dir, atomic_path, write_text
 from imbcl.core.params import load
 from imbcl.core.report import write_part
 from imbcl.core.runtime import set_threads
-from imbcl.pruning.forward_study import study
 from imbcl.pruning.params import PruneForwardStage
+from imbcl.pruning.study import study
 
 
 def main(out: str, table: str, figure: str) -> None:

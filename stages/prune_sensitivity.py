@@ -13,11 +13,11 @@ from imbcl.core import cli
 from imbcl.core.io import atomic_path, write_text
 from imbcl.core.params import load
 from imbcl.core.runtime import set_threads
+from imbcl.pruning.figures import sensitivity_figure
 from imbcl.pruning.forward import design, run_table
-from imbcl.pruning.forward_figures import sensitivity_figure
-from imbcl.pruning.forward_study import study_setting
 from imbcl.pruning.params import PruneForwardStage
 from imbcl.pruning.sensitivity import cell_effects
+from imbcl.pruning.study import study_setting
 
 
 def main(out: str, table: str, figure: str) -> None:

@@ -20,16 +20,12 @@ from imbcl.longtail.params import (
     RealParams,
 )
 from imbcl.pruning.params import (
-    AblationFiguresStage,
-    AblationParams,
-    AblationStage,
     PruneForwardStage,
     PruneParams,
 )
 from imbcl.synthetic.params import (
     DataParams,
     ReportStage,
-    SmallOverrides,
     SmallParams,
     SynthesizeStage,
     TrainParams,
@@ -46,8 +42,6 @@ STAGES: list[type[Stage]] = [
     FiguresStage,
     SweepStage,
     ImbalanceStage,
-    AblationStage,
-    AblationFiguresStage,
     PruneForwardStage,
     LongtailDataStage,
     LongtailTrainStage,
@@ -76,10 +70,9 @@ def test_project_params_load_for_every_stage(stage):
 
 
 def test_project_params_values():
-    p = load(PARAMS, AblationStage)
+    p = load(PARAMS, PruneForwardStage)
     assert p.data.imbalance_ratio >= 1 and p.model.width >= 1
     assert p.small == SmallParams()  # params.yaml writes out the defaults
-    assert p.ablation.small_overrides == SmallOverrides(tokens=8, init_std=0.01)
 
 
 # --- one section: messages (port of tests/test_config.py) --------------------------------
@@ -126,8 +119,8 @@ def test_numbers_are_coerced_as_before():
     d = DataParams.parse(data_section(dim=32.0, imbalance_ratio=5, noise_std="1e-3"), "data")
     assert (d.dim, d.imbalance_ratio, d.noise_std) == (32, 5.0, 1.0e-3)
     assert type(d.dim) is int and type(d.imbalance_ratio) is float
-    with pytest.raises(ParamError, match=r"^ablation\.rewind = 1: expected true or false"):
-        AblationParams.parse({**AblationParams().model_dump(), "rewind": 1}, "ablation")
+    with pytest.raises(ParamError, match=r"^real\.flip = 1: expected true or false"):
+        RealParams.parse({**RealParams().model_dump(), "flip": 1}, "real")
 
 
 def test_unknown_key_comes_before_a_bad_value_and_names_sort():
@@ -232,80 +225,14 @@ def test_cross_field_check_in_a_stage_file(tmp_path):
 # --- cross-section checks ----------------------------------------------------------------
 
 
-def test_ablation_at_must_be_below_train_steps():
-    raw = raw_params()
-    raw["train"]["steps"] = 150  # ablation.at = 200
-    with pytest.raises(
-        ParamError, match=r"^ablation\.at = 200: expected a step below train\.steps = 150$"
-    ):
-        AblationStage.parse(raw)
-    raw["ablation"]["at"] = "stage1"  # a name is resolved later, not checked here
-    assert AblationStage.parse(raw).ablation.at == "stage1"
-    raw = raw_params()
-    raw["train"]["steps"] = 150
-    assert AblationFiguresStage.parse(raw).ablation.at == 200  # prune_figures does not read train
-
-
-def test_ablation_steps_must_be_below_the_small_model_steps():
-    raw = raw_params()
-    raw["small"]["steps"] = 150
-    with pytest.raises(
-        ParamError, match=r"^ablation\.at = 200: expected steps below small\.steps = 150$"
-    ):
-        AblationStage.parse(raw)
-    raw = raw_params()
-    raw["ablation"]["small_overrides"]["steps"] = 150
-    with pytest.raises(
-        ParamError,
-        match=r"^ablation\.at = 200: expected steps below ablation\.small_overrides\.steps = 150$",
-    ):
-        AblationStage.parse(raw)
-    raw = raw_params()
-    raw["ablation"]["sweep_at"] = ["init", 700]
-    with pytest.raises(ParamError, match=r"^ablation\.sweep_at = \['init', 700\]: expected steps"):
-        AblationStage.parse(raw)
-
-
-def test_ablation_at_beyond_the_small_model_is_named():
-    raw = raw_params()
-    raw["ablation"]["at"] = 700  # below train.steps = 2000, not below small.steps = 600
-    with pytest.raises(ParamError) as err:
-        AblationStage.parse(raw)
-    assert str(err.value) == "ablation.at = 700: expected steps below small.steps = 600"
-
-
-def test_small_sizes_and_overrides_are_checked():
+def test_small_sizes_are_checked():
     raw = raw_params()
     raw["small"]["n_majority"] = 8
     with pytest.raises(ParamError, match=r"^small\.n_features = 8, small\.n_majority = 8: "):
         SweepStage.parse(raw)
-    raw = raw_params()
-    raw["ablation"]["small_overrides"]["dim"] = 4
-    with pytest.raises(ParamError, match=r"^ablation\.small_overrides = .*: expected n_majority"):
-        AblationStage.parse(raw)
-    raw["ablation"]["small_overrides"] = {"tokens": 0}
-    with pytest.raises(
-        ParamError, match=r"^ablation\.small_overrides\.tokens = 0: expected a number >= 1$"
-    ):
-        AblationStage.parse(raw)
-    raw["ablation"]["small_overrides"] = {"colour": 1}
-    with pytest.raises(ParamError, match=r"^ablation\.small_overrides\.colour: unknown key"):
-        AblationStage.parse(raw)
-    raw["ablation"]["small_overrides"] = {}  # no override: the small section as written
-    p = AblationStage.parse(raw)
-    assert p.small.with_overrides(p.ablation.small_overrides) == p.small
-    del raw["ablation"]["small_overrides"]
-    with pytest.raises(ParamError, match=r"^ablation\.small_overrides: missing"):
-        AblationStage.parse(raw)
 
 
-def test_overrides_mirror_the_small_model():
-    assert list(SmallOverrides.model_fields) == list(SmallParams.model_fields)
-    for name, field in SmallOverrides.model_fields.items():
-        assert field.json_schema_extra == SmallParams.model_fields[name].json_schema_extra
-
-
-# --- prune: the paper's Algorithm 1 only; ablation: the project's one-shot masks ---------
+# --- prune: the paper's Algorithm 1 only -----------------------------------------------
 
 
 @pytest.mark.parametrize("method", ["oneshot", "magnitude_input", "forward"])
@@ -323,35 +250,20 @@ def test_prune_method_is_forward_mask_only(method):
     [
         ("prune", "forward_ratio", 0.5),  # now prune.ratio
         ("prune", "forward_every", 1),  # now prune.every
-        ("prune", "sweep_width", 16),  # now prune.width (and ablation.sweep_width)
-        ("prune", "at", 200),  # the one-shot keys are the ablation's
-        ("ablation", "forward_ratio", 0.5),
+        ("prune", "sweep_width", 16),  # now prune.width
+        ("prune", "at", 200),  # the retired one-shot ablation's key
     ],
 )
 def test_old_prune_keys_are_refused_as_unknown(section, old, value):
     raw = raw_params()
     raw[section][old] = value
-    stage, params = (
-        (PruneForwardStage, PruneParams) if section == "prune" else (AblationStage, AblationParams)
-    )
+    stage, params = PruneForwardStage, PruneParams
     with pytest.raises(
         ParamError, match=rf"^{section}\.{old}: unknown key; expected one of "
     ) as err:
         stage.parse(raw)
     assert str(err.value).endswith("expected one of " + ", ".join(params.model_fields))
     assert "\n" not in str(err.value)
-
-
-def test_ablation_stages_read_the_ablation_section():
-    raw = raw_params()
-    raw["prune"] = "broken"  # the ablation does not read the paper's section
-    assert AblationStage.parse(raw).ablation.method == "magnitude_input"
-    assert AblationFiguresStage.parse(raw).ablation.at == 200
-    raw = raw_params()
-    del raw["ablation"]
-    with pytest.raises(ParamError, match=r"^ablation: missing section; expected the keys of"):
-        AblationStage.parse(raw)
-    assert PruneForwardStage.parse(raw).prune.ratio == 0.5  # and Algorithm 1 not the ablation's
 
 
 @pytest.mark.parametrize(

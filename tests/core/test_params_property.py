@@ -16,12 +16,11 @@ from imbcl.core.errors import ParamError
 from imbcl.core.params import Section, read_yaml
 from imbcl.imbalance.params import SweepParams
 from imbcl.longtail.params import RealParams
-from imbcl.pruning.params import AblationParams, PruneParams
+from imbcl.pruning.params import PruneParams
 from imbcl.synthetic.params import (
     AnalyzeParams,
     DataParams,
     ModelParams,
-    SmallOverrides,
     SmallParams,
     TrainParams,
 )
@@ -38,14 +37,11 @@ SECTIONS: dict[str, type[Section]] = {
     "sweep": SweepParams,
     "real": RealParams,
     "prune": PruneParams,
-    "ablation": AblationParams,
-    "ablation.small_overrides": SmallOverrides,
 }
 
 
 def kind_of(field: FieldInfo) -> Any:
-    """int, float, bool, str (also a choice), list, BaseModel (a nested mapping) or object
-    (a step or a name, as ablation.at)."""
+    """int, float, bool, str (also a choice), list or BaseModel (a nested mapping)."""
     kind = field.annotation
     if get_origin(kind) in (Union, types.UnionType):  # an optional override: X | None
         inner = [a for a in get_args(kind) if a is not type(None)]
@@ -88,13 +84,6 @@ def wrong_type(kind: Any) -> st.SearchStrategy:
             st.lists(st.integers(), max_size=2),
             st.just(float("nan")),
             st.just(float("inf")),
-        )
-    if kind is object:  # a step or a name (ablation.at): neither a name nor an int >= 0
-        return st.one_of(
-            st.booleans(),
-            st.integers(max_value=-1),
-            st.floats(allow_nan=False).filter(lambda v: not float(v).is_integer()),
-            text.filter(lambda t: t not in ("init", "stage1")),
         )
     if kind is str:
         return st.one_of(st.integers(), st.booleans(), st.floats(allow_nan=False))
@@ -179,10 +168,6 @@ def test_missing_keys_are_refused_by_name(section, name):
     del raw[name]
     with pytest.raises(ParamError, match=rf"^{section}\.{name}: missing"):
         parse(section, raw)
-
-
-def test_overrides_may_leave_keys_out():
-    assert parse("ablation.small_overrides", {"tokens": 8}).tokens == 8
 
 
 FLOATS = [

@@ -18,7 +18,6 @@ REPO = Path(__file__).resolve().parents[2]
 TINY = {
     "steps": 6,
     "warmup_steps": 2,
-    "prune_at": 3,
     "sdclr_every": 2,
     "batch": 16,
     "seeds_per_block": 1,

@@ -15,7 +15,6 @@ TINY = replace(
     RealParams(),
     steps=6,
     warmup_steps=2,
-    prune_at=3,
     sdclr_every=2,
     curve_every=2,
     batch=16,

@@ -5,17 +5,14 @@ import pytest
 import torch
 
 from imbcl.core.errors import ParamError
-from imbcl.core.masks import n_pruned
 from imbcl.core.params import replace
 from imbcl.longtail import train as realtrain
 from imbcl.longtail.distributed import Context, check_world, gather, set_threads
 from imbcl.longtail.params import RealParams
-from imbcl.longtail.vit import neuron_weights
 
 CFG = replace(
     RealParams(),
     steps=40,
-    prune_at=20,
     sdclr_every=10,
     batch=32,
     embed_dim=16,
@@ -30,27 +27,6 @@ def _data() -> torch.Tensor:
     g = torch.Generator().manual_seed(0)
     protos = torch.randn(4, 1, 8, 8, generator=g)  # four 'classes'
     return protos.repeat(16, 1, 1, 1) + 0.3 * torch.randn(64, 1, 8, 8, generator=g)
-
-
-ONESHOT = replace(CFG, prune_method="oneshot", prune_unit="entry", prune_ratio=0.8)
-
-
-def test_oneshot_variants_share_the_warm_up_and_pruned_weights_stay_zero():
-    ctx = Context(torch.device("cpu"))
-    runs = {r.variant: r for r in realtrain.train_seed(_data(), ONESHOT, seed=0, ctx=ctx)}
-    assert set(runs) == set(realtrain.VARIANTS)
-    warm = ONESHOT.prune_at
-    assert runs["dense"].losses[:warm] == runs["pruned"].losses[:warm]
-    assert runs["dense"].losses[:warm] == runs["random"].losses[:warm]
-    assert runs["dense"].losses[warm:] != runs["pruned"].losses[warm:]
-    for variant in ("pruned", "random"):
-        w = runs[variant].state["blocks.0.fc1.weight"]  # (neurons, dim)
-        kept = (w != 0).sum(dim=0)  # per input coordinate (granularity 'input')
-        assert torch.all(kept == CFG.mlp_neurons - n_pruned(CFG.mlp_neurons, 0.8))
-    assert (runs["dense"].state["blocks.0.fc1.weight"] != 0).all()
-    assert (runs["sdclr"].state["blocks.0.fc1.weight"] != 0).all()  # the branch is a view
-    model = realtrain.load_model(runs["pruned"].state, 1, 8, ONESHOT)
-    assert (neuron_weights(model)[0] == 0).float().mean() > 0.7
 
 
 def test_training_lowers_the_loss_and_is_deterministic():
@@ -70,12 +46,9 @@ def test_normalise_centres_each_channel():
     assert torch.allclose(t.std(dim=(0, 2, 3), unbiased=False), torch.ones(3), atol=1e-4)
 
 
-@pytest.mark.parametrize("method", ["forward_mask", "oneshot"])
-def test_chains_in_worker_processes_equal_one_after_another(monkeypatch, method):
+def test_chains_in_worker_processes_equal_one_after_another(monkeypatch):
     ctx = Context(torch.device("cpu"))
-    cfg = replace(CFG, steps=12, prune_at=6, sdclr_every=4, threads=1, extra_ratios=[1.0])
-    if method == "oneshot":
-        cfg = replace(cfg, prune_method="oneshot", prune_unit="entry")
+    cfg = replace(CFG, steps=12, sdclr_every=4, threads=1, extra_ratios=[1.0])
     xs = {10.0: _data(), 1.0: _data()[:48]}
     monkeypatch.setattr(realtrain, "chain_workers", lambda cfg, ctx: 1)
     threads = torch.get_num_threads()

@@ -10,7 +10,6 @@ from imbcl.core.params import replace
 from imbcl.longtail.params import RealParams
 from imbcl.longtail.vit import (
     ViT,
-    apply_masks,
     magnitude_masks,
     neuron_weights,
     nt_xent,
@@ -153,9 +152,6 @@ def test_magnitude_and_random_masks_prune_the_same_count():
     for w, a, b in zip(neuron_weights(model), mag, rnd, strict=True):
         assert a.shape == w.shape and a.sum() == b.sum() and not torch.equal(a, b)
         assert w.detach().abs()[a.bool()].mean() > w.detach().abs()[b.bool()].mean()
-    apply_masks(model, mag)
-    for w, a in zip(neuron_weights(model), mag, strict=True):
-        assert torch.all(w[a == 0] == 0)
 
 
 @pytest.mark.parametrize("ratio", [0.0, 0.3, 0.5, 0.81])

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from imbcl.core.verdicts import decide
-from imbcl.pruning import forward_claims as fc
+from imbcl.pruning import claims as fc
 from imbcl.pruning.forward import block_seeds, cells, design, run_table, setting
 from imbcl.pruning.params import ForwardEffects
 from imbcl.pruning.sensitivity import cell_effects

@@ -167,13 +167,3 @@ def test_a_forward_masked_run_resumes_from_its_checkpoint(tiny):
         train_group(
             [RunSpec(4.0, model.width, 0)], data, model, train, M, start=start, start_step=20
         )
-    with pytest.raises(ValueError, match="cannot be combined"):
-        train_group(
-            [RunSpec(4.0, model.width, 0)],
-            data,
-            model,
-            train,
-            M,
-            mask=torch.ones(1, model.width, data.dim),
-            forward_mask=fm,
-        )

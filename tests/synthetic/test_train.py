@@ -46,21 +46,6 @@ def test_resuming_from_a_checkpoint_continues_the_same_run(tiny):
     )
 
 
-def test_masked_weights_stay_zero_through_training_and_weight_decay(tiny):
-    data, model, train = tiny
-    train = replace(train, weight_decay=0.1)
-    M = make_dictionary(data, 0).M
-    mask = (
-        torch.rand(1, model.width, data.dim, generator=torch.Generator().manual_seed(0)) > 0.5
-    ).float()
-    res = train_group(
-        [RunSpec(4.0, model.width, 0)], data, model, train, M, mask=mask, progress=False
-    )[0]
-    w = res.checkpoints[train.steps]["w"]
-    assert torch.all(w[mask[0] == 0] == 0)
-    assert torch.all(w[mask[0] == 1] != 0)
-
-
 def test_divergence_names_the_run_step_and_parameter(tiny):
     data, model, train = tiny
     M = make_dictionary(data, 0).M

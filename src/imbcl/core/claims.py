@@ -71,19 +71,6 @@ class Claim:
     prediction: str = ""
     health: dict[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def from_interval(
-        cls,
-        id: str,
-        claim: str,
-        statistic: str,
-        iv: Interval,
-        control: str,
-        rule: str,
-        verdict: str,
-    ) -> Claim:
-        return cls(id, claim, statistic, iv.mean, iv.low, iv.high, control, rule, verdict)
-
     def as_dict(self) -> dict:
         row = asdict(self)
         # The nine original fields always; the replication fields once a track fills them, so

@@ -23,12 +23,8 @@ UNHEALTHY = "encoder unhealthy"
 
 def labels(cfg: RealParams) -> dict[str, str]:
     """What each encoder is called in tables and figures."""
-    if cfg.prune_method == "forward_mask":
-        pruned = f"pruned (Algorithm 1, forward mask, alpha {cfg.prune_ratio:g})"
-        random = "random forward mask (control)"
-    else:
-        pruned = f"pruned (one-shot frozen mask at {cfg.prune_at}; ours, not the paper's)"
-        random = "random one-shot mask (control)"
+    pruned = f"pruned (Algorithm 1, forward mask, alpha {cfg.prune_ratio:g})"
+    random = "random forward mask (control)"
     return {
         "raw": "raw pixels",
         "untrained": "untrained ViT",

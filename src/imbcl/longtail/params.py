@@ -66,16 +66,14 @@ class RealParams(Section):
     flip: bool = False  # horizontal flips (wrong for digits, right for CIFAR)
     noise_std: Annotated[Float, nonneg()] = 0.1  # Gaussian noise, normalised pixels
     mask_patches: Annotated[Float, unit_open()] = 0.0  # share of patches zeroed per view
-    # pruning: the paper's Algorithm 1 (forward_mask) or the one-shot frozen mask (oneshot,
-    # this project's own ablation); its random control; SDCLR
-    prune_method: Literal["forward_mask", "oneshot"] = "forward_mask"
+    # pruning: the paper's Algorithm 1 (forward_mask); its random control; SDCLR
+    prune_method: Literal["forward_mask"] = "forward_mask"
     prune_ratio: Annotated[Float, unit_open()] = 0.5  # alpha: the share of units masked
     prune_unit: Literal["neuron", "entry"] = "neuron"  # whole MLP neurons, or weights
     prune_every: Annotated[Int, at_least(1)] = 1  # forward_mask: recompute the mask this often
     # forward_mask: the gradient of masked weights, exact (zero; only weight decay and
     # Adam's momentum move them) or straight_through (taken as if the unit were present)
     prune_gradient: Literal["exact", "straight_through"] = "straight_through"
-    prune_at: Annotated[Int, at_least(0)] = 100  # oneshot: the step of the frozen mask
     prune_granularity: Literal["global", "neuron", "input"] = "input"  # entries: count within
     sdclr_ratio: Annotated[Float, open_unit()] = 0.7  # SDCLR's branch: weights pruned
     sdclr_every: Annotated[Int, at_least(1)] = 50  # SDCLR re-derives its mask this often
@@ -150,10 +148,6 @@ class RealParams(Section):
             raise ParamError(
                 f"real.batch = {self.batch}: expected a multiple of real.nproc = {self.nproc}"
             )
-        if self.prune_method == "oneshot" and self.prune_at >= self.steps:
-            raise ParamError(
-                f"real.prune_at = {self.prune_at}: expected fewer than real.steps = {self.steps}"
-            )
         if self.warmup_steps >= self.steps:
             raise ParamError(
                 f"real.warmup_steps = {self.warmup_steps}: expected fewer than "
@@ -168,11 +162,6 @@ class RealParams(Section):
             raise ParamError(
                 f"real.extra_ratios = {self.extra_ratios}: expected [] when real.train_list "
                 "is set (the list is the long tail; no other rho can be drawn from it)"
-            )
-        if self.prune_method == "oneshot" and self.prune_unit != "entry":
-            raise ParamError(
-                "real.prune_unit = neuron: expected entry with real.prune_method = oneshot "
-                "(the one-shot ablation masks weights)"
             )
         if self.many_min < self.few_max:
             raise ParamError(

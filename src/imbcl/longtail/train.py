@@ -13,11 +13,8 @@ by the seed), so differences between variants come from the variant alone:
           `prune_every` steps; the optimiser step and its weight decay update every weight,
           the masked ones included. Their gradient is exact (zero) or straight-through
           (`prune_gradient`, see `imbcl.longtail.vit.masked`).
-          With `prune_method: oneshot` (this project's earlier ablation, not the paper's):
-          dense until `prune_at`, then weights magnitude-pruned once and frozen at zero.
-- random: the control, the same with the units chosen at random: forward_mask draws a fresh
-          mask at every recomputation from a generator keyed by (seed, step); oneshot draws
-          one.
+- random: the control, the same with the units chosen at random: a fresh mask at every
+          recomputation from a generator keyed by (seed, step).
 - sdclr:  SDCLR (Jiang et al. 2021): view 1 through the dense network, view 2 through its
           magnitude-pruned branch (the same weights times a global weight mask at
           `sdclr_ratio`, re-derived every `sdclr_every` steps); the probe reads the dense
@@ -42,7 +39,6 @@ checkpoints `dense_r<rho>_s<seed>_t<step>.pt`, and index.json.
 
 from __future__ import annotations
 
-import copy
 import math
 import multiprocessing
 import os
@@ -70,7 +66,7 @@ from imbcl.longtail.distributed import (
     set_threads,
 )
 from imbcl.longtail.params import RealParams
-from imbcl.longtail.vit import ViT, apply_masks, magnitude_masks, nt_xent, random_masks, views
+from imbcl.longtail.vit import ViT, magnitude_masks, nt_xent, random_masks, views
 
 VARIANTS = ("dense", "pruned", "random", "sdclr")
 RANDOM_STREAM = 7919  # keys the random control's masks apart from every other draw
@@ -168,13 +164,11 @@ class Loop:
     """What one training loop does besides dense SimCLR.
 
     forward: 'magnitude' or 'random' forward masks (Algorithm 1 and its control);
-    sdclr: the pruned second branch; frozen: one-shot masks re-applied after every step;
-    curve: keep the weights every cfg.curve_every steps.
+    sdclr: the pruned second branch; curve: keep the weights every cfg.curve_every steps.
     """
 
     forward: str | None = None
     sdclr: bool = False
-    frozen: list[torch.Tensor] | None = None
     curve: bool = False
     masks_seen: list[list[torch.Tensor]] = field(default_factory=list)  # tests: each recompute
     record_masks: bool = False
@@ -232,8 +226,6 @@ def _loop(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if how.frozen is not None:
-            apply_masks(model, how.frozen)
         losses.append(float(loss.detach()))
         if how.curve and cfg.curve_every and (step + 1) % cfg.curve_every == 0:
             if step + 1 < cfg.steps:  # the last step is the run itself
@@ -278,9 +270,6 @@ def train_seed(
         return _loop(model, opt, gen, seed, x, fill, cfg, ctx, start, stop, how)
 
     runs = []
-    if cfg.prune_method == "oneshot" and any(v in variants for v in ("pruned", "random")):
-        runs += _oneshot(fresh, loop, cfg, seed, rho, variants, curve)
-        variants = tuple(v for v in variants if v not in ("dense", "pruned", "random"))
     for variant in variants:
         how = {
             "dense": Loop(curve=curve),
@@ -297,39 +286,6 @@ def train_seed(
     return runs
 
 
-def _oneshot(fresh, loop, cfg: RealParams, seed: int, rho: float, variants, curve: bool):
-    """The one-shot ablation: dense, pruned and random share the dense run until prune_at
-    (trained once and branched: model, optimiser and generator state copied)."""
-    t0 = time.perf_counter()
-    base, gen = fresh(), torch.Generator().manual_seed(seed)
-    opt = _optimizer(base, cfg)
-    warm, warm_curve = loop(base, opt, gen, 0, cfg.prune_at, Loop(curve=curve))
-    snapshot = (copy.deepcopy(base.state_dict()), copy.deepcopy(opt.state_dict()), gen.get_state())
-    warm_seconds = time.perf_counter() - t0
-    runs = []
-    for variant in ("dense", "pruned", "random"):
-        if variant not in variants:
-            continue
-        t0 = time.perf_counter()
-        model = fresh()
-        model.load_state_dict(snapshot[0])
-        opt = _optimizer(model, cfg)
-        opt.load_state_dict(copy.deepcopy(snapshot[1]))
-        gen.set_state(snapshot[2])
-        how = Loop(curve=curve and variant == "dense")
-        if variant == "pruned":
-            how.frozen = magnitude_masks(model, cfg)
-        elif variant == "random":  # its own generator: the data stream stays the same
-            how.frozen = random_masks(model, cfg, mask_generator(seed, cfg.prune_at))
-        if how.frozen is not None:
-            apply_masks(model, how.frozen)
-        rest, rest_curve = loop(model, opt, gen, cfg.prune_at, cfg.steps, how)
-        states = {**warm_curve, **rest_curve} if variant == "dense" else {}
-        seconds = warm_seconds + time.perf_counter() - t0
-        runs.append(RealRun(variant, rho, seed, _cpu_state(model), warm + rest, seconds, states))
-    return runs
-
-
 PAIR = ("dense", "pruned")  # the paper's pair, all that an extra rho trains
 
 
@@ -339,13 +295,8 @@ def variants_at(cfg: RealParams, rho: float) -> tuple[str, ...]:
 
 
 def chains(cfg: RealParams, rho: float) -> tuple[tuple[str, ...], ...]:
-    """The independent jobs of one (rho, seed): every variant alone, except the one-shot
-    ablation's dense, pruned and random, which share their warm-up."""
-    wanted = variants_at(cfg, rho)
-    if cfg.prune_method == "oneshot":
-        shared = tuple(v for v in ("dense", "pruned", "random") if v in wanted)
-        return (shared, *((("sdclr",),) if "sdclr" in wanted else ()))
-    return tuple((v,) for v in wanted)
+    """The independent jobs of one (rho, seed): every variant alone."""
+    return tuple((v,) for v in variants_at(cfg, rho))
 
 
 def _train_chain(x, cfg: RealParams, seed: int, chain: tuple[str, ...], rho: float, fill):

@@ -240,11 +240,3 @@ def random_masks(model: ViT, cfg: RealParams, gen: torch.Generator) -> list[torc
         unit_mask(torch.rand(w.shape, generator=gen).to(w.device), cfg, cfg.prune_ratio).to(w.dtype)
         for w in neuron_weights(model)
     ]
-
-
-@torch.no_grad()
-def apply_masks(model: ViT, masks: list[torch.Tensor]) -> None:
-    """Zero the pruned weights in place (the one-shot ablation: after every optimiser step
-    they stay zero). Entry masks (neurons, D) only."""
-    for w, m in zip(neuron_weights(model), masks, strict=True):
-        w.mul_(m)

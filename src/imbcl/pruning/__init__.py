@@ -1,10 +1,11 @@
-"""The pruning track (claim C6), read top to bottom:
+"""The pruning track (claim C6): the paper's Algorithm 1 on the synthetic model.
 
-masks       masks from scores at each granularity (magnitude or random)
-jobs        a pruned run (Job), replay to the pruning step, masked training, bias schedules
-design      which cells of runs the study holds (Cell, design), the sweep's model
-measures    the final measures of one run
-experiment  runs the design: one row per run, then the summaries (run)
-claims      paired effects, the regime map, C6, the table of variants, the metrics
-figures     the figures of the prune_figures stage
+params         the section prune and the schema of its stages
+forward        the C6 study: dense, pruned and random-mask runs over the rho grid
+study          one call from the stage: runs, measures, claim row, tables
+claims         the C6 statistics, their paired effects and the claim row
+figures        the C6 figure
+sensitivity    the sensitivity map of Algorithm 1 (alpha x every x unit), sensitivity/dvc.yaml
+
+The masks themselves (Algorithm 1's forward-only mask) live in synthetic.masking.
 """

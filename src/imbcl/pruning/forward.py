@@ -126,7 +126,7 @@ def setting(
     early: int,
     bias: float | None = None,
 ) -> Setting:
-    """The `small` model (scaled, no overrides) at `width`; bias: a calibrated constant
+    """The `small` model (scaled) at `width`; bias: a calibrated constant
     b replacing model.bias_final (None keeps the params' schedule)."""
     d, m, t = scaled(data, model, train, small)
     if bias is not None:

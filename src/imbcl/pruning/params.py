@@ -1,12 +1,9 @@
 """Parameters of the pruning experiments (claim C6): the section prune (the paper's
-Algorithm 1, stages prune_forward and prune_sensitivity), the section ablation (the project's
-own one-shot frozen masks, stages prune and prune_figures of ablation/dvc.yaml), and the
-schemas of those stages."""
+Algorithm 1, stages prune_forward and prune_sensitivity) and the schema of those stages."""
 
-from typing import Annotated, Any, Literal, Self, get_args
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, PlainValidator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, model_validator
 
 from imbcl.core.errors import ParamError
 from imbcl.core.params import (
@@ -16,7 +13,6 @@ from imbcl.core.params import (
     Stage,
     at_least,
     expect,
-    open_unit,
     positive,
     probability,
     unit_open,
@@ -25,33 +21,9 @@ from imbcl.synthetic.params import (
     AnalyzeParams,
     DataParams,
     ModelParams,
-    SmallOverrides,
     SmallParams,
     TrainParams,
-    sizes_ok,
 )
-
-PruneMethod = Literal[
-    "magnitude_global",
-    "magnitude_neuron",
-    "magnitude_input",
-    "magnitude_neuron_whole",
-    "random",
-]
-PRUNE_METHODS: tuple[str, ...] = get_args(PruneMethod)
-
-
-def _timing(value: Any) -> Any:
-    """A pruning time: a step (int >= 0), `init` (step 0) or `stage1` (end of stage 1)."""
-    if isinstance(value, bool) or not (
-        (isinstance(value, int) and value >= 0) or value in ("init", "stage1")
-    ):
-        raise PydanticCustomError("timing", "expected a step, init or stage1")
-    return value
-
-
-Timing = Annotated[int | str, PlainValidator(_timing)]
-
 
 ForwardStatistic = Literal["growth", "slope", "specialists", "sign"]
 
@@ -69,12 +41,11 @@ class PruneParams(Section):
     """The paper's Algorithm 1 (stages prune_forward, prune_sensitivity; synthetic.masking):
     a forward-only mask recomputed from the current weights, every parameter updated.
 
-    The one-shot frozen masks are not the paper's method: they are the project's own
-    ablation, configured in the section `ablation` (`AblationParams`). `ratio`, `unit`,
-    `every` and `start` are Algorithm 1 as the C6 study runs it, fixed before the runs.
+    `ratio`, `unit`, `every` and `start` are Algorithm 1 as the C6 study runs it, fixed
+    before the runs.
     """
 
-    method: Literal["forward_mask"] = "forward_mask"  # the only one; one-shot: `ablation`
+    method: Literal["forward_mask"] = "forward_mask"  # the only one
     ratio: Annotated[Float, unit_open()] = 0.5  # alpha: share of units masked
     unit: Literal["neuron", "entry"] = "neuron"  # neuron: the theory's unit
     every: Annotated[Int, at_least(1)] = 1  # recompute the mask every this many steps
@@ -104,80 +75,6 @@ class PruneParams(Section):
     sensitivity_seeds: Annotated[Int, at_least(2)] = 3
 
 
-class AblationParams(Section):
-    """The project's own ablation of C6, not the paper's method: one-shot magnitude masks on
-    the neuron weights, frozen at zero during the masked training after them, and the sweep
-    grid (pipeline ablation/dvc.yaml, stages prune and prune_figures).
-
-    `method`, `ratio` and `at` also name the pre-registered candidate: fixed here before
-    the runs, it is the variant whose effect the ablation reports against the dense run and
-    against the random mask of the same ratio and step.
-    """
-
-    method: PruneMethod = "magnitude_input"
-    ratio: Annotated[Float, unit_open()] = 0.8  # share of the w entries (or neurons) zeroed
-    at: Annotated[Timing, expect("a step (integer >= 0), init, or stage1")] = 200
-    rewind: bool = False  # lottery ticket: mask from step `at`, weights rewound to init
-    probe_c: Annotated[Float, positive()] = 1.0  # inverse L2 strength of the probe
-    probe_train_fraction: Annotated[Float, open_unit()] = 0.5
-    # The sweep: the `small` model (with small_overrides), more seeds.
-    sweep_seeds: Annotated[Int, at_least(2)] = 5
-    sweep_width: Annotated[Int, at_least(1)] = 16
-    sweep_ratios: Annotated[
-        list[Annotated[Float, Field(ge=0, lt=1)]],
-        expect("a list of numbers in [0, 1)", min_length=1),
-    ] = [0.5, 0.8, 0.9]
-    sweep_at: Annotated[
-        list[Timing], expect("a list of steps (integers >= 0), init or stage1", min_length=1)
-    ] = ["init", 200, "stage1"]
-    sweep_bias: Annotated[
-        list[Literal["shared", "noise"]], expect("a list of shared, noise", min_length=1)
-    ] = ["shared", "noise"]
-    # The ablation's small model keeps the main model's L and init (data.tokens,
-    # model.init_std).
-    small_overrides: Annotated[SmallOverrides, expect("a mapping of keys of small to override")] = (
-        SmallOverrides(tokens=8, init_std=0.01)
-    )
-
-
-class AblationStage(Stage):
-    """stages/prune.py (the ablation): the main runs pruned at ablation.at, and the sweep on
-    the small model (`scaled(data, model, train, small, ablation.small_overrides)`)."""
-
-    data: DataParams
-    model: ModelParams
-    train: TrainParams
-    analyze: AnalyzeParams
-    small: SmallParams
-    ablation: AblationParams
-
-    @model_validator(mode="after")
-    def _steps(self) -> Self:
-        overrides = self.ablation.small_overrides
-        small = self.small.with_overrides(overrides)
-        if not sizes_ok(small):
-            raise ParamError(
-                f"ablation.small_overrides = {overrides.model_dump(exclude_none=True)}: "
-                "expected n_majority < n_features <= dim once applied to small"
-            )
-        steps_key = (
-            "ablation.small_overrides.steps" if overrides.steps is not None else "small.steps"
-        )
-        for name in ("at", "sweep_at"):
-            value = getattr(self.ablation, name)
-            listed = value if isinstance(value, list) else [value]
-            if any(isinstance(v, int) and v >= small.steps for v in listed):
-                raise ParamError(
-                    f"ablation.{name} = {value!r}: expected steps below {steps_key} = {small.steps}"
-                )
-        if isinstance(self.ablation.at, int) and self.ablation.at >= self.train.steps:
-            raise ParamError(
-                f"ablation.at = {self.ablation.at}: expected a step below train.steps = "
-                f"{self.train.steps}"
-            )
-        return self
-
-
 class PruneForwardStage(Stage):
     """stages/prune_forward.py and stages/prune_sensitivity.py: Algorithm 1 on the small
     model (`scaled(data, model, train, small)`) at width prune.width."""
@@ -204,9 +101,3 @@ class PruneForwardStage(Stage):
                 f"small.steps = {self.small.steps}"
             )
         return self
-
-
-class AblationFiguresStage(Stage):
-    """stages/prune_figures.py: the figures of the ablation's pruning runs."""
-
-    ablation: AblationParams

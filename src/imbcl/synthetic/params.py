@@ -2,7 +2,7 @@
 schemas of the stages synthesize, train and report."""
 
 import math
-from typing import Annotated, ClassVar, Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -145,32 +145,9 @@ class SmallParams(Section):
             )
         return self
 
-    def with_overrides(self, overrides: "SmallOverrides | None") -> "SmallParams":
-        """This model with the keys `overrides` sets (those not None) replaced."""
-        if overrides is None:
-            return self
-        return self.model_copy(update=overrides.model_dump(exclude_none=True))
-
 
 def sizes_ok(small: SmallParams) -> bool:
     return small.n_majority < small.n_features <= small.dim
-
-
-class SmallOverrides(Section):
-    """Optional overrides of SmallParams' fields for one use of the small model; a key left
-    out (or null) keeps the value of the `small` section."""
-
-    every_key: ClassVar[bool] = False
-
-    dim: Annotated[Int | None, at_least(2)] = None
-    n_features: Annotated[Int | None, at_least(2)] = None
-    n_majority: Annotated[Int | None, at_least(1)] = None
-    tokens: Annotated[Int | None, at_least(1)] = None
-    init_std: Annotated[Float | None, positive()] = None
-    steps: Annotated[Int | None, at_least(2)] = None
-    batch: Annotated[Int | None, at_least(2)] = None
-    lr: Annotated[Float | None, positive()] = None
-    bias_ramp_steps: Annotated[Int | None, at_least(1)] = None
 
 
 def scaled(
@@ -178,7 +155,6 @@ def scaled(
     model: ModelParams,
     train: TrainParams,
     small: SmallParams,
-    overrides: SmallOverrides | None = None,
 ) -> tuple[DataParams, ModelParams, TrainParams]:
     """data, model and train with the small model's sizes, init, bias ramp and optimiser.
 
@@ -186,7 +162,7 @@ def scaled(
     steps, batch, lr. Everything else is shared. A caller sets what is its own on top
     (the width, the seeds, the logging and checkpoint steps).
     """
-    s = small.with_overrides(overrides)
+    s = small
     return (
         data.model_copy(
             update={

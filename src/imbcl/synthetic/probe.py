@@ -1,16 +1,12 @@
 """Linear probes on a frozen encoder, fitted on the first part of the balanced held-out set
 and scored on the rest, on standardised encoder outputs (scikit-learn).
 
-- `linear_probe` (presence): one L2-regularised logistic regression per feature predicting
-  whether the feature is present in X; test AUC (threshold-free, not flattered by a
-  feature's base rate) and accuracy.
 - `signed_probe` (the signed readout): one ridge regression per feature predicting the
   signed token-summed coefficient z_hat_j = sum_r z_rj; test R^2, and the sign accuracy on
   the test samples where z_hat_j != 0.
 
 The encoder is odd, f(-X) = -f(X): flipping a latent's sign keeps its presence and flips
-f, so presence is invisible to a linear readout of f, however well f encodes the feature
-(an oracle f = z_hat scores AUC 0.5). The signed readout is what an odd encoder can show.
+f, so a probe of presence cannot read it; the signed readout is what an odd encoder can show.
 Groups average over their features; the head-tail gap is majority minus minority.
 """
 
@@ -19,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import r2_score, roc_auc_score
+from sklearn.linear_model import Ridge
+from sklearn.metrics import r2_score
 from sklearn.preprocessing import StandardScaler
 
 from imbcl.synthetic.model import Params, encode
@@ -39,31 +35,6 @@ def encoder_features(
             xb = torch.as_tensor(x[lo : lo + chunk])[None].expand(R, -1, -1, -1)  # (R, B, L, d)
             out.append(encode(params, xb, bias).double().numpy())
     return np.concatenate(out, axis=1)
-
-
-def linear_probe(
-    features: np.ndarray, present: np.ndarray, c: float, train_fraction: float
-) -> pd.DataFrame:
-    """Per-feature test AUC and accuracy. features (n, m), present (n, K) bool.
-
-    Returns one row per feature: feature, auc, accuracy (NaN where a split has one class).
-    """
-    z_train, z_test, n_train = _split(features, train_fraction)
-    rows = []
-    for j in range(present.shape[1]):
-        y_train, y_test = present[:n_train, j], present[n_train:, j]
-        if len(np.unique(y_train)) < 2 or len(np.unique(y_test)) < 2:
-            rows.append({"feature": j, "auc": np.nan, "accuracy": np.nan})
-            continue
-        clf = LogisticRegression(C=c, max_iter=2000).fit(z_train, y_train)
-        rows.append(
-            {
-                "feature": j,
-                "auc": float(roc_auc_score(y_test, clf.decision_function(z_test))),
-                "accuracy": float(clf.score(z_test, y_test)),
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def _split(features: np.ndarray, train_fraction: float) -> tuple[np.ndarray, np.ndarray, int]:
@@ -102,11 +73,12 @@ def signed_probe(
 
 
 def group_summary(
-    per_feature: pd.DataFrame, majority: np.ndarray, metrics: tuple[str, ...] = ("auc", "accuracy")
+    per_feature: pd.DataFrame,
+    majority: np.ndarray,
+    metrics: tuple[str, ...] = ("r2", "sign_accuracy"),
 ) -> dict[str, float]:
-    """Majority / minority means of the probe's metrics (the presence probe's AUC and
-    accuracy by default; ("r2", "sign_accuracy") for the signed probe) and the head-tail
-    gaps: probe_{majority,minority,gap}_<metric>."""
+    """Majority / minority means of the signed probe's metrics and the head-tail gaps:
+    probe_{majority,minority,gap}_<metric>."""
     out = {}
     for metric in metrics:
         values = per_feature[metric].to_numpy()

@@ -7,12 +7,9 @@ u_i = W_V^T w_i on the features, ||u_i||, and the noise residual ||u_i - M M^T u
 
 Plain SGD on loss + (lambda / 2)||theta||^2; the gradient by the hand-written or the
 autograd backend (step.py). W_Q, W_K, W_V are updated only when `model.attention` trains
-them. Two kinds of mask on the neuron weights w:
-
-- `mask` (from the pruning stage, an ablation): one frozen 0/1 mask, applied to the gradient
-  and to the weights, so pruned entries stay exactly zero under the loss and weight decay;
-- `forward_mask` (the paper's Algorithm 1, masking.py): a mask recomputed from the current
-  weights, applied in the forward pass only; every entry of w is updated.
+them. `forward_mask` (the paper's Algorithm 1, masking.py): a mask on the neuron weights w
+recomputed from the current weights, applied in the forward pass only; every entry of w is
+updated.
 
 The run types and their storage live in runs.py and are re-exported here.
 """
@@ -113,7 +110,6 @@ def train_group(
     *,
     start: Params | None = None,
     start_step: int = 0,
-    mask: torch.Tensor | None = None,
     forward_mask: ForwardMask | None = None,
     progress: bool = True,
     bias_fn: Callable[[int, Params], torch.Tensor | float] | None = None,
@@ -123,8 +119,7 @@ def train_group(
     start: stacked parameters to resume from (default: each run's seeded init); a "mask"
         entry is the forward mask in use at start_step (else it is recomputed there). The
         run computes in the dtype of its parameters (float64 starts give a float64 run).
-    mask: (R, m, d) 0/1 mask on the neuron weights, held fixed for the whole call.
-    forward_mask: a forward-only mask schedule (Algorithm 1); None = dense. Not with `mask`.
+    forward_mask: a forward-only mask schedule (Algorithm 1); None = dense.
         The logged dynamics are those of the masked weights w * mask, and the checkpoints
         carry the mask in use as "mask" (R, m, d).
     bias_fn: b(t) as a float or per-neuron (R, m) tensor, from the step and the weights the
@@ -133,8 +128,6 @@ def train_group(
     widths = {s.width for s in specs}
     if len(widths) != 1:
         raise ValueError(f"runs of one group must share a width, got {sorted(widths)}")
-    if mask is not None and forward_mask is not None:
-        raise ValueError("a frozen mask and a forward mask cannot be combined")
     device = resolve_device(train_cfg.device, key="train.device")
     cfg_m = replace(model_cfg, width=widths.pop())
     params = init_params(cfg_m, data_cfg.dim, [s.seed for s in specs]) if start is None else start
@@ -142,9 +135,6 @@ def train_group(
     fmask = params.pop("mask", None)  # (R, m, d): the forward mask in use, if any
     if fmask is not None and forward_mask is None:
         raise ValueError("start carries a forward mask: pass the forward_mask schedule")
-    if mask is not None:
-        mask = mask.to(device)
-        params["w"].mul_(mask)
     seeds = [s.seed for s in specs]
     attention_grad = attention_trained(model_cfg)
     dtype = params["w"].dtype  # the data follow the parameters (float32 by default)
@@ -220,8 +210,6 @@ def train_group(
         for p, g in grads.items():
             # The penalty (lambda / 2)||theta||^2 contributes lambda * theta to the gradient.
             g.add_(params[p], alpha=train_cfg.weight_decay)
-            if p == "w" and mask is not None:
-                g.mul_(mask)
             params[p].sub_(g, alpha=train_cfg.lr)
         bar.update(1)
     bar.close()

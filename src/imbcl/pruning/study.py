@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 from imbcl.core.report import Part
-from imbcl.pruning import forward_claims as fc
+from imbcl.pruning import claims as fc
+from imbcl.pruning.figures import ratio_figure
 from imbcl.pruning.forward import Setting, block_seeds, design, run_table, setting
-from imbcl.pruning.forward_figures import ratio_figure
 from imbcl.pruning.params import PruneForwardStage
 
 FIGURE_CAPTION = (
