@@ -1,7 +1,8 @@
 """Stage analyze: stage detection, growth rates and specialisation of the dense runs; C1, C2.
 
     python stages/analyze.py DATA TRAIN OUT TABLE
-reads   params.yaml [seed, analyze, health, train.seeds_per_block, train.batch];
+reads   params.yaml [seed, data, analyze, health, train.seeds_per_block, train.batch,
+        train.temperature];
         DATA/dictionary.npz; TRAIN (the train stage's runs and TRAIN/health.csv, their
         health certificates, judged here by the health rule)
 writes  OUT/{metrics,claims}.json, OUT/stages.json (stage boundaries per run);
@@ -16,7 +17,7 @@ from imbcl.core.params import load
 from imbcl.core.report import write_part
 from imbcl.dynamics.claims import Blocks, decide
 from imbcl.dynamics.params import AnalyzeStage
-from imbcl.synthetic.health import HEALTH_FILE, read_certificates
+from imbcl.synthetic.health import HEALTH_FILE, read_certificates, with_majority_oracle
 from imbcl.synthetic.train import load_runs
 
 
@@ -28,7 +29,18 @@ def main(data: str, train: str, out: str, table: str) -> None:
     certificates = read_certificates(
         cli.require(Path(train) / HEALTH_FILE, "the train stage's health certificates")
     )
-    majority = load_npz(dictionary)["majority"]
+    arrays = load_npz(dictionary)
+    majority = arrays["majority"]
+    certificates = with_majority_oracle(
+        certificates,
+        p.data,
+        arrays["M"],
+        majority,
+        p.train.temperature,
+        p.train.batch,
+        p.health,
+        p.seed,
+    )
     result = decide(runs, majority, p.analyze, p.health, certificates, p.train.batch, blocks)
     with atomic_dir(out) as tmp:
         write_part(tmp, result.part)

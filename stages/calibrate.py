@@ -1,10 +1,13 @@
-"""Stage calibrate: the default bias, chosen on the balanced control by a health rule.
+"""Stage calibrate: the bias per model size; the small model's chosen on its balanced control
+by a rule whose scores decide, the default size's declared (calibrate.default_bias).
 
     python stages/calibrate.py OUT TABLES
 reads   params.yaml [seed, data, model, train, small, calibrate, health]
-writes  OUT/bias.json (the chosen candidate: level, noise-tied or not), OUT/health.csv (one
+writes  OUT/bias.json ({"sizes": {"small": chosen, "default": declared}}, each a level and
+        noise-tied or not; the small one also at the top level), OUT/health.csv (one
         row per candidate and seed), OUT/figures.json (the report part);
-        TABLES/health.{csv,md} (per candidate: health means, share of healthy runs)
+        TABLES/health.{csv,md} (per candidate: health means, share of healthy runs, the
+        rule's score, eligible and chosen)
 Fails with one line when no candidate is healthy (nothing is written then).
 """
 
@@ -17,8 +20,8 @@ from imbcl.core.io import atomic_dir, atomic_path, write_json, write_text
 from imbcl.core.params import load
 from imbcl.core.report import Part, write_part
 from imbcl.core.runtime import set_threads
-from imbcl.synthetic.bias import candidate_bias
-from imbcl.synthetic.calibrate import calibrate, health_summary, unhealthy_summary
+from imbcl.synthetic.bias import Bias, candidate_bias
+from imbcl.synthetic.calibrate import calibrate, health_summary, scores, unhealthy_summary
 from imbcl.synthetic.health import rule_text
 from imbcl.synthetic.params import CalibrateStage
 
@@ -40,24 +43,36 @@ def main(out: str, tables: str) -> None:
         for b in (candidate_bias(c, cal.noise_level) for c in cal.candidates)
         if b.candidate == chosen
     )
-    summary = health_summary(table)
+    summary = health_summary(table).merge(
+        scores(table, cal, hp)[["candidate", "score", "eligible", "chosen"]], on="candidate"
+    )
+    default = Bias(f"{cal.default_bias:g}", cal.default_bias, tied=False)
     with atomic_path(Path(tables) / "health.csv") as tmp:
         summary.round(4).to_csv(tmp, index=False)
     caption = (
         f"Health of the balanced control (rho = 1, small model, m = {cal.width}, "
-        f"{cal.seeds} seeds) at each candidate bias. Healthy: {rule_text(hp)}. Chosen (the "
-        f"first candidate with every run healthy): {bias.candidate}."
+        f"{cal.seeds} seeds) at each candidate bias. Healthy: {rule_text(hp)}. Chosen for the "
+        f"small model: among the candidates with every run healthy (eligible), the highest "
+        f"score (mean gap closed): {bias.candidate}. The default size's bias is declared, not "
+        f"calibrated (calibrate.default_bias): {default.candidate}."
     )
     write_text(
         Path(tables) / "health.md", f"{caption}\n\n{summary.round(3).to_markdown(index=False)}\n"
     )
     with atomic_dir(out) as tmp:
-        write_json(tmp / "bias.json", bias.as_dict())
+        write_json(
+            tmp / "bias.json",
+            {**bias.as_dict(), "sizes": {"small": bias.as_dict(), "default": default.as_dict()}},
+        )
         table.round(6).to_csv(tmp / "health.csv", index=False)
         write_part(
             tmp,
             Part(
-                metrics={"bias_level": bias.level, "bias_noise_tied": float(bias.tied)},
+                metrics={
+                    "bias_level": bias.level,
+                    "bias_noise_tied": float(bias.tied),
+                    "default_bias_level": default.level,
+                },
                 section=f"Calibrated bias. {caption} (tables/health.md)",
             ),
         )

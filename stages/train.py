@@ -2,8 +2,8 @@
 
     python stages/train.py DATA BIAS OUT
 reads   params.yaml [seed, data, model, train, health.eval_samples, health.heldout_batches];
-        DATA/dictionary.npz; BIAS (the calibrate stage's bias.json, used instead of
-        model.bias_final and model.bias_schedule)
+        DATA/dictionary.npz; BIAS (the calibrate stage's bias.json: the default size's bias,
+        used instead of model.bias_final and model.bias_schedule)
 writes  OUT/<run>.npz (trajectory), OUT/<run>.ckpt.npz (checkpoints), OUT/index.json (runs
         and the roles' ratios), OUT/health.csv (each run's health certificate, held-out
         pairs at its own rho: synthetic.health; the analyze stage applies the rule)
@@ -27,7 +27,7 @@ def main(data: str, bias: str, out: str) -> None:
     p = load(cli.params_path(), TrainStage)
     set_threads(p.train.threads)  # train.threads: the same bytes for any count
     dictionary = cli.require(Path(data) / "dictionary.npz", "the synthesize stage's output")
-    b = read_bias(cli.require(bias, "the calibrate stage's bias.json"))
+    b = read_bias(cli.require(bias, "the calibrate stage's bias.json"), "default")
     arrays = load_npz(dictionary)
     M, majority, model = arrays["M"], arrays["majority"], b.model(p.model)
     results, roles = role_runs(p.data, model, p.train, M, p.seed, bias_fn=b.fn(model, M))

@@ -1,6 +1,7 @@
 """The calibrated bias: the health rule on constructed tables, the paper's setting as the
 default, the noise-tied bias, a tiny calibration, and the stage's one-line errors."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import torch
 from imbcl.core.errors import ParamError
 from imbcl.core.params import replace
 from imbcl.synthetic.bias import Bias, candidate_bias, noise_tied_bias, read_bias
-from imbcl.synthetic.calibrate import calibrate, choose, unhealthy_summary
+from imbcl.synthetic.calibrate import calibrate, choose, scores, unhealthy_summary
 from imbcl.synthetic.health import mark
 from imbcl.synthetic.model import init_params
 from imbcl.synthetic.params import (
@@ -46,7 +47,7 @@ def table(per_candidate: dict[str, list[dict]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_the_rule_picks_the_largest_candidate_whose_runs_are_all_healthy():
+def test_the_rule_picks_the_highest_score_among_candidates_whose_runs_are_all_healthy():
     t = table(
         {
             "0.3": [{}, {"nonzero_share": 0.002}],  # one dead run: the level fails
@@ -55,8 +56,30 @@ def test_the_rule_picks_the_largest_candidate_whose_runs_are_all_healthy():
             "noise": [{}, {}],
         }
     )
-    assert choose(t, CAL, HP) == "0.03"
+    assert choose(t, CAL, HP) == "0.03"  # 0.03 and noise score equal: list order breaks ties
     assert mark(t, HP).healthy.tolist() == [True, False, True, False, True, True, True, True]
+
+
+def test_calibration_chooses_by_score_not_list_order():
+    """Every candidate healthy; the last in the list closes most of the gap and wins."""
+    better = {"loss_ratio": 0.25, "gap_closed": 0.9375}
+    t = table({"0.3": [{}, {}], "0.1": [{}, {}], "0.03": [{}, {}], "noise": [better, better]})
+    assert choose(t, CAL, HP) == "noise"
+    s = scores(t, CAL, HP)
+    assert s.candidate.tolist() == ["0.3", "0.1", "0.03", "noise"]
+    assert s.score.tolist() == pytest.approx([0.875, 0.875, 0.875, 0.9375])
+    assert s.chosen.tolist() == [False, False, False, True] and s.eligible.all()
+    # an unhealthy candidate never wins, whatever its score
+    t2 = table({"0.3": [{}, {}], "noise": [better, {"nonzero_share": 0.001, **better}]})
+    assert choose(t2, CAL, HP) == "0.3"
+
+
+def test_the_sizes_read_their_own_bias(tmp_path):
+    path = tmp_path / "bias.json"
+    small = {"candidate": "0.03", "level": 0.03, "tied": False}
+    default = {"candidate": "0.3", "level": 0.3, "tied": False}
+    path.write_text(json.dumps({**small, "sizes": {"small": small, "default": default}}))
+    assert read_bias(path).level == 0.03 and read_bias(path, "default").level == 0.3
 
 
 def test_each_health_check_and_none_healthy():
@@ -135,7 +158,8 @@ def test_a_tiny_calibration_returns_one_row_per_candidate_and_seed():
         nonzero_max=1.0,
     )
     t, chosen = calibrate(DataParams(), ModelParams(), TrainParams(), small, cal, hp, seed=0)
-    assert len(t) == 4 * 2 and chosen == "0.3"
+    s = scores(t, cal, hp)
+    assert len(t) == 4 * 2 and chosen == s.candidate[s.score.idxmax()]
     assert t.seed.tolist()[:2] == [0, 1] and t.healthy.all()
 
 

@@ -4,14 +4,23 @@ against a hand-computed loss; held-out pairs at a run's own rho."""
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from imbcl.core.errors import InputError
 from imbcl.core.params import replace
 from imbcl.synthetic.data import RunStream, eval_set, heldout_pairs, make_dictionary, stacked_steps
-from imbcl.synthetic.health import CERTIFICATE, health, oracle_loss, read_certificates
+from imbcl.synthetic.health import (
+    REQUIRED,
+    failure,
+    health,
+    oracle_loss,
+    read_certificates,
+    with_majority_oracle,
+)
 from imbcl.synthetic.model import init_params
+from imbcl.synthetic.params import HealthParams
 from imbcl.synthetic.train import RunSpec, train_group
 
 
@@ -42,6 +51,9 @@ def test_health_of_a_dead_and_of_a_trained_encoder(tiny):
     assert gone["loss_ratio"] == pytest.approx(1.0, abs=1e-6) and gone["chance_loss"] == np.log(32)
     assert gone["gap_closed"] == pytest.approx(0.0, abs=1e-6)  # no way from chance at all
     assert alive["gap_closed"] > 0.3 and 0 < alive["oracle_ratio"] < alive["loss_ratio"]
+    # the majority oracle reads fewer features: it tells fewer samples apart
+    assert alive["oracle_majority_ratio"] > alive["oracle_ratio"]
+    assert alive["gap_closed_majority"] > alive["gap_closed"]
     assert abs(gone["probe_majority_sign_accuracy"] - 0.5) < 0.1
     assert alive["loss_ratio"] < 0.9 and alive["nonzero_share"] > 0.05
     assert alive["probe_majority_r2"] > 0.3 and alive["probe_majority_sign_accuracy"] > 0.8
@@ -109,7 +121,14 @@ def test_heldout_pairs_carry_their_latent_and_follow_rho(tiny):
     [
         ("", "not a readable CSV"),
         ("run,loss_ratio\nx,0.1\n", "missing columns"),
-        ("run," + ",".join(CERTIFICATE) + "\nx," + ",".join(["0.5"] * 8) + ",oops\n", "numbers"),
+        (
+            "run,"
+            + ",".join(REQUIRED)
+            + "\nx,"
+            + ",".join(["0.5"] * (len(REQUIRED) - 1))
+            + ",oops\n",
+            "numbers",
+        ),
     ],
 )
 def test_a_damaged_certificate_file_is_one_line(tmp_path, text, message):
@@ -117,3 +136,50 @@ def test_a_damaged_certificate_file_is_one_line(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(InputError, match=message):
         read_certificates(path)
+
+
+def _cert(rho: float, loss_ratio: float, minority_acc: float) -> dict:
+    """A certificate whose full oracle sits at 0.2 log B and majority oracle at 0.5 log B."""
+    return {
+        "imbalance_ratio": rho,
+        "loss_ratio": loss_ratio,
+        "oracle_ratio": 0.2,
+        "gap_closed": (1 - loss_ratio) / 0.8,
+        "oracle_majority_ratio": 0.5,
+        "gap_closed_majority": (1 - loss_ratio) / 0.5,
+        "probe_majority_sign_accuracy": 0.99,
+        "probe_minority_sign_accuracy": minority_acc,
+        "nonzero_share": 0.3,
+    }
+
+
+def test_an_encoder_that_reads_only_the_majority_is_healthy_where_imbalanced():
+    """Loss at the majority oracle's (0.5 log B), minority sign accuracy at chance: at
+    rho = 10 the minority is the claims' outcome and the run is healthy. At rho = 1 the
+    recipe is judged against the oracle of every feature."""
+    hp = HealthParams()
+    assert failure(_cert(10.0, 0.5, minority_acc=0.5), hp) == ""
+    assert failure(_cert(10.0, 0.5, minority_acc=0.99), hp) == ""  # the minority is not read
+    assert failure(_cert(10.0, 0.8, minority_acc=0.99), hp).startswith("gap closed 0.4")
+    # rho = 1 is judged against the oracle of every feature: 0.7 log B closes 0.375 of it,
+    # while against the majority oracle it would close 0.6
+    assert failure(_cert(1.0, 0.7, 0.99), hp).startswith("gap closed 0.375")
+    assert failure(_cert(10.0, 0.7, 0.5), hp) == ""
+    no_oracle = {k: v for k, v in _cert(10.0, 0.5, 0.5).items() if k != "gap_closed_majority"}
+    assert failure(no_oracle, hp) == "no majority-oracle loss in the certificate"
+
+
+def test_a_certificate_is_completed_with_the_numbers_health_writes(tiny):
+    data, model, train = tiny
+    D = make_dictionary(data, 0)
+    hp = HealthParams(heldout_batches=2)
+    pairs = heldout_pairs(data, D.M, seed=0, batch=32, n_batches=2, imbalance_ratio=10.0)
+    ev = eval_set(replace(data, eval_samples=64), D.M, seed=0)
+    params = init_params(model, data.dim, [0])
+    (cert,) = health(
+        params, pairs, ev["x"], ev["z_sum"], D.majority, model.bias_final, train.temperature
+    )
+    old = pd.DataFrame([{"imbalance_ratio": 10.0, "loss_ratio": cert["loss_ratio"]}])
+    done = with_majority_oracle(old, data, D.M, D.majority, train.temperature, 32, hp, 0)
+    assert done.oracle_majority_ratio[0] == pytest.approx(cert["oracle_majority_ratio"])
+    assert done.gap_closed_majority[0] == pytest.approx(cert["gap_closed_majority"])

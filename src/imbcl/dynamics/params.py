@@ -2,14 +2,16 @@
 other synthetic tracks and lives in `imbcl.synthetic.params`)."""
 
 from imbcl.core.params import Stage
-from imbcl.synthetic.params import AnalyzeParams, HealthParams, TrainParams
+from imbcl.synthetic.params import AnalyzeParams, DataParams, HealthParams, TrainParams
 
 
 class AnalyzeStage(Stage):
     """stages/analyze.py: stage detection and claims C1, C2 (train: the seeds of the two
     replication blocks and the batch, whose log is the loss's chance value; health: the
-    rule applied to the train stage's health certificates)."""
+    rule applied to the train stage's health certificates; data and train.temperature: the
+    held-out pairs of the majority oracle)."""
 
+    data: DataParams
     analyze: AnalyzeParams
     train: TrainParams
     health: HealthParams

@@ -78,9 +78,14 @@ def candidate_bias(candidate: float | str, noise_level: float) -> Bias:
     return Bias(f"{float(candidate):g}", float(candidate), tied=False)
 
 
-def read_bias(path: str | Path) -> Bias:
-    """The bias the calibrate stage chose (its bias.json)."""
+SIZES = ("small", "default")
+
+
+def read_bias(path: str | Path, size: str = "small") -> Bias:
+    """The bias of one model size from the calibrate stage's bias.json: {"sizes": {size:
+    bias}} (a file with one bias at the top level serves every size)."""
     try:
-        return Bias.from_dict(read_json(path))
+        d = read_json(path)
+        return Bias.from_dict(d["sizes"][size] if "sizes" in d else d)
     except (KeyError, TypeError, ValueError) as err:
         raise InputError(f"{path}: not a bias written by the calibrate stage ({err})") from err

@@ -1,16 +1,17 @@
-"""The calibrated default bias: train the balanced control (rho = 1) of the small model at
-each candidate bias, certify each run's health (health.py), and pick by a rule fixed in
-params before any run:
+"""The bias per model size. The small model: train its balanced control (rho = 1) at each
+candidate bias, certify each run's health (health.py), and pick by a rule fixed in params
+before any run, whose scores decide:
 
-    the first candidate of `calibrate.candidates` (largest level first) whose balanced runs
-    are all healthy by the health rule (HealthParams, health.failure): the held-out InfoNCE
-    loss closes >= min_gap_closed of the way from chance to the oracle's, majority sign
-    accuracy of the signed probe >= min_sign_accuracy, share of non-zero outputs in
-    [nonzero_min, nonzero_max].
+    score = the mean over seeds of the gap closed (held-out InfoNCE loss from chance to the
+    oracle of every feature); among the candidates whose balanced runs are all healthy by
+    the health rule (health.failure), the highest score wins. The list order decides only
+    an exact tie of scores.
 
 The rule reads the balanced control only, never a claim statistic. If no candidate is
 healthy, `choose` returns None and the stage fails with one line naming each candidate's
-first failing check: claims measured on a dead encoder say little (see the design notes).
+first failing check. The default size is not calibrated (its runs are too costly for the
+time budget): its bias is declared in params (calibrate.default_bias) and written beside the
+small model's choice, so each size's stages read their own.
 """
 
 from __future__ import annotations
@@ -35,17 +36,36 @@ from imbcl.synthetic.train import RunSpec, train_runs
 HEALTH_COLUMNS = ("gap_closed", "probe_majority_sign_accuracy", "nonzero_share")
 
 
-def choose(table: pd.DataFrame, cal: CalibrateParams, hp: HealthParams) -> str | None:
-    """The rule: the first candidate (in calibrate.candidates order) whose runs are all
-    healthy, by its `candidate` name; None if none is. `table`: one row per run with a
-    `candidate` column and the HEALTH_COLUMNS."""
+def scores(table: pd.DataFrame, cal: CalibrateParams, hp: HealthParams) -> pd.DataFrame:
+    """Per candidate (in calibrate.candidates order): runs, healthy runs, `score` (mean gap
+    closed over its runs), `eligible` (all runs healthy) and `chosen`. `table`: one row per
+    run with a `candidate` column and the HEALTH_COLUMNS."""
     marked = mark(table, hp)
+    rows = []
     for c in cal.candidates:
         name = candidate_bias(c, cal.noise_level).candidate
         runs = marked[marked.candidate == name]
-        if len(runs) and bool(runs.healthy.all()):
-            return name
-    return None
+        rows.append(
+            {
+                "candidate": name,
+                "runs": len(runs),
+                "healthy": int(runs.healthy.sum()),
+                "score": float(runs.gap_closed.mean()) if len(runs) else float("nan"),
+                "eligible": bool(len(runs)) and bool(runs.healthy.all()),
+            }
+        )
+    out = pd.DataFrame(rows)
+    ok = out[out.eligible]
+    best = ok.score.idxmax() if len(ok) else None  # first of equal maxima: list order
+    out["chosen"] = [i == best for i in out.index]
+    return out
+
+
+def choose(table: pd.DataFrame, cal: CalibrateParams, hp: HealthParams) -> str | None:
+    """The rule: the eligible candidate (all runs healthy) with the highest score (`scores`),
+    by its `candidate` name; None if none is eligible."""
+    s = scores(table, cal, hp)
+    return str(s.candidate[s.chosen].iloc[0]) if s.chosen.any() else None
 
 
 def unhealthy_summary(table: pd.DataFrame, hp: HealthParams) -> str:

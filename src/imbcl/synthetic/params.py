@@ -198,6 +198,17 @@ class AnalyzeParams(Section):
     stage_gain_min: Annotated[Float, probability()] = 0.5  # C1: share of the 2-stage residual
     specialise_threshold: Annotated[Float, probability()] = 0.7  # normalised alignment
     learned_fraction: Annotated[Float, probability()] = 0.5  # C2: 'learned' = this share
+    # C1: the number of stages, chosen by a penalised criterion (dynamics.stages), never forced
+    stage_penalty: Annotated[Float, positive()] = 1.0  # times the BIC's log N per parameter
+    max_stages: Annotated[Int, at_least(2)] = 6  # most segments the search considers
+    stages_min_effect: Annotated[Float, positive()] = 0.5  # C1: margin of (segments - 2)
+    # C2: a group is learned when its strength curve ever reaches this (feature units); a
+    # minority that never does is "not learned" (an outcome; its timing is censored)
+    learned_strength: Annotated[Float, positive()] = 0.1
+    # final values are "converged" when every group curve changed by less than this share
+    # over the last `plateau_window` of training; otherwise they are "at step T"
+    plateau_window: Annotated[Float, open_unit()] = 0.2
+    plateau_rel_change: Annotated[Float, positive()] = 0.05
     confidence: Annotated[Float, open_unit()] = 0.95
     # C1: per seed, (majority - minority stage-1 log-growth rate) at the imbalanced rho minus
     # the same at rho = 1, log units per 1000 steps
@@ -207,13 +218,14 @@ class AnalyzeParams(Section):
 
 
 class CalibrateParams(Section):
-    """The calibrated default bias: the balanced control (rho = 1) of the small model at each
-    candidate bias, and the health rule that picks one, fixed before any run. The rule reads
-    the balanced runs only, never a claim statistic."""
+    """The bias per model size: the small model's chosen on its balanced control (rho = 1) at
+    each candidate bias by a rule fixed before any run, whose scores decide (the balanced
+    runs only, never a claim statistic); the default size's declared."""
 
     # candidate biases, in order of preference (largest level first): a number is the level
     # b reaches on the ramp schedule; `noise` is the noise-tied per-neuron bias b_i(t) whose
-    # mean follows the ramp to noise_level. The first candidate whose runs are all healthy wins.
+    # mean follows the ramp to noise_level. Among the candidates whose runs are all healthy,
+    # the highest score (mean gap closed) wins (synthetic.calibrate).
     candidates: Annotated[
         list[Float | Literal["noise"]],
         expect("a list of bias levels >= 0 or 'noise'", min_length=1),
@@ -221,6 +233,9 @@ class CalibrateParams(Section):
     noise_level: Annotated[Float, nonneg()] = 0.1  # mean level of the noise-tied candidate
     seeds: Annotated[Int, at_least(1)] = 4  # balanced runs per candidate: seed, seed + 1, ...
     width: Annotated[Int, at_least(1)] = 64  # m of the calibration runs
+    # the default size's bias level (ramp schedule, shared), declared, not calibrated: its
+    # runs are too costly to calibrate within the time budget
+    default_bias: Annotated[Float, nonneg()] = 0.3
 
     @model_validator(mode="after")
     def _order(self) -> Self:
