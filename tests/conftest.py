@@ -38,9 +38,9 @@ TINY = {
         "bias_ramp_steps": 20,
     },
     "sweep": {"ratios": [1.0, 10.0], "widths": [4, 8], "seeds_per_block": 2, "bootstrap": 50},
-    "calibrate": {"candidates": [0.1, "noise"], "seeds": 2, "width": 8},
-    # tiny runs are not trained to health: thresholds every run passes, so the first
-    # candidate is chosen and every claim is decided
+    "calibrate": {"candidates": [0.1, "noise"], "seeds": 2, "width": 8, "default_bias": 0.1},
+    # tiny runs are not trained to health: thresholds every run passes, so every candidate
+    # is eligible (the highest score wins) and every claim is decided
     "health": {
         "min_gap_closed": 0.0,
         "min_sign_accuracy": 0.0,

@@ -50,7 +50,9 @@ def runs(
                     "minority_final": mino,
                     "majority_peak": mino + gap,
                     "minority_peak": mino,
-                    "plateau_change": plateau,
+                    "majority_plateau_change": 0.01,
+                    "minority_plateau_change": plateau,
+                    "noise_plateau_change": 0.01,
                     "final_step": 2000,
                     "t_learn_majority": 100.0,
                     "t_learn_minority": (200.0 if rho > 1 else 100.0)
@@ -122,11 +124,19 @@ def test_c1_needs_three_stages_chosen_by_the_penalty():
     assert stages["theory_T1_ours"] == pytest.approx(np.log(100) / 0.0025)
 
 
+def test_a_count_at_the_search_cap_is_not_identified():
+    (c1, x), _ = both(runs(lambda s: 0.5, segments=CFG.max_stages))
+    assert c1.verdict == rg.INCONCLUSIVE == x["verdict_ungated"]
+    assert "stage count not identified" in x["conditions"][0]["reason"]
+
+
 def test_final_values_are_converged_or_dated():
     _, (_, flat) = both(runs(lambda s: 0.5))
     _, (_, moving) = both(runs(lambda s: 0.5, plateau=0.3))
     assert flat["conditions"][0]["final_values"].startswith("converged")
-    assert moving["conditions"][0]["final_values"].startswith("at step 2000")
+    assert moving["conditions"][0]["final_values"].startswith(
+        "at step 2000 (not converged: the minority curve"
+    )
 
 
 def test_a_ratio_equal_to_the_control_is_an_a_a_run_left_undecided():

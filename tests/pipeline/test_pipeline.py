@@ -21,7 +21,12 @@ def test_repro_then_noop_then_identical_rerun(dvc_repo):
     contract = {"id", "claim", "statistic", "value", "ci_low", "ci_high", "control", "rule"}
     for row in claims:
         assert contract | {"verdict"} <= set(row)
-        assert row["verdict"] in {"supported", "not supported", "inconclusive"}
+        words = {"supported", "reversed", "not supported", "inconclusive", "underpowered"}
+        assert row["verdict"] in words | {"not tested as intended"} or row["verdict"].startswith(
+            "supported in a regime"
+        )
+    for row in claims[:2]:  # C1, C2: per condition, with and without the health gate
+        assert row["conditions"] and row["regime"] and "verdict_ungated" in row
     assert (dvc_repo / "reports/figures/trajectories.png").stat().st_size > 10_000
     assert "## Claims" in (dvc_repo / "reports/README.md").read_text()
 

@@ -63,7 +63,7 @@ class RunSummary:
     initial: dict[str, float]  # group -> first logged value of its curve
     final: dict[str, float]  # group -> final value of its curve
     peak: dict[str, float]  # group -> largest logged value of its curve
-    plateau: float  # largest relative change of a group curve over the last window
+    plateau: dict[str, float]  # group -> relative change of its curve over the last window
     t_learn: dict[str, float]  # majority / minority -> step reaching learned_fraction; NaN
     # when the group never reaches analyze.learned_strength (censored: not learned)
     neurons: np.ndarray  # (K,) specialised neurons per feature at the end
@@ -86,7 +86,8 @@ class RunSummary:
             out[f"{g}_final"] = self.final[g]
             out[f"{g}_peak"] = self.peak[g]
             out[f"{g}_rate_s1"] = self.rates[g][0]
-        out["plateau_change"] = self.plateau
+        for g in GROUPS:
+            out[f"{g}_plateau_change"] = self.plateau[g]
         out["t_learn_majority"] = self.t_learn["majority"]
         out["t_learn_minority"] = self.t_learn["minority"]
         out["neurons_majority"] = float(self.neurons[majority].mean())
@@ -96,11 +97,13 @@ class RunSummary:
         return out
 
 
-def plateau_change(curves: dict[str, np.ndarray], steps: np.ndarray, window: float) -> float:
-    """max over groups of |c(T) - c(T - window T)| / |c(T)|: 0 for flat final curves."""
+def plateau_change(
+    curves: dict[str, np.ndarray], steps: np.ndarray, window: float
+) -> dict[str, float]:
+    """Per group |c(T) - c(T - window T)| / |c(T)|: 0 for a flat final curve."""
     start = steps[-1] - window * (steps[-1] - steps[0])
     i = int(np.searchsorted(steps, start))
-    return max(float(abs(c[-1] - c[i]) / max(abs(c[-1]), 1e-12)) for c in curves.values())
+    return {g: float(abs(c[-1] - c[i]) / max(abs(c[-1]), 1e-12)) for g, c in curves.items()}
 
 
 def summarise(
@@ -295,6 +298,16 @@ def claim_c1(
     stages_g, stages_u = decided(
         (imb.segments - 2).astype(float), healthy, labels, cfg.stages_min_effect, blocks, hp
     )
+    capped = int((imb.segments >= cfg.max_stages).sum())
+    if capped:  # the criterion wanted the most segments it may fit: the count is not found
+        for st in (stages_g, stages_u):
+            if st["verdict"] != rg.NOT_TESTED:
+                st["verdict"] = rg.INCONCLUSIVE
+                st["reason"] = (
+                    f"stage count not identified: {capped} of {len(imb)} runs chose the "
+                    f"search's cap, analyze.max_stages = {cfg.max_stages} (the log curves are "
+                    "not few linear pieces)"
+                )
     ends = [c for c in imb.columns if c.startswith("stage") and c.endswith("_end")]
     times = theory_times(
         float(imb.majority_initial.median()),
@@ -314,7 +327,8 @@ def claim_c1(
     ungated: list[dict] = []
     for g, st, out in ((growth_g, stages_g, conds), (growth_u, stages_u, ungated)):
         verdict = _combine(g["verdict"], st["verdict"])
-        reason = g["reason"] or st["reason"]
+        first, other = (g, st) if st["verdict"] == rg.SUPPORTED else (st, g)
+        reason = first["reason"] or other["reason"]
         out.append(
             {
                 **g,
@@ -379,17 +393,22 @@ def _outcome(imb: pd.DataFrame, cfg: AnalyzeParams) -> dict:
 
 
 def _dated(part: pd.DataFrame, cfg: AnalyzeParams) -> str:
-    """'converged' when every run's curves plateaued, else 'at step T'."""
-    worst = float(part.plateau_change.max())
+    """'converged' when every run's group curves plateaued, else 'at step T' naming the
+    group and run that moved most."""
+    cols = [f"{g}_plateau_change" for g in GROUPS]
     T = int(part.final_step.max())
-    if worst < cfg.plateau_rel_change:
+    worst = part[cols].max()
+    col = str(worst.idxmax())
+    if worst[col] < cfg.plateau_rel_change:
         return (
             f"converged (every group curve moved < {cfg.plateau_rel_change:g} relative over "
-            f"the last {cfg.plateau_window:g} of training; largest {worst:.3g})"
+            f"the last {cfg.plateau_window:g} of training; largest {worst[col]:.3g})"
         )
+    run = part.run[part[col].idxmax()] if "run" in part else "a run"
     return (
-        f"at step {T} (not converged: a curve moved {worst:.3g} relative over the last "
-        f"{cfg.plateau_window:g} of training)"
+        f"at step {T} (not converged: the {col.removesuffix('_plateau_change')} curve of "
+        f"{run} moved {worst[col]:.3g} relative over the last {cfg.plateau_window:g} of "
+        f"training)"
     )
 
 
