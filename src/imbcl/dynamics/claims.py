@@ -216,6 +216,7 @@ def _row(
     verdict_u, regime_u = rg.summarise(ungated, keys)
     if notes:
         regime = f"{regime} ({'; '.join(notes)})"
+        regime_u = f"{regime_u} ({'; '.join(notes)})"
     first = conds[0]
     row = Claim(
         id,

@@ -262,15 +262,16 @@ def failure(row: dict | pd.Series, hp: HealthParams) -> str:
     row: a certificate (`health`'s keys) with `imbalance_ratio` (absent: 1, the balanced
     control). At rho = 1 the loss is judged against the oracle of every feature; at rho > 1
     against the majority oracle (gap_closed_majority), so a run that loses the minority (the
-    outcome of C2-C5) is not unhealthy for it. Minority measures are never read."""
+    outcome of C2-C5) is not unhealthy for it. A row without that column (a table that kept
+    only some certificate keys) is judged against the full oracle, as before. Minority
+    measures are never read."""
     rho = float(row.get("imbalance_ratio", 1.0))
-    key, oracle = ("gap_closed", "oracle_ratio")
-    if rho > 1:
-        key, oracle = ("gap_closed_majority", "oracle_majority_ratio")
-        if key not in row or not np.isfinite(row[key]):
+    key, oracle, which = ("gap_closed", "oracle_ratio", "oracle")
+    if rho > 1 and "gap_closed_majority" in row:
+        key, oracle, which = ("gap_closed_majority", "oracle_majority_ratio", "majority oracle")
+        if not np.isfinite(row[key]):
             return "no majority-oracle loss in the certificate"
     if not row[key] >= hp.min_gap_closed:
-        which = "majority oracle" if rho > 1 else "oracle"
         return (
             f"gap closed {row[key]:.3g} < {hp.min_gap_closed:g} (loss "
             f"{row['loss_ratio']:.3g} log B, {which} {row[oracle]:.3g} log B)"
