@@ -2,7 +2,8 @@
 
     python stages/analyze.py DATA TRAIN OUT TABLE
 reads   params.yaml [seed, data, analyze, health, train.seeds_per_block, train.batch,
-        train.temperature];
+        train.temperature, calibrate.default_bias, model.bias_ramp_steps (the setting the
+        train stage's runs share, named in each condition)];
         DATA/dictionary.npz; TRAIN (the train stage's runs and TRAIN/health.csv, their
         health certificates, judged here by the health rule)
 writes  OUT/{metrics,claims}.json, OUT/stages.json (stage boundaries per run);
@@ -41,7 +42,10 @@ def main(data: str, train: str, out: str, table: str) -> None:
         p.health,
         p.seed,
     )
-    result = decide(runs, majority, p.analyze, p.health, certificates, p.train.batch, blocks)
+    setting = {"bias": p.calibrate.default_bias, "ramp": p.model.bias_ramp_steps}
+    result = decide(
+        runs, majority, p.analyze, p.health, certificates, p.train.batch, blocks, setting
+    )
     with atomic_dir(out) as tmp:
         write_part(tmp, result.part)
         write_json(tmp / "stages.json", result.stage_steps)

@@ -152,3 +152,11 @@ def test_a_ratio_equal_to_the_control_is_an_a_a_run_left_undecided():
     assert [r.verdict for r, _ in claim_rows(table, 10.0, 1.0, CFG, HP, BLOCKS)] == [
         rg.SUPPORTED
     ] * 2
+
+
+def test_a_condition_names_the_bias_and_ramp_its_runs_trained_with():
+    table = runs(lambda s: 0.7, minority_final=0.02)
+    setting = {"bias": 0.3, "ramp": 1000}
+    (_, x1), (_, x2) = claim_rows(table, 10.0, 1.0, CFG, HP, BLOCKS, setting)
+    assert x2["conditions"][0]["bias"] == 0.3 and x2["conditions"][0]["ramp"] == 1000
+    assert x2["regime"].startswith("holds at (rho 10, bias 0.3, ramp 1000) (rho 10: minority")

@@ -278,13 +278,14 @@ def claim_c1(
     cfg: AnalyzeParams,
     hp: HealthParams,
     blocks: Blocks,
+    setting: dict | None = None,
 ) -> tuple[Claim, dict]:
     """Two parts per condition, both needed: (a) at least three stages, per seed the
     penalised segment count at the imbalanced rho minus 2 (margin cfg.stages_min_effect);
     (b) frequency-ordered growth, the majority - minority stage-1 log-growth rate gap at the
     imbalanced rho minus the same gap at rho = 1 (margin cfg.c1.min_effect)."""
     healthy = healthy_by_seed(table)
-    labels = {"rho": float(imbalanced)}
+    labels = {"rho": float(imbalanced), **(setting or {})}
     gap = table.majority_rate_s1 - table.minority_rate_s1
     growth_g, growth_u = decided(
         paired(table.assign(gap=gap), imbalanced, balanced, "gap"),
@@ -359,13 +360,13 @@ def claim_c1(
         cfg.c1.min_effect,
         conds,
         ungated,
-        ["rho"],
+        list(labels),
         prediction=(
             "stage-1 growth rate linear in eps_j / eps_max with a positive slope: measured "
             f"slope {_fmt(slope)} per unit of eps_j / eps_max (rho={imbalanced:g}); "
             f"non-feature rate <= 0: measured {_fmt(noise)}; stage times (our derivation "
             f"from Lemma 3.1, dynamics.stages): T1 = {times['T1']:.0f}, T2 = "
-            f"{times['T2']:.0f} steps against the measured stage ends "
+            f"{times['T2']:.0f} steps (inf: no stage-1 growth) against the measured stage ends "
             f"{stage_info['stage_ends_median']} (medians)"
         ),
         health=_health(table, healthy, hp),
@@ -420,12 +421,13 @@ def claim_c2(
     cfg: AnalyzeParams,
     hp: HealthParams,
     blocks: Blocks,
+    setting: dict | None = None,
 ) -> tuple[Claim, dict]:
     """Minority features end smaller: the final majority - minority strength gap at the
     imbalanced rho minus the balanced gap, per seed; the minority's outcome (learned or
     not) and the learning lag beside it, the lag censored where a group is not learned."""
     healthy = healthy_by_seed(table)
-    labels = {"rho": float(imbalanced)}
+    labels = {"rho": float(imbalanced), **(setting or {})}
     gap = table.majority_final - table.minority_final
     g, u = decided(
         paired(table.assign(gap=gap), imbalanced, balanced, "gap"),
@@ -475,7 +477,7 @@ def claim_c2(
         cfg.c2.min_effect,
         [g],
         [u],
-        ["rho"],
+        list(labels),
         prediction=(
             "slope of log(minority / majority strength) on log rho = -1: measured "
             f"{_fmt(slope)} (rho={balanced:g} and {imbalanced:g}, per seed)"
@@ -492,14 +494,15 @@ def claim_rows(
     cfg: AnalyzeParams,
     hp: HealthParams,
     blocks: Blocks,
+    setting: dict | None = None,
 ) -> list[tuple[Claim, dict]]:
     """C1 and C2 on the per-run table. With imbalanced = balanced (data.imbalance_ratio =
     train.control_ratio) one set of runs plays both roles, an A/A run: a paired difference
     of a run with itself is 0 by construction, not evidence that the effect is absent, so
     both rows are inconclusive with the reason NO_IMBALANCE."""
     rows = [
-        claim_c1(table, imbalanced, balanced, cfg, hp, blocks),
-        claim_c2(table, imbalanced, balanced, cfg, hp, blocks),
+        claim_c1(table, imbalanced, balanced, cfg, hp, blocks, setting),
+        claim_c2(table, imbalanced, balanced, cfg, hp, blocks, setting),
     ]
     if imbalanced != balanced:
         return rows
@@ -537,10 +540,12 @@ def analyze(
     imbalanced: float,
     balanced: float,
     blocks: Blocks,
+    setting: dict | None = None,
 ) -> tuple[pd.DataFrame, dict, list[dict]]:
     """Per-run table, flat metrics (means over seeds, each claim with its intervals) and the
-    C1, C2 rows. certificates: one row per run (`run` and synthetic.health.health's keys,
-    with the MAJORITY_ORACLE columns), judged here by the rule `hp`."""
+    C1, C2 rows; setting: the condition's labels beside rho (e.g. bias, ramp).
+    certificates: one row per run (`run` and synthetic.health.health's keys, with the
+    MAJORITY_ORACLE columns), judged here by the rule `hp`."""
     measured = pd.DataFrame([s.row(majority) for s in summaries])
     cert = certificates[["run", *CERTIFICATE]]
     table = mark(measured.merge(cert, on="run", how="left", validate="one_to_one"), hp)
@@ -561,7 +566,7 @@ def analyze(
         for col in numeric:
             metrics[f"{role}.{col}"] = float(part[col].mean())
         metrics[f"{role}.healthy_share"] = float(part.healthy.mean())
-    rows = claim_rows(table, imbalanced, balanced, cfg, hp, blocks)
+    rows = claim_rows(table, imbalanced, balanced, cfg, hp, blocks, setting)
     out = []
     for row, extra in rows:
         metrics.update(claim_metrics(row, extra))
@@ -584,12 +589,14 @@ def decide(
     certificates: pd.DataFrame,
     batch: int,
     blocks: Blocks,
+    setting: dict | None = None,
 ) -> Outcome:
     """Summarise every run (stages, growth rates, timing, health) and decide C1 and C2.
 
     certificates: the train stage's health certificates (one row per run, with the
     MAJORITY_ORACLE columns: synthetic.health.with_majority_oracle); batch: the training
-    batch B (the training loss's chance value is log B)."""
+    batch B (the training loss's chance value is log B); setting: the labels the runs share
+    beside rho (the bias level and ramp they trained with), named in every condition."""
     missing = [c for c in MAJORITY_ORACLE if c not in certificates.columns]
     if missing:
         raise ValueError(f"certificates lack {missing}: complete them (with_majority_oracle)")
@@ -604,6 +611,7 @@ def decide(
         runs.roles["imbalanced"],
         runs.roles["balanced"],
         blocks,
+        setting,
     )
     section = "Health of the runs deciding C1 and C2"
     ungated = "; ".join(
