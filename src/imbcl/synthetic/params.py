@@ -193,9 +193,7 @@ class AnalyzeParams(Section):
     """Measures of trained neurons shared by the synthetic tracks (specialisation threshold,
     interval confidence), stage detection and the decision rules of claims C1 and C2."""
 
-    n_stages: Annotated[Int, at_least(2)] = 3  # segments sought by the change-point search
     min_stage_logs: Annotated[Int, at_least(2)] = 3  # shortest stage, in logged points
-    stage_gain_min: Annotated[Float, probability()] = 0.5  # C1: share of the 2-stage residual
     specialise_threshold: Annotated[Float, probability()] = 0.7  # normalised alignment
     learned_fraction: Annotated[Float, probability()] = 0.5  # C2: 'learned' = this share
     # C1: the number of stages, chosen by a penalised criterion (dynamics.stages), never forced
