@@ -13,7 +13,7 @@ import seaborn as sns
 
 from imbcl.core.plotting import GROUP_COLORS, STAGE_SHADES, save, style
 from imbcl.synthetic.measures import GROUPS, feature_strength, group_curves
-from imbcl.synthetic.train import SavedRuns
+from imbcl.synthetic.train import SavedRuns, Trajectory
 
 
 def plot_trajectories(
@@ -62,10 +62,28 @@ def plot_trajectories(
     )
     fig.suptitle("Neuron dynamics: best-neuron feature alignment per group, and noise residual")
     save(fig, path)
+    said = []
+    for role in roles:
+        final = long[long.role == role]
+        final = final[final.step == final.step.max()].groupby("group")["value"].mean()
+        st = stages[stages.role == role].groupby("seed")["end"].apply(list)
+        n_stages = st.apply(len)
+        ends = ", ".join(
+            f"{v:g}"
+            for v in np.median(
+                np.array([e[:-1] for e in st if len(e) == n_stages.mode().iloc[0]]), axis=0
+            )
+        )
+        said.append(
+            f"{titles[role]}: {n_stages.mode().iloc[0]} stages in "
+            f"{(n_stages == n_stages.mode().iloc[0]).sum()} of {len(st)} seeds, ending at "
+            f"steps {ends or '-'} (median); final majority {final.get('majority', np.nan):.3g}, "
+            f"minority {final.get('minority', np.nan):.3g}, noise {final.get('noise', np.nan):.3g}"
+        )
     return (
         "Feature strength max_i |<u_i, M_j>| averaged over majority and minority features, "
-        "and the mean noise residual, over training; shading marks the stages S1, S2, ... found by "
-        "change-point detection (median over seeds). Left imbalanced, right balanced control."
+        "and the mean noise residual, over training; shading marks the stages S1, S2, ... "
+        "found by change-point detection (median over seeds). " + ". ".join(said) + "."
     )
 
 
@@ -108,6 +126,131 @@ def plot_final_alignment(points: pd.DataFrame, path: str | Path, titles: dict[st
     return (
         "Final strength of every feature in its best-aligned neuron, one point per seed; "
         f"dashed lines are group means ({said})."
+    )
+
+
+def lucky_curves(traj: Trajectory, majority: np.ndarray) -> dict[str, np.ndarray]:
+    """Figure 1's curves of one run, each (S,), averaged over the group's features j.
+
+    lucky_<g>: |<u_i*, M_j>| of feature j's lucky neuron i* (the largest initial alignment
+    |<u_i, M_j>| at the first logged step); ordinary_<g>: the median of |<u_i, M_j>| over
+    the other neurons; noise_<g>: the lucky neurons' noise residual ||u_i* - M M^T u_i*||.
+    """
+    a = np.abs(traj.proj)  # (S, m, K)
+    lucky = a[0].argmax(axis=0)  # (K,)
+    out = {}
+    for g, mask in (("majority", majority), ("minority", ~majority)):
+        feats = np.flatnonzero(mask)
+        out[f"lucky_{g}"] = np.mean([a[:, lucky[j], j] for j in feats], axis=0)
+        out[f"ordinary_{g}"] = np.mean(
+            [np.median(np.delete(a[:, :, j], lucky[j], axis=1), axis=1) for j in feats], axis=0
+        )
+        out[f"noise_{g}"] = np.mean([traj.noise[:, lucky[j]] for j in feats], axis=0)
+    return out
+
+
+def _median_bounds(boundaries: list[list[int]]) -> np.ndarray:
+    """Median inner stage boundaries over seeds with the most common number of stages."""
+    inner = [tuple(b[1:-1]) for b in boundaries]
+    if not inner:
+        return np.zeros(0)
+    lengths = [len(x) for x in inner]
+    n = max(set(lengths), key=lengths.count)
+    return np.median([x for x in inner if len(x) == n], axis=0) if n else np.zeros(0)
+
+
+def _first_above(steps: np.ndarray, curve: np.ndarray, level: np.ndarray) -> str:
+    above = np.flatnonzero(curve > level)
+    return f"step {int(steps[above[0]])}" if len(above) else "never"
+
+
+def plot_neuron_projections(
+    runs: SavedRuns, majority: np.ndarray, stage_steps: dict[str, list[int]], path: str | Path
+) -> str:
+    """The paper's Figure 1: lucky against ordinary neurons' feature components and the
+    noise component over training, per group and role, with the stages and the bias b(t)."""
+    style()
+    roles = [r for r in ("imbalanced", "balanced") if r in runs.roles]
+    frames: list[pd.DataFrame] = []
+    stages: dict[str, list[list[int]]] = {}
+    for spec, traj in zip(runs.specs, runs.trajectories, strict=True):
+        curves = lucky_curves(traj, majority)
+        for role in runs.roles_of(spec):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "role": role,
+                        "seed": spec.seed,
+                        "step": traj.steps,
+                        "bias": traj.bias,
+                        **curves,
+                    }
+                )
+            )
+            stages.setdefault(role, []).append(stage_steps[spec.name])
+    data = pd.concat(frames)
+    mean = data.groupby(["role", "step"]).mean(numeric_only=True)
+    fig, axes = plt.subplots(
+        2, len(roles), figsize=(6.2 * len(roles), 7.6), sharex=True, sharey=True, squeeze=False
+    )
+    lines = {"lucky": ("-", 2.2), "ordinary": ("--", 1.4), "noise": (":", 1.6)}
+    for col, role in enumerate(roles):
+        bounds = _median_bounds(stages[role])
+        for row, g in enumerate(("majority", "minority")):
+            ax = axes[row, col]
+            for kind, (ls, lw) in lines.items():
+                sns.lineplot(
+                    data=data[data.role == role],
+                    x="step",
+                    y=f"{kind}_{g}",
+                    color=GROUP_COLORS[g] if kind != "noise" else GROUP_COLORS["noise"],
+                    ls=ls,
+                    lw=lw,
+                    errorbar=("pi", 100),
+                    ax=ax,
+                    label=f"{kind} neurons" if kind != "noise" else "noise (lucky)",
+                )
+            m = mean.loc[role]
+            ax.plot(m.index, m["bias"], color="black", lw=1.2, ls="-.", label="bias b(t)")
+            for k, step in enumerate(np.atleast_1d(bounds)):
+                ax.axvline(step, color="#555", lw=0.8)
+                ax.text(
+                    step,
+                    0.02,
+                    f" S{k + 1}|S{k + 2}",
+                    transform=ax.get_xaxis_transform(),
+                    fontsize=8,
+                    color="#555",
+                )
+            ax.set_yscale("log")
+            ax.set_title(f"{role} (rho = {runs.roles[role]:g}): {g} features")
+            ax.set_xlabel("training step")
+            ax.set_ylabel("|<u_i, M_j>| / noise residual")
+            ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(
+        "Lucky neurons (largest initial alignment with feature j) against ordinary "
+        "ones; lines: seed means, bands: range over seeds"
+    )
+    save(fig, path)
+    said = []
+    for role in roles:
+        m = mean.loc[role]
+        steps, b = m.index.to_numpy(), m["bias"].to_numpy()
+        parts = [
+            f"{g} lucky {m[f'lucky_{g}'].iloc[-1]:.3g} vs ordinary "
+            f"{m[f'ordinary_{g}'].iloc[-1]:.3g}, above the bias from "
+            f"{_first_above(steps, m[f'lucky_{g}'].to_numpy(), b)}"
+            for g in ("majority", "minority")
+        ]
+        said.append(
+            f"{role} (rho = {runs.roles[role]:g}; final bias {b[-1]:.3g}): " + "; ".join(parts)
+        )
+    return (
+        "The paper's Figure 1 on our runs (default model): per feature j, the component "
+        "|<u_i, M_j>| of its lucky neuron (solid), the median over the other neurons "
+        "(dashed), the lucky neurons' noise residual (dotted) and the bias b(t) "
+        "(dash-dotted), averaged over the group's features; vertical lines are the detected "
+        f"stage boundaries (median over seeds). Final values: {'. '.join(said)}."
     )
 
 
@@ -155,6 +298,12 @@ def draw(
             "file": "trajectories.png",
             "caption": plot_trajectories(
                 curves_long, pd.DataFrame(stages), out / "trajectories.png", titles
+            ),
+        },
+        {
+            "file": "neuron_projections.png",
+            "caption": plot_neuron_projections(
+                runs, majority, stage_steps, out / "neuron_projections.png"
             ),
         },
         {
