@@ -73,7 +73,7 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
         q.masked_grad,
     )
     disc, conf = block_seeds(p.seed, q.seeds_per_block)
-    runs = run_table(arms, disc + conf, s, progress=False)
+    runs = run_table(arms, disc + conf, s, progress=True)
     runs["block"] = ["discovery" if x in disc else "confirmation" for x in runs["seed"]]
     effects = fc.seed_effects(runs)
     effects["block"] = ["discovery" if x in disc else "confirmation" for x in effects["seed"]]
