@@ -2,6 +2,8 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 from imbcl.core.io import write_json
 from imbcl.core.report import collect, markdown
 
@@ -109,3 +111,43 @@ def test_readme_results_table_is_the_one_generated_from_claims_json():
     assert readme_results.current(root / "README.md") == readme_results.render(
         root / "reports" / "claims.json"
     ), "README results table is stale: run python scripts/readme_results.py"
+
+
+def test_screenshot_check_names_leaks_long_headings_and_missing_figures():
+    import report_screenshot
+
+    good = '<h2>Summary</h2><p>m*_s as written</p><img src="data:image/png;base64,AAA">'
+    assert report_screenshot.problems(good) == []
+    bad = "<h2>" + "x" * 130 + "</h2><p>a **bold** leak and ![f](figures/f.png)</p>"
+    found = report_screenshot.problems(bad)
+    assert any("'**'" in f for f in found) and any("'!['" in f for f in found)
+    assert any("heading is a paragraph" in f for f in found) and "no image shown" in found
+
+
+@pytest.mark.skipif(
+    not __import__("shutil").which("chromium"), reason="headless Chromium not installed"
+)
+def test_report_renders_in_headless_chromium_without_leaks(tmp_path):
+    """The generated page, rendered as a reader's browser renders it."""
+    import base64
+
+    import report_screenshot
+
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "f.png").write_bytes(png)
+    title = "Calibrated bias. " + "A long explanation of the bias. " * 5
+    text = markdown(
+        rows7(),
+        [{"section": title, "figures": [{"file": "f.png", "caption": "m*_s and <u_i, M_j>"}]}],
+        [],
+        PARAMS,
+    )
+    (tmp_path / "README.md").write_text(text)
+    report_html.main(str(tmp_path / "README.md"), str(tmp_path / "r.html"))
+    chrome = report_screenshot.browser()
+    dom = report_screenshot.render(tmp_path / "r.html", tmp_path / "r.png", chrome)
+    assert report_screenshot.problems(dom) == []
+    assert (tmp_path / "r.png").stat().st_size > 1000
