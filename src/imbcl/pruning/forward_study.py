@@ -60,6 +60,17 @@ def study_setting(p: PruneForwardStage) -> Setting:
     )
 
 
+def _slopes(effects: pd.DataFrame) -> str:
+    """The figure's measured slopes: per arm, the mean over seeds of log(min/maj) on log rho."""
+    per_seed = effects.drop_duplicates("seed")
+    said = ", ".join(
+        f"{arm} {per_seed[f'slope_{arm}'].mean():.2f}"
+        for arm in ("dense", "magnitude", "random")
+        if f"slope_{arm}" in per_seed
+    )
+    return f" Measured slopes, mean over {len(per_seed)} seeds: {said}." if said else ""
+
+
 def study(p: PruneForwardStage, figure: str | Path) -> Study:
     """Train every arm, decide C6 by the rule in `prune` and draw the figure to `figure`."""
     q = p.prune
@@ -105,6 +116,9 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
         metrics=fc.metrics(dec, row),
         claims=[row],
         section="Pruning with Algorithm 1 (C6)",
-        figures=[{"file": Path(figure).name, "caption": FIGURE_CAPTION}, SENSITIVITY],
+        figures=[
+            {"file": Path(figure).name, "caption": FIGURE_CAPTION + _slopes(effects)},
+            SENSITIVITY,
+        ],
     )
     return Study(runs, effects, evidence, table_md, part)
