@@ -21,7 +21,10 @@ from imbcl.core.io import atomic_path, write_json, write_text
 from imbcl.core.params import load, read_yaml
 from imbcl.core.report import collect, markdown
 from imbcl.core.theory import (
+    GAPS,
     dynamics_rows,
+    findings,
+    gap_by_rho,
     longtail_rows,
     pruning_rows,
     sweep_rows,
@@ -31,6 +34,16 @@ from imbcl.core.theory import (
 from imbcl.synthetic.params import ReportStage
 
 QUOTED = ("small", "sweep", "prune", "real")  # validated by their own stages, quoted here
+
+
+def by_rho(csvs: dict[str, Path], claims: list[dict], raw: dict) -> list[str]:
+    """The per-rho gaps of C3 and C5 for rows that do not carry `conditions` yet."""
+    widths = raw.get("sweep", {}).get("widths")
+    if "imbalance_runs" not in csvs or not widths:
+        return []
+    runs = pd.read_csv(csvs["imbalance_runs"])
+    missing = [c for c in GAPS if any(r["id"] == c and not r.get("conditions") for r in claims)]
+    return [line for c in missing if (line := gap_by_rho(runs, max(widths), c))]
 
 
 def theory(csvs: dict[str, Path], parts: list[Path], raw: dict) -> pd.DataFrame:
@@ -58,7 +71,8 @@ def main(reports: str, design: str, history: str, *paths: str) -> None:
     parts = [p for p in args if p.is_dir()]
     metrics, claims, sections = collect(parts)
     tables = [p.name for p in args if p.suffix == ".md"]
-    frame = theory({p.stem: p for p in args if p.suffix == ".csv"}, parts, raw)
+    csvs = {p.stem: p for p in args if p.suffix == ".csv"}
+    frame = theory(csvs, parts, raw)
     out = Path(reports)
     md = theory_markdown(frame)
     with atomic_path(out / "tables" / "theory.csv") as f:
@@ -69,7 +83,17 @@ def main(reports: str, design: str, history: str, *paths: str) -> None:
     write_json(out / "environment.json", environment.snapshot())
     bias = metrics.get("calibrate.bias_level")
     report = (
-        markdown(claims, sections, [*tables, "theory.md"], raw, design, record, md, bias)
+        markdown(
+            claims,
+            sections,
+            [*tables, "theory.md"],
+            raw,
+            design,
+            record,
+            md,
+            bias,
+            by_rho(csvs, claims, raw) + findings(frame),
+        )
         + environment.markdown_section()
     )
     write_text(out / "README.md", report)

@@ -138,8 +138,8 @@ def reading(row: dict) -> str:
         ),
         verdict,
     )
-    extra = [str(row[k]) for k in ("reason", "regime") if row.get(k)]
-    return base + (": " + "; ".join(extra) if extra else "")
+    extra = [str(row[k]) for k in ("regime", "reason") if row.get(k)]
+    return base + (f" ({'; '.join(extra)})" if extra else "")
 
 
 def seeds(row: dict) -> int | None:
@@ -177,7 +177,7 @@ def settings(params: dict[str, Any], bias: float | None) -> dict[str, str]:
     """The setting that decides each claim, quoted from params.yaml; a claim whose section
     is absent gets no entry (the summary then says only the model)."""
     data, model = params.get("data") or {}, params.get("model") or {}
-    small, sweep = params.get("small") or {}, params.get("sweep") or {}
+    sweep = params.get("sweep") or {}
     prune, real = params.get("prune") or {}, params.get("real") or {}
     att = f"attention {model['attention']}" if model.get("attention") else ""
     b = f"bias {bias:g}" if bias is not None else "the calibrated bias"
@@ -188,7 +188,7 @@ def settings(params: dict[str, Any], bias: float | None) -> dict[str, str]:
     def join(*parts: Any) -> str:
         return ", ".join(str(x) for x in parts if x not in (None, ""))
 
-    out = {}
+    out: dict[str, str] = {}
     if data and model:
         default = join(
             f"default model (m = {model.get('width')})",
@@ -455,6 +455,7 @@ def markdown(
     history: str = "",
     theory: str = "",
     bias: float | None = None,
+    findings: list[str] | None = None,
 ) -> str:
     """The report page: the summary (within its first 60 lines), findings, deviations,
     limitations, the verdict history (`history`, markdown), a glossary, the claims in full,
@@ -482,6 +483,7 @@ def markdown(
         said += [where] if (where := by_condition(r)) else []
         line = f"- **{r['id']}** {escape(r['verdict'])}"
         out.append(line + (": " + escape("; ".join(said)) if said else "") + ".")
+    out += [f"- {escape(f)}." for f in findings or []]
     out += ["", "## Deviations from the paper", "", deviations(params, bias), ""]
     out += ["## Known limitations", "", *(f"- {escape(x)}" for x in LIMITATIONS), ""]
     out += ["## Verdict history", ""]
@@ -496,7 +498,19 @@ def markdown(
             out += ["", f"  {r['id']} at each condition:", "", cond, ""]
     out.append("")
     if theory:
-        out += ["## Theory beside measurement", "", theory.strip(), ""]
+        out += [
+            "## Theory beside measurement",
+            "",
+            "Every quantitative prediction of the paper we could measure, beside our value "
+            "(mean over seeds, 95% interval; `tables/theory.csv`). Holds: for a value, the "
+            "interval covers it; for a direction, the interval lies on its side; n/a for an "
+            "order whose constants the paper does not state. The paper's real-data rows are on "
+            "other data and another encoder: beside ours, not compared number for number "
+            "(all of them: `tables/longtail_paper.md`).",
+            "",
+            theory.strip(),
+            "",
+        ]
     for sec in sections:
         out += heading(sec["section"])
         if sec.get("text"):

@@ -55,6 +55,8 @@ def _row(
     if point is not None:
         delta = iv.mean - point
         holds = "yes" if iv.low <= point <= iv.high else "no"
+    elif sign == 0:  # an order with unstated constants: shown, not judged
+        delta, holds = float("nan"), "n/a"
     else:
         delta = float("nan")
         if sign == -2:  # <= 0
@@ -74,6 +76,10 @@ def _row(
         "holds": holds,
         "same_definition": same,
     }
+
+
+def _grid(values: pd.Series) -> str:
+    return ", ".join(f"{float(v):g}" for v in sorted(values.unique()))
 
 
 def _slopes(frame: pd.DataFrame, col: str, x: str = "imbalance_ratio") -> np.ndarray:
@@ -165,7 +171,7 @@ def sweep_rows(runs: pd.DataFrame, width: int) -> list[dict]:
     if not {"imbalance_ratio", "width", "seed"} <= set(runs.columns):
         return []
     grid = runs[runs.width == width]
-    setting = f"small model, m = {width}, rho in {sorted(grid.imbalance_ratio.unique())}"
+    setting = f"small model, m = {width}, rho in {_grid(grid.imbalance_ratio)}"
     rows = []
     specs = [
         (
@@ -215,7 +221,7 @@ def pruning_rows(runs: pd.DataFrame) -> list[dict]:
                 _row(
                     f"C6: slope of log(minority / majority strength) on log rho, {arm}",
                     "Theorem 3.2",
-                    f"small model, rho in {sorted(sub.rho.unique())}",
+                    f"small model, rho in {_grid(sub.rho)}",
                     f"{point:g}",
                     _slopes(sub, "log_ratio", x="rho"),
                     point=point,
@@ -287,3 +293,48 @@ def theory_markdown(frame: pd.DataFrame) -> str:
         "same definition?",
     ]
     return table(header, body)
+
+
+def findings(frame: pd.DataFrame) -> list[str]:
+    """One line each for the predictions that hold and those that do not (plain text)."""
+
+    def said(rows: pd.DataFrame) -> str:
+        return "; ".join(
+            f"{r.prediction} {r.ours:.3g} [{r.ci_low:.3g}, {r.ci_high:.3g}] against {r.paper}"
+            for r in rows.itertuples()
+        )
+
+    out = []
+    for holds, lead in (("yes", "Theory that holds"), ("no", "Theory that does not hold")):
+        rows = frame[frame.holds == holds]
+        if len(rows):
+            out.append(f"{lead}: {said(rows)}")
+    open_ = frame[frame.holds == "unresolved"]
+    if len(open_):
+        out.append(f"Theory not resolved: {said(open_)}")
+    return out
+
+
+# The per-rho gap behind each claim of the sweep: column pair (majority, minority).
+GAPS = {
+    "C3": ("specialists", "specialists per feature"),
+    "C5": ("separation", "separation from noise"),
+}
+
+
+def gap_by_rho(runs: pd.DataFrame, width: int, claim: str, confidence: float = 0.95) -> str:
+    """Where the majority - minority gap of `claim` is present, reversed or unresolved, per
+    rho at `width` (95% t-interval over seeds): the fallback for a claim row without
+    `conditions`. Empty when the table lacks the columns."""
+    stem, name = GAPS[claim]
+    cols = {f"{stem}_majority", f"{stem}_minority", "imbalance_ratio", "width"}
+    if not cols <= set(runs.columns):
+        return ""
+    grid = runs[runs.width == width]
+    where: dict[str, list[str]] = {"present": [], "reversed": [], "unresolved": []}
+    for rho, g in grid.groupby("imbalance_ratio"):
+        iv = mean_ci((g[f"{stem}_majority"] - g[f"{stem}_minority"]).to_numpy(), confidence)
+        key = "present" if iv.low > 0 else ("reversed" if iv.high < 0 else "unresolved")
+        where[key].append(f"{float(rho):g}")
+    said = "; ".join(f"{k} at rho {', '.join(v)}" for k, v in where.items() if v)
+    return f"{claim} per rho (majority - minority {name}, m = {width}): {said}"
