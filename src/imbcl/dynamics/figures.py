@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.lines import Line2D
 
 from imbcl.core.plotting import GROUP_COLORS, STAGE_SHADES, save, style
 from imbcl.synthetic.measures import GROUPS, feature_strength, group_curves
@@ -159,9 +160,18 @@ def _median_bounds(boundaries: list[list[int]]) -> np.ndarray:
     return np.median([x for x in inner if len(x) == n], axis=0) if n else np.zeros(0)
 
 
-def _first_above(steps: np.ndarray, curve: np.ndarray, level: np.ndarray) -> str:
-    above = np.flatnonzero(curve > level)
-    return f"step {int(steps[above[0]])}" if len(above) else "never"
+def _above_bias(steps: np.ndarray, curve: np.ndarray, bias: np.ndarray) -> str:
+    """Where a component stands against the bias: from which step on it stays above, or
+    below at the end (inside the BReLU dead zone)."""
+    above = curve > bias
+    if not above[-1]:
+        return "below the bias at the end"
+    below = np.flatnonzero(~above)
+    return (
+        "above the bias throughout"
+        if not len(below)
+        else (f"above the bias from step {int(steps[below[-1] + 1])}")
+    )
 
 
 def plot_neuron_projections(
@@ -191,14 +201,18 @@ def plot_neuron_projections(
     data = pd.concat(frames)
     mean = data.groupby(["role", "step"]).mean(numeric_only=True)
     fig, axes = plt.subplots(
-        2, len(roles), figsize=(6.2 * len(roles), 7.6), sharex=True, sharey=True, squeeze=False
+        2, len(roles), figsize=(6.2 * len(roles), 8.2), sharex=True, sharey=True, squeeze=False
     )
-    lines = {"lucky": ("-", 2.2), "ordinary": ("--", 1.4), "noise": (":", 1.6)}
+    lines = {
+        "lucky": ("-", 2.2, "lucky neuron of feature j"),
+        "ordinary": ("--", 1.4, "ordinary neurons (median)"),
+        "noise": (":", 1.6, "noise residual of the lucky neuron"),
+    }
     for col, role in enumerate(roles):
         bounds = _median_bounds(stages[role])
         for row, g in enumerate(("majority", "minority")):
             ax = axes[row, col]
-            for kind, (ls, lw) in lines.items():
+            for kind, (ls, lw, _) in lines.items():
                 sns.lineplot(
                     data=data[data.role == role],
                     x="step",
@@ -208,10 +222,10 @@ def plot_neuron_projections(
                     lw=lw,
                     errorbar=("pi", 100),
                     ax=ax,
-                    label=f"{kind} neurons" if kind != "noise" else "noise (lucky)",
+                    legend=False,
                 )
             m = mean.loc[role]
-            ax.plot(m.index, m["bias"], color="black", lw=1.2, ls="-.", label="bias b(t)")
+            ax.plot(m.index, m["bias"], color="black", lw=1.2, ls="-.")
             for k, step in enumerate(np.atleast_1d(bounds)):
                 ax.axvline(step, color="#555", lw=0.8)
                 ax.text(
@@ -226,7 +240,10 @@ def plot_neuron_projections(
             ax.set_title(f"{role} (rho = {runs.roles[role]:g}): {g} features")
             ax.set_xlabel("training step")
             ax.set_ylabel("|<u_i, M_j>| / noise residual")
-            ax.legend(fontsize=7, loc="lower right")
+    handles = [Line2D([], [], color="#444", ls=ls, lw=lw, label=t) for ls, lw, t in lines.values()]
+    handles.append(Line2D([], [], color="black", ls="-.", lw=1.2, label="bias b(t)"))
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=9, frameon=False)
+    fig.subplots_adjust(bottom=0.12, hspace=0.3)
     fig.suptitle(
         "Lucky neurons (largest initial alignment with feature j) against ordinary "
         "ones; lines: seed means, bands: range over seeds"
@@ -238,8 +255,8 @@ def plot_neuron_projections(
         steps, b = m.index.to_numpy(), m["bias"].to_numpy()
         parts = [
             f"{g} lucky {m[f'lucky_{g}'].iloc[-1]:.3g} vs ordinary "
-            f"{m[f'ordinary_{g}'].iloc[-1]:.3g}, above the bias from "
-            f"{_first_above(steps, m[f'lucky_{g}'].to_numpy(), b)}"
+            f"{m[f'ordinary_{g}'].iloc[-1]:.3g}, "
+            f"{_above_bias(steps, m[f'lucky_{g}'].to_numpy(), b)}"
             for g in ("majority", "minority")
         ]
         said.append(
