@@ -151,3 +151,11 @@ def test_report_renders_in_headless_chromium_without_leaks(tmp_path):
     dom = report_screenshot.render(tmp_path / "r.html", tmp_path / "r.png", chrome)
     assert report_screenshot.problems(dom) == []
     assert (tmp_path / "r.png").stat().st_size > 1000
+
+
+def test_readme_stays_short_and_links_what_moved():
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    assert len(readme.encode()) <= 8 * 1024, "README over 8 KB: move material to docs/"
+    for doc in ("design", "pipeline", "environment", "longtail", "performance"):
+        assert f"(docs/{doc}.md)" in readme and (root / "docs" / f"{doc}.md").is_file()
