@@ -11,6 +11,7 @@ so `dvc repro` stays independent of the history).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -35,6 +36,7 @@ def history() -> list[dict]:
     out = []
     for line in log.splitlines():
         commit, date, subject = line.split("\t", 2)
+        subject = re.sub(r"\s*\(?\b[Ii]ssues?\s*#?\d*\)?", "", subject)  # tracker ids
         try:
             rows = json.loads(_git("show", f"{commit}:{CLAIMS}"))
         except (subprocess.CalledProcessError, json.JSONDecodeError):
