@@ -104,7 +104,7 @@ def _num(v: Any) -> str:
 
 # --- the claims -----------------------------------------------------------------------------
 
-# Each claim in one plain sentence (the paper's, in our words; SPEC's table).
+# Each claim in one plain sentence (the paper's, in our words).
 PLAIN = {
     "C1": "Neuron weights evolve in three stages; majority, minority and noise move differently.",
     "C2": "Majority features are learned first and end stronger than minority features.",

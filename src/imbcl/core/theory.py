@@ -236,7 +236,7 @@ def longtail_rows(table: pd.DataFrame) -> list[dict]:
     variant, probe_overall_mean); ours has no paired interval here (C7's row has it)."""
     if not {"rho", "variant", "probe_overall_mean"} <= set(table.columns):
         return []
-    paper = {1.0: 0.59, 10.0: 5.67, 50.0: 8.02, 100.0: 7.07}  # SPEC / reading notes, points
+    paper = {1.0: 0.59, 10.0: 5.67, 50.0: 8.02, 100.0: 7.07}  # points, the public reading notes
     rows = []
     for rho, gain in paper.items():
         at = table[pd.to_numeric(table.rho, errors="coerce") == rho].set_index("variant")
