@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup repro sensitivity test bench report clean lock lock-check verify pilot
+.PHONY: setup repro sensitivity test bench report screenshot clean lock lock-check verify pilot
 
 # The environment is installed from requirements.lock: exact versions, with hashes, of every
 # package the pipeline and the tests install, torch 2.13.0+cpu among them (README,
@@ -91,6 +91,11 @@ pilot: setup
 
 report: setup
 	python scripts/report_html.py
+
+# The HTML report in headless Chromium (apt-get install chromium): reports/report.png, and a
+# check that no Markdown leaked into the rendered text and that every figure is shown.
+screenshot: report
+	python scripts/report_screenshot.py
 
 bench: setup
 	python scripts/bench.py

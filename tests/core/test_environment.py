@@ -58,9 +58,11 @@ def test_compare_names_what_differs():
 def test_report_stage_writes_and_links_environment_json(tmp_path):
     write_params(tmp_path / "params.yaml", tiny_params())
     (tmp_path / "design.md").write_text("# Design record\n")
+    (tmp_path / "history.md").write_text("# Verdict history\n")
     (tmp_path / "reports").mkdir()
     report_py = str(ROOT / "stages" / "report.py")
-    out = sh(sys.executable, report_py, "reports", "design.md", cwd=tmp_path, check=False)
+    args = ["reports", "design.md", "history.md"]
+    out = sh(sys.executable, report_py, *args, cwd=tmp_path, check=False)
     assert out.returncode == 0, out.stderr
     written = json.loads((tmp_path / "reports" / "environment.json").read_text())
     here = environment.snapshot()

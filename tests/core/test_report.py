@@ -1,5 +1,8 @@
+import re
 import sys
 from pathlib import Path
+
+import pytest
 
 from imbcl.core.io import write_json
 from imbcl.core.report import collect, markdown
@@ -42,23 +45,62 @@ def test_collect_prefixes_metrics_and_merges_parts(tmp_path):
     assert rows == [ROW] and sections == []
 
 
+def rows7() -> list[dict]:
+    """Seven rows as claims.json holds them, one with conditions and a regime."""
+    out = []
+    for k in range(1, 8):
+        row = {**ROW, "id": f"C{k}", "discovery": {"seeds": 3}, "confirmation": {"seeds": 3}}
+        out.append(row)
+    out[3]["statistic"] = "per seed: slope of log m*_s on log rho; evidence: <u_i, M_j>"
+    out[2]["verdict"] = "supported in a regime (rho >= 20)"
+    out[2]["regime"] = "holds at rho 20, 50; reversed at rho 2-10"
+    out[2]["conditions"] = [
+        {"rho": 2.0, "value": -0.5, "ci_low": -0.7, "ci_high": -0.3, "verdict": "reversed"},
+        {"rho": 20.0, "value": 0.4, "ci_low": 0.2, "ci_high": 0.6, "verdict": "supported"},
+    ]
+    return out
+
+
+def test_summary_of_all_seven_claims_within_the_first_60_lines(tmp_path):
+    rows = rows7()
+    text = markdown(rows, [], [], PARAMS, "docs/design.md", "# Verdict history\n\n| a |", "")
+    head = "\n".join(text.splitlines()[:60])
+    for r in rows:
+        assert f"| {r['id']} |" in head
+    assert "n = 6 seeds" in head and "supported in a regime (rho >= 20)" in head
+    assert "holds at rho 20, 50" in head  # the regime is read, not only the verdict
+    assert "reversed at rho 2; supported at rho 20" in text  # conditions grouped by verdict
+    assert "(../docs/design.md)" in text and "Design record" not in text  # linked, not copied
+    assert text.index("## Glossary") < text.index("## Claims in full")
+    for box in ("## Deviations from the paper", "## Known limitations", "## Verdict history"):
+        assert box in text
+    # Markdown cannot leak: m*_s and <u_i, M_j> are escaped in every table cell.
+    bare = re.sub(r"`[^`]*`", "", text)  # code spans print as written
+    assert "m*_s" not in bare and r"m\*\_s" in text and "<u_i" not in bare
+
+
+def test_long_section_title_is_split_into_a_heading_and_a_paragraph():
+    title = "Calibrated bias. " + "Health of the balanced control at each candidate bias. " * 3
+    text = markdown([ROW], [{"section": title, "figures": []}], [], PARAMS)
+    assert "\n## Calibrated bias\n\nHealth of the balanced control" in text
+
+
 def test_markdown_and_self_contained_html(tmp_path):
     fig = tmp_path / "figures" / "f.png"
     fig.parent.mkdir()
     fig.write_bytes(b"\x89PNG fake")
     text = markdown(
         [ROW],
-        [{"section": "S", "figures": [{"file": "f.png", "caption": "cap"}]}],
+        [{"section": "S", "figures": [{"file": "f.png", "caption": "cap with m*_s"}]}],
         ["t.md"],
         PARAMS,
-        "# Design record\n\n## Choices\n\ntext",
     )
-    assert "| C1 |" in text and "n/a" in text and "**supported**" in text
-    assert "\n## Design record\n" in text and "\n### Choices\n" in text  # one level down
+    assert "| C1 |" in text and "n/a" in text and "supported" in text
     (tmp_path / "README.md").write_text(text)
     report_html.main(str(tmp_path / "README.md"), str(tmp_path / "r.html"))
     html = (tmp_path / "r.html").read_text()
     assert "data:image/png;base64," in html and "figures/f.png" not in html
+    assert "cap with m*_s" in html  # printed as written: no emphasis leaked
 
 
 def test_readme_results_table_is_the_one_generated_from_claims_json():
@@ -69,3 +111,51 @@ def test_readme_results_table_is_the_one_generated_from_claims_json():
     assert readme_results.current(root / "README.md") == readme_results.render(
         root / "reports" / "claims.json"
     ), "README results table is stale: run python scripts/readme_results.py"
+
+
+def test_screenshot_check_names_leaks_long_headings_and_missing_figures():
+    import report_screenshot
+
+    good = '<h2>Summary</h2><p>m*_s as written</p><img src="data:image/png;base64,AAA">'
+    assert report_screenshot.problems(good) == []
+    bad = "<h2>" + "x" * 130 + "</h2><p>a **bold** leak and ![f](figures/f.png)</p>"
+    found = report_screenshot.problems(bad)
+    assert any("'**'" in f for f in found) and any("'!['" in f for f in found)
+    assert any("heading is a paragraph" in f for f in found) and "no image shown" in found
+
+
+@pytest.mark.skipif(
+    not __import__("shutil").which("chromium"), reason="headless Chromium not installed"
+)
+def test_report_renders_in_headless_chromium_without_leaks(tmp_path):
+    """The generated page, rendered as a reader's browser renders it."""
+    import base64
+
+    import report_screenshot
+
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "f.png").write_bytes(png)
+    title = "Calibrated bias. " + "A long explanation of the bias. " * 5
+    text = markdown(
+        rows7(),
+        [{"section": title, "figures": [{"file": "f.png", "caption": "m*_s and <u_i, M_j>"}]}],
+        [],
+        PARAMS,
+    )
+    (tmp_path / "README.md").write_text(text)
+    report_html.main(str(tmp_path / "README.md"), str(tmp_path / "r.html"))
+    chrome = report_screenshot.browser()
+    dom = report_screenshot.render(tmp_path / "r.html", tmp_path / "r.png", chrome)
+    assert report_screenshot.problems(dom) == []
+    assert (tmp_path / "r.png").stat().st_size > 1000
+
+
+def test_readme_stays_short_and_links_what_moved():
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    assert len(readme.encode()) <= 8 * 1024, "README over 8 KB: move material to docs/"
+    for doc in ("design", "pipeline", "environment", "longtail", "performance"):
+        assert f"(docs/{doc}.md)" in readme and (root / "docs" / f"{doc}.md").is_file()

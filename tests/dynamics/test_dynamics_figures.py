@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from imbcl.dynamics.figures import draw
+from imbcl.dynamics.figures import draw, lucky_curves
 from imbcl.synthetic.runs import RunSpec, SavedRuns, Trajectory
 
 K, M, S = 4, 6, 5
@@ -36,8 +36,35 @@ def test_both_roles_have_columns_and_panels(tmp_path):
     runs = saved({"imbalanced": 10.0, "balanced": 1.0})
     wide, index = draw(runs, MAJORITY, stage_steps(runs), tmp_path)
     assert {"imbalanced_majority", "imbalanced_minority", "balanced_majority"} <= set(wide)
-    assert [i["file"] for i in index] == ["trajectories.png", "final_alignment.png"]
-    assert (tmp_path / "trajectories.png").stat().st_size > 0
+    files = ["trajectories.png", "neuron_projections.png", "final_alignment.png"]
+    assert [i["file"] for i in index] == files
+    assert all((tmp_path / f).stat().st_size > 0 for f in files)
+    # Captions state measured numbers: the stage ends drawn (20 for every seed here).
+    assert "ending at steps 20 (median)" in index[0]["caption"]
+    assert "final bias 0" in index[1]["caption"]
+
+
+def test_lucky_neuron_is_the_largest_initial_alignment_and_ordinary_the_median():
+    proj = np.zeros((2, 3, 2), np.float32)  # S=2, m=3, K=2 (feature 0 majority)
+    proj[0, :, 0] = [0.1, -0.5, 0.2]  # neuron 1 is lucky for feature 0 (by |.|)
+    proj[1, :, 0] = [0.3, -2.0, 0.7]
+    proj[0, :, 1] = [0.4, 0.1, 0.0]  # neuron 0 is lucky for feature 1
+    proj[1, :, 1] = [0.1, 0.6, 0.2]
+    noise = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], np.float32)
+    traj = Trajectory(
+        np.array([0, 10]),
+        proj,
+        np.ones((2, 3), np.float32),
+        noise,
+        np.zeros(2, np.float32),
+        np.zeros(2, np.float32),
+    )
+    c = lucky_curves(traj, np.array([True, False]))
+    np.testing.assert_allclose(c["lucky_majority"], [0.5, 2.0])
+    np.testing.assert_allclose(c["ordinary_majority"], [0.15, 0.5])  # median of the others
+    np.testing.assert_allclose(c["noise_majority"], [2.0, 5.0])
+    np.testing.assert_allclose(c["lucky_minority"], [0.4, 0.1])
+    np.testing.assert_allclose(c["noise_minority"], [1.0, 4.0])
 
 
 def test_a_ratio_equal_to_the_control_keeps_the_balanced_columns(tmp_path):

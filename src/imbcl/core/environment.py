@@ -87,7 +87,7 @@ def markdown_section() -> str:
         "threads, the BLAS libraries and the CPU these results were computed with. The "
         "packages were installed from `requirements.lock`. The file describes the machine, "
         "so it is the one output left out of byte-for-byte comparisons; when a rerun's "
-        "numbers differ from these, compare it first (project README, *Environment*).\n"
+        "numbers differ from these, compare it first (docs/environment.md).\n"
     )
 
 

@@ -10,10 +10,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.lines import Line2D
 
 from imbcl.core.plotting import GROUP_COLORS, STAGE_SHADES, save, style
 from imbcl.synthetic.measures import GROUPS, feature_strength, group_curves
-from imbcl.synthetic.train import SavedRuns
+from imbcl.synthetic.train import SavedRuns, Trajectory
 
 
 def plot_trajectories(
@@ -62,10 +63,28 @@ def plot_trajectories(
     )
     fig.suptitle("Neuron dynamics: best-neuron feature alignment per group, and noise residual")
     save(fig, path)
+    said = []
+    for role in roles:
+        final = long[long.role == role]
+        final = final[final.step == final.step.max()].groupby("group")["value"].mean()
+        st = stages[stages.role == role].groupby("seed")["end"].apply(list)
+        n_stages = st.apply(len)
+        ends = ", ".join(
+            f"{v:g}"
+            for v in np.median(
+                np.array([e[:-1] for e in st if len(e) == n_stages.mode().iloc[0]]), axis=0
+            )
+        )
+        said.append(
+            f"{titles[role]}: {n_stages.mode().iloc[0]} stages in "
+            f"{(n_stages == n_stages.mode().iloc[0]).sum()} of {len(st)} seeds, ending at "
+            f"steps {ends or '-'} (median); final majority {final.get('majority', np.nan):.3g}, "
+            f"minority {final.get('minority', np.nan):.3g}, noise {final.get('noise', np.nan):.3g}"
+        )
     return (
         "Feature strength max_i |<u_i, M_j>| averaged over majority and minority features, "
-        "and the mean noise residual, over training; shading marks the stages S1, S2, ... found by "
-        "change-point detection (median over seeds). Left imbalanced, right balanced control."
+        "and the mean noise residual, over training; shading marks the stages S1, S2, ... "
+        "found by change-point detection (median over seeds). " + ". ".join(said) + "."
     )
 
 
@@ -108,6 +127,147 @@ def plot_final_alignment(points: pd.DataFrame, path: str | Path, titles: dict[st
     return (
         "Final strength of every feature in its best-aligned neuron, one point per seed; "
         f"dashed lines are group means ({said})."
+    )
+
+
+def lucky_curves(traj: Trajectory, majority: np.ndarray) -> dict[str, np.ndarray]:
+    """Figure 1's curves of one run, each (S,), averaged over the group's features j.
+
+    lucky_<g>: |<u_i*, M_j>| of feature j's lucky neuron i* (the largest initial alignment
+    |<u_i, M_j>| at the first logged step); ordinary_<g>: the median of |<u_i, M_j>| over
+    the other neurons; noise_<g>: the lucky neurons' noise residual ||u_i* - M M^T u_i*||.
+    """
+    a = np.abs(traj.proj)  # (S, m, K)
+    lucky = a[0].argmax(axis=0)  # (K,)
+    out = {}
+    for g, mask in (("majority", majority), ("minority", ~majority)):
+        feats = np.flatnonzero(mask)
+        out[f"lucky_{g}"] = np.mean([a[:, lucky[j], j] for j in feats], axis=0)
+        out[f"ordinary_{g}"] = np.mean(
+            [np.median(np.delete(a[:, :, j], lucky[j], axis=1), axis=1) for j in feats], axis=0
+        )
+        out[f"noise_{g}"] = np.mean([traj.noise[:, lucky[j]] for j in feats], axis=0)
+    return out
+
+
+def _median_bounds(boundaries: list[list[int]]) -> np.ndarray:
+    """Median inner stage boundaries over seeds with the most common number of stages."""
+    inner = [tuple(b[1:-1]) for b in boundaries]
+    if not inner:
+        return np.zeros(0)
+    lengths = [len(x) for x in inner]
+    n = max(set(lengths), key=lengths.count)
+    return np.median([x for x in inner if len(x) == n], axis=0) if n else np.zeros(0)
+
+
+def _above_bias(steps: np.ndarray, curve: np.ndarray, bias: np.ndarray) -> str:
+    """Where a component stands against the bias: from which step on it stays above, or
+    below at the end (inside the BReLU dead zone)."""
+    above = curve > bias
+    if not above[-1]:
+        return "below the bias at the end"
+    below = np.flatnonzero(~above)
+    return (
+        "above the bias throughout"
+        if not len(below)
+        else (f"above the bias from step {int(steps[below[-1] + 1])}")
+    )
+
+
+def plot_neuron_projections(
+    runs: SavedRuns, majority: np.ndarray, stage_steps: dict[str, list[int]], path: str | Path
+) -> str:
+    """The paper's Figure 1: lucky against ordinary neurons' feature components and the
+    noise component over training, per group and role, with the stages and the bias b(t)."""
+    style()
+    roles = [r for r in ("imbalanced", "balanced") if r in runs.roles]
+    frames: list[pd.DataFrame] = []
+    stages: dict[str, list[list[int]]] = {}
+    for spec, traj in zip(runs.specs, runs.trajectories, strict=True):
+        curves = lucky_curves(traj, majority)
+        for role in runs.roles_of(spec):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "role": role,
+                        "seed": spec.seed,
+                        "step": traj.steps,
+                        "bias": traj.bias,
+                        **curves,
+                    }
+                )
+            )
+            stages.setdefault(role, []).append(stage_steps[spec.name])
+    data = pd.concat(frames)
+    mean = data.groupby(["role", "step"]).mean(numeric_only=True)
+    fig, axes = plt.subplots(
+        2, len(roles), figsize=(6.2 * len(roles), 8.2), sharex=True, sharey=True, squeeze=False
+    )
+    lines = {
+        "lucky": ("-", 2.2, "lucky neuron of feature j"),
+        "ordinary": ("--", 1.4, "ordinary neurons (median)"),
+        "noise": (":", 1.6, "noise residual of the lucky neuron"),
+    }
+    for col, role in enumerate(roles):
+        bounds = _median_bounds(stages[role])
+        for row, g in enumerate(("majority", "minority")):
+            ax = axes[row, col]
+            for kind, (ls, lw, _) in lines.items():
+                sns.lineplot(
+                    data=data[data.role == role],
+                    x="step",
+                    y=f"{kind}_{g}",
+                    color=GROUP_COLORS[g] if kind != "noise" else GROUP_COLORS["noise"],
+                    ls=ls,
+                    lw=lw,
+                    errorbar=("pi", 100),
+                    ax=ax,
+                    legend=False,
+                )
+            m = mean.loc[role]
+            ax.plot(m.index, m["bias"], color="black", lw=1.2, ls="-.")
+            for k, step in enumerate(np.atleast_1d(bounds)):
+                ax.axvline(step, color="#555", lw=0.8)
+                ax.text(
+                    step,
+                    0.02,
+                    f" S{k + 1}|S{k + 2}",
+                    transform=ax.get_xaxis_transform(),
+                    fontsize=8,
+                    color="#555",
+                )
+            ax.set_yscale("log")
+            ax.set_title(f"{role} (rho = {runs.roles[role]:g}): {g} features")
+            ax.set_xlabel("training step")
+            ax.set_ylabel("|<u_i, M_j>| / noise residual")
+    handles = [Line2D([], [], color="#444", ls=ls, lw=lw, label=t) for ls, lw, t in lines.values()]
+    handles.append(Line2D([], [], color="black", ls="-.", lw=1.2, label="bias b(t)"))
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=9, frameon=False)
+    fig.subplots_adjust(bottom=0.12, hspace=0.3)
+    fig.suptitle(
+        "Lucky neurons (largest initial alignment with feature j) against ordinary "
+        "ones; lines: seed means, bands: range over seeds"
+    )
+    save(fig, path)
+    said = []
+    for role in roles:
+        m = mean.loc[role]
+        steps, b = m.index.to_numpy(), m["bias"].to_numpy()
+        parts = [
+            f"{g} lucky {m[f'lucky_{g}'].iloc[-1]:.3g} vs ordinary "
+            f"{m[f'ordinary_{g}'].iloc[-1]:.3g}, "
+            f"{_above_bias(steps, m[f'lucky_{g}'].to_numpy(), b)}"
+            for g in ("majority", "minority")
+        ]
+        said.append(
+            f"{role} (rho = {runs.roles[role]:g}; final bias {b[-1]:.3g}): " + "; ".join(parts)
+        )
+    return (
+        "The paper's Figure 1 on our runs (default model): per feature j, the component "
+        "|<u_i, M_j>| of its lucky neuron (solid), the median over the other neurons "
+        "(dashed), the lucky neurons' noise residual (dotted) and the bias b(t) "
+        "(dash-dotted), averaged over the group's features; vertical lines are the detected "
+        f"stage boundaries (median over seeds). Final values: {'. '.join(said)}."
     )
 
 
@@ -155,6 +315,12 @@ def draw(
             "file": "trajectories.png",
             "caption": plot_trajectories(
                 curves_long, pd.DataFrame(stages), out / "trajectories.png", titles
+            ),
+        },
+        {
+            "file": "neuron_projections.png",
+            "caption": plot_neuron_projections(
+                runs, majority, stage_steps, out / "neuron_projections.png"
             ),
         },
         {

@@ -100,7 +100,7 @@ def run_regimes(
     hp: HealthParams,
     reg: RegimesParams,
     seed: int,
-    progress: bool = False,
+    progress: bool = True,
 ) -> pd.DataFrame:
     """One row per run: attention, bias, imbalance_ratio, seed, the statistics, health."""
     data_s, model_s, train_s = small_configs(data, model, train, small, width)

@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from imbcl.core.claims import Claim
 from imbcl.core.errors import ParamError
+from imbcl.core.progress import track
 from imbcl.core.runtime import resolve_device
 from imbcl.longtail import claims, splits
 from imbcl.longtail import train as realtrain
@@ -182,7 +183,7 @@ def _score_runs(data: str | Path, runs: str | Path, cfg: RealParams, seed: int) 
         model = realtrain.init_model(channels, side, cfg, s).to(device).eval()
         f_probe, f_test = features(model, b.x_probe), features(model, b.x_test)
         rows.append({"rho": nan, "variant": "untrained", "seed": s} | b.score(f_probe, f_test))
-    for run in index:
+    for run in track(index, "ViT runs evaluated"):
         state = realtrain.load_state(runs, run["variant"], run["rho"], run["seed"])
         model = realtrain.load_model(state, channels, side, cfg).to(device)
         f_probe, f_test = features(model, b.x_probe), features(model, b.x_test)

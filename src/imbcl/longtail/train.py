@@ -43,7 +43,7 @@ import math
 import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ from torch import nn
 from imbcl.core.cli import require
 from imbcl.core.errors import DivergenceError, ParamError
 from imbcl.core.io import read_json, write_json
+from imbcl.core.progress import bar as progress_bar
 from imbcl.core.runtime import resolve_device
 from imbcl.longtail import splits
 from imbcl.longtail.distributed import (
@@ -328,15 +329,23 @@ def train_all(
     """
     jobs = [(rho, seed, chain) for rho in xs for seed in seeds for chain in chains(cfg, rho)]
     workers = min(chain_workers(cfg, ctx), len(jobs))
+    bar = progress_bar(len(jobs), "ViT chains trained", disable=ctx.rank != 0)
     if workers <= 1:
-        done = [train_seed(xs[r], cfg, s, ctx, chain, r, fill) for r, s, chain in jobs]
+        done = []
+        for r, s, chain in jobs:
+            done.append(train_seed(xs[r], cfg, s, ctx, chain, r, fill))
+            bar.update(1)
     else:
         spawn = multiprocessing.get_context("spawn")  # no fork of a process holding threads
         with ProcessPoolExecutor(workers, mp_context=spawn) as pool:
             futures = [
                 pool.submit(_train_chain, xs[r], cfg, s, chain, r, fill) for r, s, chain in jobs
             ]
+            for f in as_completed(futures):
+                f.result()  # a failed chain stops the stage here
+                bar.update(1)
             done = [f.result() for f in futures]
+    bar.close()
     by_key = {(r.rho, r.seed, r.variant): r for runs in done for r in runs}
     return [by_key[rho, s, v] for rho in xs for s in seeds for v in variants_at(cfg, rho)]
 

@@ -94,7 +94,7 @@ def calibrate(
     cal: CalibrateParams,
     hp: HealthParams,
     seed: int,
-    progress: bool = False,
+    progress: bool = True,
 ) -> tuple[pd.DataFrame, str | None]:
     """Train and certify the balanced control at every candidate; returns the health table
     (one row per candidate and seed, with `failure` and `healthy`) and the chosen candidate

@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from imbcl.core.errors import DivergenceError
 from imbcl.core.params import replace
+from imbcl.core.progress import bar as progress_bar
 from imbcl.core.runtime import resolve_device
 from imbcl.synthetic.data import RunStream, stacked_blocks
 from imbcl.synthetic.masking import ForwardMask, compute_mask
@@ -155,13 +155,7 @@ def train_group(
     # One extra batch after the last update gives the loss logged at the final step.
     batches = _batches(streams, start_step, steps + 1, device, dtype, params, attention_grad)
     names = ", ".join(s.name for s in specs[:3]) + (" ..." if len(specs) > 3 else "")
-    bar = tqdm(
-        total=steps - start_step,
-        desc=f"train [{names}]",
-        disable=not progress,
-        mininterval=1.0,
-        leave=False,
-    )
+    bar = progress_bar(steps - start_step, f"train [{names}]", disable=not progress, leave=False)
     for t, (x1, x2) in zip(range(start_step, steps + 1), batches, strict=True):
         # The weights as the forward pass uses them: w, or w * mask under a forward mask.
         used = params
@@ -256,6 +250,7 @@ def train_runs(
     by_width: dict[int, list[RunSpec]] = {}
     for s in specs:
         by_width.setdefault(s.width, []).append(s)
+    runs_bar = progress_bar(len(specs), "runs trained", disable=not progress)
     for group in by_width.values():
         n_chunks = math.ceil(len(group) / train_cfg.batched_runs)
         for c in range(n_chunks):
@@ -271,6 +266,8 @@ def train_runs(
                 bias_fn=bias_fn,
             ):
                 results[res.spec.name] = res
+            runs_bar.update(len(chunk))
+    runs_bar.close()
     return [results[s.name] for s in specs]
 
 
