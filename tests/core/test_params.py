@@ -26,6 +26,7 @@ from imbcl.pruning.params import (
     PruneForwardStage,
     PruneParams,
 )
+from imbcl.race.params import RaceStage
 from imbcl.synthetic.params import (
     DataParams,
     ReportStage,
@@ -53,6 +54,7 @@ STAGES: list[type[Stage]] = [
     LongtailTrainStage,
     LongtailEvalStage,
     ReportStage,
+    RaceStage,
 ]
 
 
