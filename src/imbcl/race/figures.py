@@ -41,7 +41,10 @@ def race_figure(cells: pd.DataFrame, oracle: pd.DataFrame, t: Thresholds, path: 
         miss = sel & (cells.predicted != cells.observed)
         ax.scatter(x[hit], y[hit], s=40, color=colors(k), marker="o", label=f"{r}")
         ax.scatter(x[miss], y[miss], s=60, color=colors(k), marker="X")
-    for v, name in ((t.learned, "frozen | learned"), (t.stronger, "weaker | stronger")):
+    cuts = [(t.learned, "frozen | learned"), (t.stronger, "weaker | stronger")]
+    if t.learned == t.stronger:
+        cuts = [(t.learned, "frozen | stronger")]
+    for v, name in cuts:
         ax.axvline(v, color="0.3", ls="--", lw=1)
         ax.text(v, len(OUTCOMES) - 0.55, f" {name}", fontsize=7, color="0.3", rotation=90, va="top")
     ax.set_xscale("log")

@@ -1,5 +1,6 @@
-"""The race grid: which cells, their runs (stacked: every run that shares a model size and
-a learning rate trains in one program), each run's outcome and each cell's prediction.
+"""The race grid: which cells, their runs (stacked: every run that shares a model size, a
+learning rate and a training length trains in one program), each run's outcome and each
+cell's prediction.
 
 Discovery cells (rho x ramp x steps at the base's other inputs, seeds seed ..) set the
 thresholds (index.fit); confirmation cells (one input of the base moved at a time on the
@@ -153,9 +154,9 @@ def run_grid(p: RaceStage, progress: bool = True) -> tuple[pd.DataFrame, pd.Data
         for seed in s.seeds:
             k = _run_key(s, seed)
             need[k] = max(need.get(k, 0), s.cell.steps)
-    groups: dict[tuple, list[tuple]] = {}
+    groups: dict[tuple, list[tuple]] = {}  # (size, lr, steps): one program each
     for k in need:
-        groups.setdefault(k[:2], []).append(k)
+        groups.setdefault((*k[:2], need[k]), []).append(k)
     proj: dict[tuple, np.ndarray] = {}
     for keys in tqdm(list(groups.values()), desc="race groups", disable=not progress):
         steps = max(need[k] for k in keys)
@@ -239,8 +240,6 @@ def law(p: RaceStage, table: pd.DataFrame, oracle: pd.DataFrame, result: dict) -
     """The law in the paper's terms, with this grid's numbers: `law` (design-record text) and
     `c2_regime` (one sentence for the C2 row's regime statement)."""
     t = p.race.thresholds
-    base = cells(p)[0]
-    x = cell_inputs(p, base)
     row = oracle[oracle.rho == p.race.base.rho]
     at = (
         f"at rho = {p.race.base.rho:g} the loss-optimal minority / majority scale is "
@@ -254,22 +253,27 @@ def law(p: RaceStage, table: pd.DataFrame, oracle: pd.DataFrame, result: dict) -
         "growth (the theory's factor 1 + eps_j eta C loglogd/d per step, C = 1) needs to climb "
         "from its initial alignment a0 to the final bias b"
     )
+    weaker = (
+        f"from {t.learned:g} to {t.stronger:g} it is learned but ends weaker (the paper's "
+        f"C2); from {t.stronger:g} on"
+        if t.stronger > t.learned
+        else f"the discovery cells show no band where it is learned but ends weaker: from "
+        f"{t.learned:g} on"
+    )
     text = (
         f"Let {t1}. The race index is T_eff / T1_min with T_eff = min(T_ramp, T) + "
         f"{t.kappa:g} x (T - T_ramp)+. Below {t.learned:g} the ramp closes the dead zone on "
         f"the minority first and it stays frozen (the paper's ordering at its extreme: "
-        f"minority near its initial alignment, majority learned); from {t.learned:g} to "
-        f"{t.stronger:g} it is learned but ends weaker (the paper's C2); from {t.stronger:g} "
-        f"on it ends stronger than the majority (C2 reversed), because under InfoNCE on raw "
-        f"inner products a rare feature's loss-optimal scale is the larger ({at}). The index "
-        f"predicted {share} confirmation cells (routes not used to set any threshold; "
-        f"majority index below {t.dead:g}: encoder dead)."
+        f"minority near its initial alignment, majority learned); {weaker} it ends stronger "
+        f"than the majority (C2 reversed): under InfoNCE on raw inner products a rare "
+        f"feature's loss-optimal scale is the larger ({at}). The index predicted {share} "
+        f"confirmation cells (routes not used to set any threshold; majority index below "
+        f"{t.dead:g}: encoder dead)."
     )
-    del x
     regime = (
-        f"C2's ordering (minority weaker) holds only while the bias ramp outruns the "
-        f"minority's stage-1 growth (race index T_ramp / T1_min below {t.stronger:g}, frozen "
-        f"below {t.learned:g}); a minority that clears the bias first ends stronger than the "
+        f"C2's ordering (minority weaker) holds where the bias ramp outruns the minority's "
+        f"stage-1 growth (race index T_ramp / T1_min below {t.learned:g}: minority frozen "
+        f"in the dead zone); a minority that clears the bias first ends stronger than the "
         f"majority, as the loss-optimal two-scale oracle does ({at}); the index, set on "
         f"discovery cells, predicted {share} confirmation cells."
     )
