@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup repro sensitivity test bench report screenshot clean lock lock-check verify pilot
+.PHONY: setup repro sensitivity study test bench report screenshot clean lock lock-check verify pilot
 
 # The environment is installed from requirements.lock: exact versions, with hashes, of every
 # package the pipeline and the tests install, torch 2.13.0+cpu among them (README,
@@ -69,6 +69,12 @@ repro: setup
 # the default pipeline's budget; its reports are committed.
 sensitivity: setup
 	dvc repro sensitivity/dvc.yaml
+
+# The race behind C2 (study/dvc.yaml): the race index, pre-registered in params (race), its
+# grid over ramp, bias, init, lr, rho and steps at two sizes, and the two-scale oracle; its
+# reports are committed.
+study: setup
+	dvc repro study/dvc.yaml
 
 test: setup
 	ruff check src stages tests scripts

@@ -23,6 +23,7 @@ from imbcl.pruning.params import (
     PruneForwardStage,
     PruneParams,
 )
+from imbcl.race.params import RaceStage
 from imbcl.synthetic.params import (
     DataParams,
     ReportStage,
@@ -47,6 +48,7 @@ STAGES: list[type[Stage]] = [
     LongtailTrainStage,
     LongtailEvalStage,
     ReportStage,
+    RaceStage,
 ]
 
 
