@@ -9,16 +9,20 @@ writes REPORTS/metrics.json      flat numeric metrics, keys prefixed by the part
        REPORTS/environment.json  versions, threads, BLAS and CPU of this machine
 """
 
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
+
 from imbcl.core import cli, environment
+from imbcl.core.cli import InFile, InPath, OutDir
 from imbcl.core.io import write_json, write_text
 from imbcl.core.params import load
 from imbcl.core.report import collect, markdown
 from imbcl.synthetic.params import ReportStage
 
 
-def main(reports: str, design: str, *paths: str) -> None:
+def main(reports: OutDir, design: InFile, *paths: InPath) -> None:
     record = cli.require(design, "the design record (docs/design.md)").read_text()
     args = [cli.require(p, "a stage's output directory or table") for p in paths]
     raw = load(cli.params_path(), ReportStage).model_dump()
