@@ -31,6 +31,13 @@ class RealParams(Section):
     One section for three stages; dvc.yaml lists, per stage, only the keys it reads.
     """
 
+    arrays = (
+        ("batch", "image_side", "image_side", "embed_dim"),
+        ("test_per_class", "image_side", "image_side"),
+        ("probe_per_class", "image_side", "image_side"),
+        ("embed_dim", "mlp_neurons", "depth"),
+    )
+
     # stage longtail_data
     dataset: Literal["digits", "cifar10", "cifar100", "imagefolder"] = "digits"
     root: str = ""  # cifar*: the python-format batches; imagefolder: the class-per-folder tree
