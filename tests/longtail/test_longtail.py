@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -348,3 +349,32 @@ def test_saved_splits_round_trip_and_a_missing_one_is_an_input_error(tmp_path):
         longtail.load(tmp_path, "probe")
     with pytest.raises(InputError, match=r"meta.json: not found"):
         longtail.read_meta(tmp_path / "nowhere")
+
+
+def test_the_manifest_follows_the_data_not_their_place(tmp_path):
+    from imbcl.longtail.datasets import manifest
+
+    _write_folder(tmp_path / "a", [3, 3])
+    cfg = replace(RealParams(), dataset="imagefolder", root=str(tmp_path / "a"), image_side=4)
+    first = manifest(cfg)
+    assert [f["path"] for f in first["files"]][:2] == ["class0/0.png", "class0/1.png"]
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    assert manifest(replace(cfg, root=str(tmp_path / "b")))["sha256"] == first["sha256"]
+    (tmp_path / "a" / "class1" / "2.png").write_bytes(
+        (tmp_path / "a" / "class0" / "0.png").read_bytes()
+    )  # one image edited in place
+    assert manifest(cfg)["sha256"] != first["sha256"]
+    pinned = replace(cfg, root=str(tmp_path / "b"), root_sha256=first["sha256"])
+    assert manifest(pinned)["sha256"] == first["sha256"]
+    with pytest.raises(InputError, match=f"expected real.root_sha256 = {first['sha256']}"):
+        manifest(replace(pinned, root=str(tmp_path / "a")))
+
+
+def test_a_quoted_comma_stays_one_value_under_queue():
+    """The README's sweep recipe: `-S "real.root='/data/imgs,v2'"` is one experiment."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parse = OverridesParser.create().parse_overrides
+    assert parse(["real.root=/data/imgs,v2"])[0].is_sweep_override()
+    quoted = parse(["real.root='/data/imgs,v2'"])[0]
+    assert not quoted.is_sweep_override() and quoted.value() == "/data/imgs,v2"
