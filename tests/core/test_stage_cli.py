@@ -103,3 +103,33 @@ def test_stages_import_the_library_of_their_own_checkout(tmp_path):
     for stage in STAGES:
         out = _run(stage, [], tmp_path, root=copy)
         assert f"imbcl from {init}" in out.stderr, (stage, out.stderr)
+
+
+@pytest.mark.parametrize("under_dvc", [False, True])
+def test_ctrl_c_says_what_became_of_the_outputs(monkeypatch, capsys, under_dvc):
+    def main() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys, "argv", ["stages/x.py"])
+    if under_dvc:
+        monkeypatch.setenv("DVC_STAGE", "train")
+    else:
+        monkeypatch.delenv("DVC_STAGE", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        cli.run(main)
+    assert exit_.value.code == 130
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert ("left as they were" in err) is not under_dvc
+    assert ("dvc removed this stage's outputs" in err) is under_dvc
+
+
+def test_an_os_error_on_a_named_file_is_one_line(monkeypatch, capsys, tmp_path):
+    def main() -> None:
+        open(tmp_path)  # a folder where a file is expected, met inside the stage
+
+    monkeypatch.setattr(sys, "argv", ["stages/x.py"])
+    with pytest.raises(SystemExit) as exit_:
+        cli.run(main)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"error: {tmp_path}: Is a directory\n"

@@ -370,11 +370,14 @@ def test_the_manifest_follows_the_data_not_their_place(tmp_path):
         manifest(replace(pinned, root=str(tmp_path / "a")))
 
 
-def test_a_quoted_comma_stays_one_value_under_queue():
+def test_a_quoted_comma_stays_one_value_under_queue(tmp_path):
     """The README's sweep recipe: `-S "real.root='/data/imgs,v2'"` is one experiment."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from dvc.utils.hydra import apply_overrides, get_hydra_sweeps
 
-    parse = OverridesParser.create().parse_overrides
-    assert parse(["real.root=/data/imgs,v2"])[0].is_sweep_override()
-    quoted = parse(["real.root='/data/imgs,v2'"])[0]
-    assert not quoted.is_sweep_override() and quoted.value() == "/data/imgs,v2"
+    assert len(get_hydra_sweeps({"params.yaml": ["real.root=/data/imgs,v2"]})) == 2
+    quoted = "real.root='/data/imgs,v2'"
+    assert get_hydra_sweeps({"params.yaml": [quoted]}) == [{"params.yaml": [quoted]}]
+    params = tmp_path / "params.yaml"
+    params.write_text('real:\n  root: ""\n')
+    apply_overrides(str(params), [quoted])
+    assert params.read_text() == "real:\n  root: /data/imgs,v2\n"

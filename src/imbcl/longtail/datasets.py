@@ -406,7 +406,8 @@ def source_files(cfg: RealParams) -> tuple[Path, list[Path]]:
 def manifest(cfg: RealParams) -> dict[str, Any]:
     """{dataset, files: [{path, bytes, sha256}], sha256}: each file `source_files` names, its
     size and SHA-256, and the SHA-256 of those lines (the data's digest, `real.root_sha256`).
-    Paths are relative to the data's folder, so the same data elsewhere give the same digest."""
+    Paths are relative to the data's folder (a split list outside it: its name), so the same
+    data elsewhere give the same digest."""
     import hashlib
 
     base, paths = source_files(cfg)
@@ -419,7 +420,7 @@ def manifest(cfg: RealParams) -> dict[str, Any]:
                     digest.update(chunk)
         except OSError as err:
             raise InputError(f"{path}: cannot be read ({err.strerror})") from None
-        shown = path.relative_to(base) if path.is_relative_to(base) else path
+        shown = path.relative_to(base) if path.is_relative_to(base) else path.name
         rows.append(
             {"path": str(shown), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
         )
