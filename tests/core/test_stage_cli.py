@@ -72,10 +72,9 @@ def test_a_path_of_the_wrong_kind_is_one_error_line_before_any_work(stage, tmp_p
 def test_a_folder_given_for_a_file_input_is_one_error_line(tmp_path):
     (tmp_path / "calibrate").mkdir()
     line = _one_error_line(_run("train.py", ["data", "calibrate", "out"], tmp_path))
-    assert line.startswith("error: data: not found")
-    (tmp_path / "data").mkdir()
-    line = _one_error_line(_run("train.py", ["data", "calibrate", "out"], tmp_path))
     assert line == "error: calibrate: a folder; expected bias to be a file"
+    line = _one_error_line(_run("train.py", ["data", "calibrate/bias.json", "out"], tmp_path))
+    assert line == "error: data/dictionary.npz: not found; expected the synthesize stage's output"
 
 
 def test_an_output_that_cannot_be_written_is_refused(tmp_path, monkeypatch):

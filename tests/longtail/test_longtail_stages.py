@@ -41,10 +41,6 @@ def test_a_wrong_argument_count_prints_the_usage(tmp_path, name, usage):
 def test_a_missing_input_is_one_line(tmp_path):
     out = _stage("longtail_eval", "d", "r", "o", "t", "f.png", "c.png", cwd=tmp_path)
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert out.stderr.strip() == "error: d: not found; expected data (an existing folder)"
-    (tmp_path / "d").mkdir()
-    (tmp_path / "r").mkdir()
-    out = _stage("longtail_eval", "d", "r", "o", "t", "f.png", "c.png", cwd=tmp_path)
     assert out.stderr.strip() == (
         "error: d/meta.json: not found; expected the longtail_data stage's output"
     )

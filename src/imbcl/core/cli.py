@@ -68,9 +68,9 @@ def check_path(kind: object, value: str, name: str) -> None:
     """Refuse argument `name` = `value` unless it is what `kind` (InDir, ..., OutPrefix) says."""
     p = Path(value)
     if kind in (InDir, InFile, InPath) and not p.exists():
-        raise InputError(f"{p}: not found; expected {name} (an existing {_noun(kind)})")
+        return  # the stage names what it expected there (`require`), before any work
     if (kind is InDir and not p.is_dir()) or (kind is InFile and not p.is_file()):
-        raise InputError(f"{p}: {_kind(p)}; expected {name} to be {_noun(kind, article=True)}")
+        raise InputError(f"{p}: {_kind(p)}; expected {name} to be {_noun(kind)}")
     if kind is OutDir:
         if p.exists() and not p.is_dir():
             raise InputError(f"{p}: a file; expected {name} to be a folder (an output)")
@@ -87,9 +87,8 @@ def check_path(kind: object, value: str, name: str) -> None:
         _writable(p.parent, p)
 
 
-def _noun(kind: object, article: bool = False) -> str:
-    noun = {InDir: "folder", InFile: "file"}.get(kind, "file or folder")  # type: ignore[call-overload]
-    return f"a {noun}" if article else noun
+def _noun(kind: object) -> str:
+    return {InDir: "a folder", InFile: "a file"}.get(kind, "a file or folder")  # type: ignore[call-overload]
 
 
 def run(main: Callable[..., None]) -> None:
