@@ -24,6 +24,20 @@ ENV_TOOL   := $(BIN)/python -P src/imbcl/core/environment.py
 UV_INSTALL := $(BIN)/uv pip install -q --python $(BIN)/python --compile-bytecode
 PIP_INSTALL := $(BIN)/python -m pip install -q
 
+# A venv copied or moved here from another clone still names that clone in its editable
+# install and in its scripts' #! lines, so it would run the other clone's code: it is removed
+# when the makefile is read, and made again by the rules below.
+VENV_ELSEWHERE := $(shell test -f $(VENV)/.installed && { \
+	  src=$$(head -1 $(VENV)/lib/python*/site-packages/__editable__.imbcl-*.pth 2>/dev/null); \
+	  bang=$$(head -1 $(BIN)/dvc 2>/dev/null | sed 's/^\#!//'); \
+	  [ "$$(cd "$$src" 2>/dev/null && pwd -P)" = "$$(pwd -P)/src" ] \
+	  && [ "$$(cd "$${bang%/*}" 2>/dev/null && pwd -P)" = "$$(cd $(BIN) && pwd -P)" ] \
+	  || echo "$${src%/src}"; })
+ifneq ($(VENV_ELSEWHERE),)
+$(info make: $(VENV) was made for $(VENV_ELSEWHERE); removing it to make it again here)
+$(shell rm -rf $(VENV))
+endif
+
 $(BIN)/uv:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q uv==0.13.9

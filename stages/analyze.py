@@ -10,9 +10,13 @@ writes  OUT/{metrics,claims}.json, OUT/stages.json (stage boundaries per run);
         TABLE.csv and TABLE.md (one row per run)
 """
 
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
+
 from imbcl.core import cli
+from imbcl.core.cli import InDir, OutDir, OutPrefix
 from imbcl.core.io import atomic_dir, atomic_path, load_npz, write_json, write_text
 from imbcl.core.params import load
 from imbcl.core.report import write_part
@@ -22,7 +26,7 @@ from imbcl.synthetic.health import HEALTH_FILE, read_certificates, with_majority
 from imbcl.synthetic.train import load_runs
 
 
-def main(data: str, train: str, out: str, table: str) -> None:
+def main(data: InDir, train: InDir, out: OutDir, table: OutPrefix) -> None:
     p = load(cli.params_path(), AnalyzeStage)
     dictionary = cli.require(Path(data) / "dictionary.npz", "the synthesize stage's output")
     runs = load_runs(cli.require(train, "the train stage's output"))

@@ -11,10 +11,15 @@ writes  OUT/bias.json ({"sizes": {"small": chosen, "default": declared}}, each a
 Fails with one line when no candidate is healthy (nothing is written then).
 """
 
-import time
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
+
+import time
+
 from imbcl.core import cli
+from imbcl.core.cli import OutDir
 from imbcl.core.errors import ParamError
 from imbcl.core.io import atomic_dir, atomic_path, write_json, write_text
 from imbcl.core.params import load
@@ -26,7 +31,7 @@ from imbcl.synthetic.health import rule_text
 from imbcl.synthetic.params import CalibrateStage
 
 
-def main(out: str, tables: str) -> None:
+def main(out: OutDir, tables: OutDir) -> None:
     p = load(cli.params_path(), CalibrateStage)
     set_threads(p.train.threads)  # train.threads: the same bytes for any count
     start = time.perf_counter()

@@ -6,16 +6,22 @@ writes  FIGURES/trajectories.png, FIGURES/final_alignment.png; PLOTS (seed-mean 
         curves, the data of `dvc plots`); OUT/figures.json (captions, for the report)
 """
 
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
+
 from imbcl.core import cli
+from imbcl.core.cli import InDir, OutDir, OutFile
 from imbcl.core.io import atomic_dir, atomic_path, load_npz, read_json
 from imbcl.core.report import Part, write_part
 from imbcl.dynamics.figures import draw
 from imbcl.synthetic.train import load_runs
 
 
-def main(data: str, train: str, analyze: str, out: str, figures: str, plots: str) -> None:
+def main(
+    data: InDir, train: InDir, analyze: InDir, out: OutDir, figures: OutDir, plots: OutFile
+) -> None:
     dictionary = cli.require(Path(data) / "dictionary.npz", "the synthesize stage's output")
     stages = read_json(cli.require(Path(analyze) / "stages.json", "the analyze stage's output"))
     runs = load_runs(cli.require(train, "the train stage's output"))

@@ -7,9 +7,13 @@ writes  OUT/{metrics,claims,figures}.json; FIGURES/imbalance_*.png (four figures
         TABLES/imbalance_runs.csv (one row per run), TABLES/imbalance_regimes.md
 """
 
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
+
 from imbcl.core import cli
+from imbcl.core.cli import InDir, OutDir
 from imbcl.core.io import atomic_dir, atomic_path, write_text
 from imbcl.core.params import load
 from imbcl.core.report import write_part
@@ -18,7 +22,7 @@ from imbcl.imbalance.grid import load_sweep
 from imbcl.imbalance.params import ImbalanceStage
 
 
-def main(sweep: str, out: str, figures: str, tables: str) -> None:
+def main(sweep: InDir, out: OutDir, figures: OutDir, tables: OutDir) -> None:
     p = load(cli.params_path(), ImbalanceStage)
     states, majority = load_sweep(cli.require(sweep, "the sweep stage's output"))
     result = decide(

@@ -8,15 +8,24 @@ writes DATA/train_r<rho>.npz         images x (N, C, H, W) uint8, labels y (N,),
        DATA/meta.json                classes, training counts per rho, shape, pixel mean/std
 """
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
+
 from imbcl.core import cli
+from imbcl.core.cli import OutDir
 from imbcl.core.io import atomic_dir
 from imbcl.core.params import load
 from imbcl.longtail import splits
+from imbcl.longtail.datasets import manifest
 from imbcl.longtail.params import LongtailDataStage
 
 
-def main(data: str) -> None:
+def main(data: OutDir) -> None:
     p = load(cli.params_path(), LongtailDataStage)
+    if p.real.root_sha256:
+        manifest(p.real)  # refuses data other than the digest names
     lt = splits.build(p.real, p.seed)
     # the evaluation's class groups must all hold a class: refused here, before training
     splits.class_groups(lt.counts(), p.real.split_rule, p.real.many_min, p.real.few_max)

@@ -15,14 +15,22 @@ writes OUT/metrics.json          mean over seeds per (rho, encoder) and score; C
        CURVE                     dense probe accuracy vs training steps, baselines (png)
 """
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
+
 from imbcl.core import cli
+from imbcl.core.cli import InDir, OutDir, OutFile, OutPrefix
 from imbcl.core.io import atomic_dir, write_json, write_text
 from imbcl.core.params import load
 from imbcl.longtail import evaluate
 from imbcl.longtail.params import LongtailEvalStage
 
 
-def main(data: str, runs: str, out: str, table: str, figure: str, curve: str) -> None:
+def main(
+    data: InDir, runs: InDir, out: OutDir, table: OutPrefix, figure: OutFile, curve: OutFile
+) -> None:
     p = load(cli.params_path(), LongtailEvalStage)
     evaluate.check(p.real, data)  # before anything is read at length or written
     ev = evaluate.run(data, runs, p.real, p.seed, figure, curve)

@@ -10,15 +10,19 @@ DistributedDataParallel, gloo on CPU / nccl on GPU); rank 0 writes the outputs.
 """
 
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
 
 from imbcl.core import cli
+from imbcl.core.cli import InDir, OutDir
 from imbcl.core.io import atomic_dir
 from imbcl.core.params import load
 from imbcl.longtail import distributed, splits, train
 from imbcl.longtail.params import LongtailTrainStage
 
 
-def main(data: str, runs: str) -> None:
+def main(data: InDir, runs: OutDir) -> None:
     p = load(cli.params_path(), LongtailTrainStage)
     # a missing input or a setting training cannot honour stops here, before any process
     train.check(p.real, splits.read_meta(data))

@@ -9,9 +9,15 @@ writes  OUT/runs.csv, OUT/effects.csv    per-run measures, per-seed effects
         FIGURE                           log(min/maj strength) against rho per arm
 """
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
+
 import time
 
 from imbcl.core import cli
+from imbcl.core.cli import OutDir, OutFile, OutPrefix
 from imbcl.core.io import atomic_dir, atomic_path, write_text
 from imbcl.core.params import load
 from imbcl.core.report import write_part
@@ -20,7 +26,7 @@ from imbcl.pruning.params import PruneForwardStage
 from imbcl.pruning.study import study
 
 
-def main(out: str, table: str, figure: str) -> None:
+def main(out: OutDir, table: OutPrefix, figure: OutFile) -> None:
     p = load(cli.params_path(), PruneForwardStage)
     set_threads(p.train.threads)  # train.threads: the same bytes for any count
     start = time.perf_counter()

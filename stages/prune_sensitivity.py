@@ -6,10 +6,15 @@ reads   params.yaml [seed, data, model, train, analyze, small, prune]
 writes  OUT (per-run measures), TABLE.{csv,md} (per-cell effects), FIGURE (heatmaps)
 """
 
-import time
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
+
+import time
+
 from imbcl.core import cli
+from imbcl.core.cli import OutFile, OutPrefix
 from imbcl.core.io import atomic_path, write_text
 from imbcl.core.params import load
 from imbcl.core.runtime import set_threads
@@ -20,7 +25,7 @@ from imbcl.pruning.sensitivity import cell_effects
 from imbcl.pruning.study import study_setting
 
 
-def main(out: str, table: str, figure: str) -> None:
+def main(out: OutFile, table: OutPrefix, figure: OutFile) -> None:
     p = load(cli.params_path(), PruneForwardStage)
     q = p.prune
     set_threads(p.train.threads)  # train.threads: the same bytes for any count

@@ -8,10 +8,15 @@ writes  RUNS (per-run strengths and outcomes), TABLE (per cell: inputs, index, p
         FIGURE, SUMMARY (share predicted in confirmation cells, the discovery fit, the law)
 """
 
-import time
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
+
+import time
+
 from imbcl.core import cli
+from imbcl.core.cli import OutFile
 from imbcl.core.io import atomic_path, write_json
 from imbcl.core.params import load
 from imbcl.core.runtime import set_threads
@@ -21,7 +26,9 @@ from imbcl.race.params import RaceStage
 from imbcl.race.study import discovery_fit, law, run_grid, shares
 
 
-def main(runs_out: str, table: str, oracle_out: str, figure: str, summary: str) -> None:
+def main(
+    runs_out: OutFile, table: OutFile, oracle_out: OutFile, figure: OutFile, summary: OutFile
+) -> None:
     p = load(cli.params_path(), RaceStage)
     set_threads(p.train.threads)  # train.threads: the same bytes for any count
     start = time.perf_counter()

@@ -7,10 +7,15 @@ writes  OUT/runs.csv (one row per run), OUT/{metrics,figures}.json (the report p
         TABLES/regimes.{csv,md} (one row per cell); FIGURE (the heatmaps, a PNG)
 """
 
-import time
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
+
+import time
+
 from imbcl.core import cli
+from imbcl.core.cli import OutDir, OutFile
 from imbcl.core.io import atomic_dir, atomic_path, write_text
 from imbcl.core.params import load
 from imbcl.core.report import Part, write_part
@@ -20,7 +25,7 @@ from imbcl.imbalance.params import RegimesStage
 from imbcl.imbalance.regimes import cell_table, direction, markdown, run_regimes
 
 
-def main(out: str, tables: str, figure: str) -> None:
+def main(out: OutDir, tables: OutDir, figure: OutFile) -> None:
     p = load(cli.params_path(), RegimesStage)
     set_threads(p.train.threads)  # train.threads: the same bytes for any count
     start = time.perf_counter()

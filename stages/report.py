@@ -12,11 +12,15 @@ writes  REPORTS/metrics.json      flat numeric metrics, keys prefixed by the par
         REPORTS/tables/theory.{csv,md}  the paper's predictions beside our measurements
 """
 
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
 
 import pandas as pd
 
 from imbcl.core import cli, environment
+from imbcl.core.cli import InFile, InPath, OutDir
 from imbcl.core.io import atomic_path, write_json, write_text
 from imbcl.core.params import load, read_yaml
 from imbcl.core.report import collect, markdown
@@ -61,7 +65,7 @@ def theory(csvs: dict[str, Path], parts: list[Path], raw: dict) -> pd.DataFrame:
     return theory_table(rows)
 
 
-def main(reports: str, design: str, history: str, *paths: str) -> None:
+def main(reports: OutDir, design: InFile, history: InFile, *paths: InPath) -> None:
     cli.require(design, "the design record (docs/design.md)")
     record = cli.require(history, "the verdict history (docs/verdict-history.md)").read_text()
     args = [cli.require(p, "a stage's output directory or table") for p in paths]

@@ -8,9 +8,15 @@ writes  OUT: the final neurons and the health certificate of every run, by width
         imbalance.grid.save_sweep)
 """
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
+
 import time
 
 from imbcl.core import cli
+from imbcl.core.cli import InFile, OutDir
 from imbcl.core.io import atomic_dir
 from imbcl.core.params import load
 from imbcl.core.runtime import set_threads
@@ -19,7 +25,7 @@ from imbcl.imbalance.params import SweepStage
 from imbcl.synthetic.bias import read_bias
 
 
-def main(bias: str, out: str) -> None:
+def main(bias: InFile, out: OutDir) -> None:
     p = load(cli.params_path(), SweepStage)
     b = read_bias(cli.require(bias, "the calibrate stage's bias.json"))
     set_threads(p.train.threads)  # train.threads: the same bytes for any count

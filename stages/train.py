@@ -9,11 +9,15 @@ writes  OUT/<run>.npz (trajectory), OUT/<run>.ckpt.npz (checkpoints), OUT/index.
         pairs at its own rho: synthetic.health; the analyze stage applies the rule)
 """
 
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
 
 import pandas as pd
 
 from imbcl.core import cli
+from imbcl.core.cli import InDir, InFile, OutDir
 from imbcl.core.io import atomic_dir, load_npz
 from imbcl.core.params import load
 from imbcl.core.runtime import set_threads
@@ -23,7 +27,7 @@ from imbcl.synthetic.params import TrainStage
 from imbcl.synthetic.train import role_runs, save_runs
 
 
-def main(data: str, bias: str, out: str) -> None:
+def main(data: InDir, bias: InFile, out: OutDir) -> None:
     p = load(cli.params_path(), TrainStage)
     set_threads(p.train.threads)  # train.threads: the same bytes for any count
     dictionary = cli.require(Path(data) / "dictionary.npz", "the synthesize stage's output")

@@ -1,6 +1,10 @@
+import json
+import math
+
 import pytest
 
 from imbcl.core.claims import mean_ci, merge
+from imbcl.core.io import write_json
 
 
 def test_interval_matches_the_t_table():
@@ -11,10 +15,17 @@ def test_interval_matches_the_t_table():
     assert iv.covers_zero() is False and iv.excludes_zero() is True
 
 
-def test_single_value_has_no_interval():
-    iv = mean_ci([0.4])
-    assert (iv.low, iv.high, iv.n) == (0.4, 0.4, 1)
-    assert not iv.excludes_zero()
+def test_single_value_has_no_interval(tmp_path):
+    iv = mean_ci([0.4, float("nan")])
+    assert iv.mean == 0.4 and iv.n == 1
+    assert math.isnan(iv.low) and math.isnan(iv.high)
+    assert not iv.excludes_zero() and not iv.covers_zero()
+    write_json(tmp_path / "m.json", {"ci_low": iv.low, "ci_high": iv.high, "value": iv.mean})
+    assert json.loads((tmp_path / "m.json").read_text()) == {
+        "ci_high": None,
+        "ci_low": None,
+        "value": 0.4,
+    }
 
 
 def test_merge_sorts_and_refuses_duplicates():

@@ -7,6 +7,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from imbcl.core.errors import ParamError
@@ -176,11 +177,77 @@ def test_missing_file_is_named(tmp_path):
 
 def test_invalid_yaml_is_named(tmp_path):
     path = write(tmp_path, "seed: [0\n")
-    with pytest.raises(ParamError, match=r"params\.yaml: not valid YAML \(") as err:
+    with pytest.raises(ParamError, match=r"params\.yaml:1: seed: not valid YAML \(") as err:
         load(path, SynthesizeStage)
     assert "\n" not in str(err.value)
     with pytest.raises(ParamError, match="expected a mapping of sections at the top level"):
         load(write(tmp_path, "- 1\n"), SynthesizeStage)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle"),
+    [
+        (
+            "  lr: 0.05",
+            "  lr: 0.05\n  lr: 0.1",
+            r":\d+: train\.lr: written twice \(first at line \d+\)",
+        ),
+        ("seed: 0", "seed: 0\nseed: 1", r":\d+: seed: written twice \(first at line \d+\)"),
+        ("  lr: 0.05", "   lr: 0.05", r":\d+: train\.\w+\.lr: indented unlike the keys beside"),
+        ("  lr: 0.05", " lr: 0.05", r":\d+: train\.lr: indented unlike the keys beside"),
+        ("  lr: 0.05", "\tlr: 0.05", r":\d+: train\.lr: a tab; expected spaces"),
+        ("  lr: 0.05", "  lr: 0.05: 1", r":\d+: train\.lr: indented unlike the keys .*second ':'"),
+    ],
+    ids=["duplicate key", "duplicate section", "indented more", "indented less", "tab", "colon"],
+)
+def test_yaml_errors_name_the_line_and_key(tmp_path, old, new, needle):
+    text = PARAMS.read_text()
+    assert old in text
+    with pytest.raises(ParamError, match=r"^\S*params\.yaml" + needle) as err:
+        load(write(tmp_path, text.replace(old, new, 1)), TrainStage)
+    assert "\n" not in str(err.value)
+    line = int(str(err.value).split(":")[1])
+    assert new.split("\n")[-1] == text.replace(old, new, 1).splitlines()[line - 1]
+
+
+def test_seed_plus_block_offsets_fits_the_generators():
+    import torch
+
+    from imbcl.core.params import BLOCK_OFFSETS, MAX_SEED
+
+    torch.manual_seed(MAX_SEED + BLOCK_OFFSETS - 1)
+    np.random.default_rng(MAX_SEED + BLOCK_OFFSETS - 1)
+    assert TrainStage.parse({**raw_params(), "seed": MAX_SEED}).seed == MAX_SEED
+    for bad in (MAX_SEED + 1, 2**64, 10**30):
+        with pytest.raises(ParamError, match=rf"^seed = {bad}: expected an integer in"):
+            TrainStage.parse({**raw_params(), "seed": bad})
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "stage"),
+    [
+        ("data", "eval_samples", 10**12, SynthesizeStage),
+        ("data", "tokens", 10**9, SynthesizeStage),
+        ("health", "eval_samples", 10**12, TrainStage),
+        ("train", "batch", 10**9, TrainStage),
+    ],
+)
+def test_sizes_are_bounded_naming_the_key_and_the_memory(section, key, value, stage):
+    raw = raw_params()
+    raw[section] = {**raw[section], key: value}
+    with pytest.raises(
+        ParamError,
+        match=rf"^{section}\.{key} = {value}: expected sizes whose arrays fit in 32 GiB; "
+        r".* needs [\d,]+ GiB$",
+    ):
+        stage.parse(raw)
+
+
+def test_integers_beyond_int64_are_refused():
+    raw = raw_params()
+    raw["train"] = {**raw["train"], "steps": 2**63}
+    with pytest.raises(ParamError, match=r"^train\.steps = .*: expected"):
+        TrainStage.parse(raw)
 
 
 def test_missing_section_and_seed_are_named(tmp_path):
@@ -190,10 +257,16 @@ def test_missing_section_and_seed_are_named(tmp_path):
         TrainStage.parse(raw, "p.yaml")
     raw = raw_params()
     del raw["seed"]
-    with pytest.raises(ParamError, match=r"^seed: missing; expected an integer >= 0$"):
+    with pytest.raises(
+        ParamError,
+        match=r"^seed: missing; expected an integer in \[0, 2\^63 - 2\^20\] \(offsets are added\)$",
+    ):
         TrainStage.parse(raw)
     for bad in (-1, True, "0", 1.5):
-        with pytest.raises(ParamError, match=r"^seed = .*: expected an integer >= 0$"):
+        with pytest.raises(
+            ParamError,
+            match=r"^seed = .*: expected an integer in \[0, 2\^63 - 2\^20\] \(offsets are added\)$",
+        ):
             TrainStage.parse({**raw_params(), "seed": bad})
 
 

@@ -160,6 +160,8 @@ def test_a_test_label_outside_the_training_classes_is_refused_by_line(tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_without_cuda_stops_the_evaluation_before_it_reads_or_writes(tmp_path):
+    (tmp_path / "d").mkdir()  # inputs of the right kind: the params are what is refused
+    (tmp_path / "r").mkdir()
     out = _stage("longtail_eval", "d", "r", "o", "t", "f.png", "c.png", cwd=tmp_path, device="cuda")
     assert _one_error_line(out).startswith("error: real.device = cuda: expected cpu or auto")
     assert not any((tmp_path / p).exists() for p in ("o", "t.csv", "f.png"))
@@ -374,7 +376,14 @@ def test_generated_split_lists_with_unusual_and_malformed_lines_read_right_or_re
             _png(root / f"c{c}" / f"img {c}.png", 10)
         _png(root / ".ipynb_checkpoints" / "x.png", 10)
         _png(Path(tmp) / "outside.png", 10)
-        lines = [_line(k, n_classes) for k in kinds]
+        lines, seen = [], set()
+        for k in kinds:  # a path read once already is refused the second time
+            text, why = _line(k, n_classes)
+            path = text.strip().rsplit(None, 1)[0] if why is None and text.strip() else None
+            if path is not None and path in seen:
+                why = f"{path} is listed again"
+            seen.add(path)
+            lines.append((text, why))
         lst = Path(tmp) / "test.txt"
         lst.write_bytes(
             ("\ufeff" if bom else "").encode() + "\n".join(t for t, _ in lines).encode()

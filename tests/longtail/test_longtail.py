@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -129,6 +130,69 @@ def test_cifar_malformed_batch_is_an_input_error(tmp_path):
         longtail.build(cfg, seed=0)
 
 
+def _edit(batch: dict, key: bytes, value) -> dict:
+    return {**batch, key: value}
+
+
+# each field of a batch made wrong in one way: lengths, types, ranges, shapes
+BAD_FIELDS = {
+    "fewer labels": lambda b: _edit(b, b"labels", b[b"labels"][:-1]),
+    "more labels": lambda b: _edit(b, b"labels", [*b[b"labels"], 0]),
+    "labels None": lambda b: _edit(b, b"labels", None),
+    "labels as floats": lambda b: _edit(b, b"labels", [float(v) for v in b[b"labels"]]),
+    "labels as strings": lambda b: _edit(b, b"labels", [str(v) for v in b[b"labels"]]),
+    "labels as bools": lambda b: _edit(b, b"labels", [True] * len(b[b"labels"])),
+    "labels 2-D": lambda b: _edit(b, b"labels", np.array(b[b"labels"])[:, None]),
+    "label 10": lambda b: _edit(b, b"labels", [10, *b[b"labels"][1:]]),
+    "label -1": lambda b: _edit(b, b"labels", [-1, *b[b"labels"][1:]]),
+    "pixels above 255": lambda b: _edit(b, b"data", b[b"data"].astype(np.int64) + 256),
+    "negative pixels": lambda b: _edit(b, b"data", b[b"data"].astype(np.int16) - 1),
+    "float pixels": lambda b: _edit(b, b"data", b[b"data"].astype(np.float32)),
+    "pixels as a list": lambda b: _edit(b, b"data", b[b"data"].tolist()),
+    "data None": lambda b: _edit(b, b"data", None),
+    "data 1-D": lambda b: _edit(b, b"data", b[b"data"].ravel()),
+    "data (N, 3, 32, 32)": lambda b: _edit(b, b"data", b[b"data"].reshape(-1, 3, 32, 32)),
+    "data short rows": lambda b: _edit(b, b"data", b[b"data"][:, :-1]),
+    "fewer images": lambda b: _edit(b, b"data", b[b"data"][:-1]),
+    "no images": lambda b: {b"data": b[b"data"][:0], b"labels": []},
+    "filenames short": lambda b: _edit(b, b"filenames", [b"x.png"]),
+}
+
+
+@pytest.mark.parametrize("where", ["data_batch_2", "test_batch"])
+@pytest.mark.parametrize("case", sorted(BAD_FIELDS))
+def test_every_cifar_field_is_checked_naming_the_file(tmp_path, case, where):
+    _write_cifar(tmp_path / "c", "cifar10", per_class=2)
+    path = tmp_path / "c" / where
+    path.write_bytes(pickle.dumps(BAD_FIELDS[case](pickle.loads(path.read_bytes()))))
+    cfg = replace(RealParams(), dataset="cifar10", root=str(tmp_path / "c"))
+    with pytest.raises(InputError, match=f"^{path}: "):
+        longtail.build(cfg, seed=0)
+
+
+@pytest.mark.parametrize(
+    "names", [[b"c0"] * 9, None, "c0 c1", [1] * 10], ids=["9 names", "None", "str", "ints"]
+)
+def test_cifar_meta_names_are_checked(tmp_path, names):
+    _write_cifar(tmp_path / "c", "cifar10", per_class=2)
+    meta = tmp_path / "c" / "batches.meta"
+    meta.write_bytes(pickle.dumps({b"label_names": names}))
+    cfg = replace(RealParams(), dataset="cifar10", root=str(tmp_path / "c"))
+    with pytest.raises(InputError, match=f"^{meta}: b'label_names'"):
+        longtail.build(cfg, seed=0)
+
+
+def test_cifar100_coarse_labels_are_checked(tmp_path):
+    _write_cifar(tmp_path / "c", "cifar100", per_class=1)
+    path = tmp_path / "c" / "train"
+    batch = pickle.loads(path.read_bytes())
+    batch[b"coarse_labels"] = [20] * len(batch[b"fine_labels"])
+    path.write_bytes(pickle.dumps(batch))
+    cfg = replace(RealParams(), dataset="cifar100", root=str(tmp_path / "c"))
+    with pytest.raises(InputError, match=f"^{path}: b'coarse_labels' holds labels 20..20"):
+        longtail.build(cfg, seed=0)
+
+
 def test_stage_exits_cleanly_on_a_missing_cifar_root(tmp_path):
     params = (
         (REPO / "params.yaml")
@@ -202,6 +266,42 @@ def test_imagefolder_with_split_lists(tmp_path):
     assert np.bincount(lt.probe.y).tolist() == [2, 1]
 
 
+@pytest.mark.parametrize(
+    ("train", "test", "match"),
+    [
+        (
+            "class0/0.png 0\nclass0/0.png 0\nclass1/0.png 1\n",
+            "class1/1.png 1\n",
+            r"train.txt:2: class0/0.png is listed again \(first at line 1\)",
+        ),
+        (
+            "class0/0.png 0\nclass1/0.png 2\n",
+            "class1/1.png 1\n",
+            r"train.txt: no image of label 1; expected every label 0..2",
+        ),
+        (
+            "class0/0.png 0\nclass1/0.png 1\n",
+            "class1/1.png 1\nclass0/0.png 0\n",
+            r"test.txt: class0/0.png is in the training list too",
+        ),
+    ],
+    ids=["listed twice", "label gap", "train and test overlap"],
+)
+def test_split_lists_are_checked_as_a_whole(tmp_path, train, test, match):
+    _write_folder(tmp_path / "imgs", [2, 2])
+    (tmp_path / "train.txt").write_text(train)
+    (tmp_path / "test.txt").write_text(test)
+    cfg = replace(
+        RealParams(),
+        dataset="imagefolder",
+        root=str(tmp_path / "imgs"),
+        train_list=str(tmp_path / "train.txt"),
+        test_list=str(tmp_path / "test.txt"),
+    )
+    with pytest.raises(InputError, match=match):
+        longtail.build(cfg, seed=0)
+
+
 def test_imagefolder_bad_list_line(tmp_path):
     _write_folder(tmp_path / "imgs", [2])
     (tmp_path / "train.txt").write_text("class0/0.png zero\n")
@@ -249,3 +349,35 @@ def test_saved_splits_round_trip_and_a_missing_one_is_an_input_error(tmp_path):
         longtail.load(tmp_path, "probe")
     with pytest.raises(InputError, match=r"meta.json: not found"):
         longtail.read_meta(tmp_path / "nowhere")
+
+
+def test_the_manifest_follows_the_data_not_their_place(tmp_path):
+    from imbcl.longtail.datasets import manifest
+
+    _write_folder(tmp_path / "a", [3, 3])
+    cfg = replace(RealParams(), dataset="imagefolder", root=str(tmp_path / "a"), image_side=4)
+    first = manifest(cfg)
+    assert [f["path"] for f in first["files"]][:2] == ["class0/0.png", "class0/1.png"]
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    assert manifest(replace(cfg, root=str(tmp_path / "b")))["sha256"] == first["sha256"]
+    (tmp_path / "a" / "class1" / "2.png").write_bytes(
+        (tmp_path / "a" / "class0" / "0.png").read_bytes()
+    )  # one image edited in place
+    assert manifest(cfg)["sha256"] != first["sha256"]
+    pinned = replace(cfg, root=str(tmp_path / "b"), root_sha256=first["sha256"])
+    assert manifest(pinned)["sha256"] == first["sha256"]
+    with pytest.raises(InputError, match=f"expected real.root_sha256 = {first['sha256']}"):
+        manifest(replace(pinned, root=str(tmp_path / "a")))
+
+
+def test_a_quoted_comma_stays_one_value_under_queue(tmp_path):
+    """The README's sweep recipe: `-S "real.root='/data/imgs,v2'"` is one experiment."""
+    from dvc.utils.hydra import apply_overrides, get_hydra_sweeps
+
+    assert len(get_hydra_sweeps({"params.yaml": ["real.root=/data/imgs,v2"]})) == 2
+    quoted = "real.root='/data/imgs,v2'"
+    assert get_hydra_sweeps({"params.yaml": [quoted]}) == [{"params.yaml": [quoted]}]
+    params = tmp_path / "params.yaml"
+    params.write_text('real:\n  root: ""\n')
+    apply_overrides(str(params), [quoted])
+    assert params.read_text() == "real:\n  root: /data/imgs,v2\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -81,3 +82,58 @@ def test_diverging_training_names_step_run_and_parameter(dvc_repo):
     assert "diverged at step" in out.stderr and "train.lr" in out.stderr
     assert "Traceback" not in out.stderr
     assert not (dvc_repo / "runs" / "train").exists()
+
+
+def _images(root, seed: int) -> None:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for c in range(3):
+        (root / f"c{c}").mkdir(parents=True, exist_ok=True)
+        for i in range(12):
+            pixels = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / f"c{c}" / f"{i}.png")
+
+
+def test_the_data_under_real_root_are_a_dependency(dvc_repo, tmp_path):
+    """Images edited in place, or real.root pointed elsewhere, rerun longtail_data; the same
+    data leave it as it was; real.root_sha256 refuses other data (e.g. a root split at a
+    comma by `dvc exp run --queue -S`)."""
+    root, other = tmp_path / "imgs", tmp_path / "imgs-v2"
+    _images(root, 0)
+    _images(other, 1)
+    params = tiny_params()
+    params["real"].update(
+        dataset="imagefolder",
+        root=str(root),
+        image_side=8,
+        test_per_class=2,
+        probe_per_class=3,
+        imbalance_ratio=4.0,
+        extra_ratios=[],
+        patch=4,
+    )
+    write_params(dvc_repo / "params.yaml", params)
+
+    def data_stage_ran() -> bool:
+        out = sh("dvc", "repro", "longtail_data", cwd=dvc_repo, check=False)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return "Running stage 'longtail_data'" in out.stdout
+
+    assert data_stage_ran()
+    first = (dvc_repo / "data/longtail/train_r4.npz").read_bytes()
+    assert not data_stage_ran()  # the same data: only the manifest is made again
+    (root / "c1" / "3.png").write_bytes((other / "c1" / "3.png").read_bytes())
+    assert data_stage_ran()  # one image edited in place
+    assert (dvc_repo / "data/longtail/train_r4.npz").read_bytes() != first
+    params["real"]["root"] = str(other)
+    write_params(dvc_repo / "params.yaml", params)
+    assert data_stage_ran()  # re-pointed
+
+    digest = json.loads((dvc_repo / "data/longtail_source.json").read_text())["sha256"]
+    params["real"].update(root=str(root), root_sha256=digest)
+    write_params(dvc_repo / "params.yaml", params)
+    out = sh("dvc", "repro", "longtail_data", cwd=dvc_repo, check=False)
+    assert out.returncode != 0 and "Traceback" not in out.stderr + out.stdout
+    assert f"expected real.root_sha256 = {digest}" in out.stderr + out.stdout

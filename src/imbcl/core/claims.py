@@ -35,13 +35,16 @@ class Interval:
 
 
 def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> Interval:
-    """Mean and two-sided t-interval of the mean; a degenerate interval for one value."""
+    """Mean and two-sided t-interval of the mean; for one value the interval is undefined:
+    NaN bounds (null in JSON), never a zero-width interval."""
     x = np.asarray(values, dtype=np.float64)
     x = x[np.isfinite(x)]
     if len(x) == 0:
         return Interval(float("nan"), float("nan"), float("nan"), 0)
     m = float(x.mean())
-    if len(x) == 1 or float(x.std()) == 0.0:
+    if len(x) == 1:
+        return Interval(m, float("nan"), float("nan"), 1)
+    if float(x.std()) == 0.0:
         return Interval(m, m, m, len(x))
     half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * stats.sem(x))
     return Interval(m, m - half, m + half, len(x))

@@ -21,6 +21,7 @@ with `cfg.model_dump()`.
 """
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar, get_args, get_origin
@@ -50,6 +51,8 @@ def _as_int(value: Any) -> Any:
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise PydanticCustomError("number_type", "expected an integer")
+    if abs(value) >= 2**63:
+        raise PydanticCustomError("number_type", "expected an integer below 2^63")
     return value
 
 
@@ -106,6 +109,10 @@ def open_unit() -> Any:
 
 _FROM_FILE = "from_params_file"  # validation context: the input is a params file's mapping
 
+MEMORY_LIMIT = 2**35  # bytes: the largest array one section's sizes may ask for (32 GiB)
+BLOCK_OFFSETS = 2**20  # the most any block adds to `seed` (confirmation, pilot, sensitivity)
+MAX_SEED = 2**63 - BLOCK_OFFSETS  # seed + offset stays an int64 (numpy, torch)
+
 
 class _Missing:
     """Stands in for a key the params file leaves out; no field accepts it."""
@@ -123,6 +130,22 @@ class Section(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
     every_key: ClassVar[bool] = True  # False: a key left out of the file keeps its default
+    # (key, ...): keys whose product x 4 bytes is (at least) the size of an array made from them
+    arrays: ClassVar[tuple[tuple[str, ...], ...]] = ()
+
+    @model_validator(mode="after")
+    def _arrays_fit(self) -> Self:
+        for dims in self.arrays:
+            sizes = [getattr(self, d) for d in dims]
+            if None in sizes:
+                continue
+            need = 4 * math.prod(sizes)
+            if need > MEMORY_LIMIT:
+                key = dims[max(range(len(dims)), key=lambda i: sizes[i])]
+                raise PydanticCustomError(
+                    "memory", "too large", {"key": key, "need": need, "dims": " x ".join(dims)}
+                )
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -145,7 +168,9 @@ class Stage(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
-    seed: Annotated[Int, expect("an integer >= 0", ge=0)]
+    seed: Annotated[
+        Int, expect("an integer in [0, 2^63 - 2^20] (offsets are added)", ge=0, le=MAX_SEED)
+    ]
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any], path: str | Path = "params.yaml") -> Self:
@@ -170,13 +195,65 @@ def read_yaml(path: str | Path, sections: Iterable[str] = ()) -> dict[str, Any]:
             f"{path}: file not found; expected a params.yaml"
             + (f" with the sections {wanted}" if wanted else "")
         )
+    text = path.read_text()
     try:
-        raw = YAML(typ="safe", pure=True).load(path.read_text())
+        raw = YAML(typ="safe", pure=True).load(text)
     except YAMLError as err:
-        raise ParamError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+        raise ParamError(_yaml_message(path, text, err)) from None
     if not isinstance(raw, dict):
         raise ParamError(f"{path}: expected a mapping of sections at the top level")
     return raw
+
+
+def _dotted(lines: list[str], n: int) -> str:
+    """The dotted key written on line n (0-based) of a YAML file: its own key and those of
+    the less indented lines above it."""
+    keys, indent = [], None
+    for line in reversed(lines[: n + 1]):
+        body = line.split("#", 1)[0].rstrip()
+        if not body.strip() or ":" not in body:
+            continue
+        width = len(body) - len(body.lstrip())
+        if indent is None or width < indent:
+            keys.append(body.strip().split(":", 1)[0].strip())
+            indent = width
+        if width == 0:
+            break
+    return ".".join(reversed(keys))
+
+
+def _yaml_message(path: Path, text: str, err: YAMLError) -> str:
+    """One line for a YAML error: the file and line, the dotted key there, what is wrong."""
+    mark = getattr(err, "problem_mark", None)
+    problem = str(getattr(err, "problem", None) or str(err).splitlines()[0])
+    if mark is None:
+        return f"{path}: not valid YAML ({problem})"
+    lines = text.splitlines()
+    n = min(mark.line, len(lines) - 1)
+    key = _dotted(lines, n)
+    dup = re.match(r'found duplicate key "([^"]*)"', problem)
+    if dup:
+        name, width = dup.group(1), len(lines[n]) - len(lines[n].lstrip())
+        start = getattr(err, "context_mark", mark).line
+        first = next(
+            (
+                i
+                for i in range(start, n)
+                if lines[i][width:].startswith(f"{name}:")
+                and len(lines[i]) - len(lines[i].lstrip()) == width
+            ),
+            None,
+        )
+        where = f" (first at line {first + 1})" if first is not None else ""
+        return f"{path}:{n + 1}: {key}: written twice{where}; expected each key once"
+    if r"'\t'" in problem:
+        return f"{path}:{n + 1}: {key}: a tab; expected spaces for indentation"
+    if "mapping values are not allowed" in problem or "<block end>" in problem:
+        return (
+            f"{path}:{n + 1}: {key}: indented unlike the keys beside it, or a second ':'; "
+            "expected the keys of one section indented alike"
+        )
+    return f"{path}:{n + 1}: {key}: not valid YAML ({problem})"
 
 
 def load(path: str | Path, schema: type[StageT]) -> StageT:
@@ -255,6 +332,14 @@ def _message(
     key = ".".join((*prefix, *names))
     if err["type"] == "extra_forbidden":
         return f"{key}: unknown key; expected one of " + ", ".join(owner.model_fields)
+    if err["type"] == "memory":  # Section._arrays_fit
+        ctx = err.get("ctx") or {}
+        value = _lookup(raw, [*names, ctx["key"]])
+        return (
+            f"{key}.{ctx['key']} = {value!r}: expected sizes whose arrays fit in "
+            f"{MEMORY_LIMIT / 2**30:g} GiB; {ctx['dims']} x 4 bytes needs "
+            f"{ctx['need'] / 2**30:,.0f} GiB"
+        )
     if field is None:  # the mapping itself
         if _wrong_type(err):
             return f"{key or path}: expected a mapping of keys, got {type(err['input']).__name__}"

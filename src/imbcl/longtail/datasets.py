@@ -80,18 +80,60 @@ def _unpickle(path: Path) -> dict:
     return obj
 
 
-def _cifar_batches(root: Path, names: list[str], label_key: bytes) -> Images:
+def _labels(value: Any, n: int, n_classes: int, path: Path, key: bytes) -> np.ndarray:
+    """(n,) int64 from a batch's label field: a list or 1-D array of integers in
+    0..n_classes-1, one per image; anything else an InputError naming the file and key."""
+    if not isinstance(value, list | tuple | np.ndarray):
+        raise InputError(
+            f"{path}: {key!r} is {type(value).__name__}; expected a list of {n} labels"
+        )
+    if any(isinstance(v, bool | np.bool_) or not isinstance(v, int | np.integer) for v in value):
+        raise InputError(f"{path}: {key!r} holds non-integers; expected integer labels")
+    y = np.asarray(value, dtype=np.int64)
+    if y.ndim != 1 or len(y) != n:
+        raise InputError(
+            f"{path}: {key!r} holds {y.size} labels for {n} images; expected one per image"
+        )
+    if n and (y.min() < 0 or y.max() >= n_classes):
+        raise InputError(
+            f"{path}: {key!r} holds labels {y.min()}..{y.max()}; expected 0..{n_classes - 1}"
+        )
+    return y
+
+
+def _pixels(value: Any, path: Path) -> np.ndarray:
+    """(N, 3, 32, 32) uint8 from a batch's b'data': an integer array (N, 3072), 0..255."""
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "ui":
+        kind = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
+        raise InputError(f"{path}: b'data' is {kind}; expected a uint8 array (N, 3072)")
+    if value.ndim != 2 or value.shape[1] != 3 * 32 * 32 or value.shape[0] == 0:
+        raise InputError(f"{path}: b'data' has shape {value.shape}; expected (N, 3072), N > 0")
+    if value.dtype != np.uint8 and (value.min() < 0 or value.max() > 255):
+        raise InputError(
+            f"{path}: b'data' holds pixel values {value.min()}..{value.max()}; expected 0..255"
+        )
+    return value.astype(np.uint8).reshape(-1, 3, 32, 32)
+
+
+def _cifar_batches(root: Path, names: list[str], label_key: bytes, n_classes: int) -> Images:
+    """Every field of each batch checked: b'data' (`_pixels`), the labels (`_labels`), and,
+    where present, b'coarse_labels' (20 classes) and b'filenames' (one per image)."""
     xs, ys = [], []
     for name in names:
         path = root / name
         batch = _unpickle(path)
         if b"data" not in batch or label_key not in batch:
             raise InputError(f"{path}: expected keys b'data' and {label_key!r}")
-        data = np.asarray(batch[b"data"], dtype=np.uint8)
-        if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-            raise InputError(f"{path}: b'data' has shape {data.shape}; expected (N, 3072)")
-        xs.append(data.reshape(-1, 3, 32, 32))
-        ys.append(np.asarray(batch[label_key], dtype=np.int64))
+        x = _pixels(batch[b"data"], path)
+        ys.append(_labels(batch[label_key], len(x), n_classes, path, label_key))
+        if b"coarse_labels" in batch:
+            _labels(batch[b"coarse_labels"], len(x), 20, path, b"coarse_labels")
+        names_field = batch.get(b"filenames")
+        if names_field is not None and (
+            not isinstance(names_field, list | tuple) or len(names_field) != len(x)
+        ):
+            raise InputError(f"{path}: b'filenames' does not hold one name per image")
+        xs.append(x)
     return Images(np.concatenate(xs), np.concatenate(ys))
 
 
@@ -99,6 +141,8 @@ def read_cifar(root: str | Path, dataset: str) -> tuple[Images, Images, list[str
     """Official train and test splits of the python-format CIFAR archive, already unpacked.
 
     `root` is the unpacked folder (cifar-10-batches-py / cifar-100-python) or its parent.
+    Every field of every batch and of the meta file is checked; a bad one is an InputError
+    naming the file.
     """
     train_names, test_names, label_key, meta_name, names_key = CIFAR_FILES[dataset]
     root = Path(root)
@@ -114,17 +158,20 @@ def read_cifar(root: str | Path, dataset: str) -> tuple[Images, Images, list[str
     missing = [n for n in train_names + test_names if not (root / n).is_file()]
     if missing:
         raise InputError(f"real.root = {root}: {missing[0]} is missing; expected {expect}")
-    train = _cifar_batches(root, train_names, label_key)
-    test = _cifar_batches(root, test_names, label_key)
     n_classes = 10 if dataset == "cifar10" else 100
+    train = _cifar_batches(root, train_names, label_key, n_classes)
+    test = _cifar_batches(root, test_names, label_key, n_classes)
     classes = [str(c) for c in range(n_classes)]
-    if (root / meta_name).is_file():
-        names = _unpickle(root / meta_name).get(names_key)
-        if names and len(names) == n_classes:
-            classes = [n.decode() if isinstance(n, bytes) else str(n) for n in names]
-    for part, name in ((train, "training"), (test, "test")):
-        if part.y.min() < 0 or part.y.max() >= n_classes:
-            raise InputError(f"real.root = {root}: {name} labels outside 0..{n_classes - 1}")
+    meta = root / meta_name
+    if meta.is_file():
+        names = _unpickle(meta).get(names_key)
+        if (
+            not isinstance(names, list | tuple)
+            or len(names) != n_classes
+            or not all(isinstance(n, bytes | str) for n in names)
+        ):
+            raise InputError(f"{meta}: {names_key!r} is not a list of {n_classes} class names")
+        classes = [n.decode() if isinstance(n, bytes) else n for n in names]
     return train, test, classes
 
 
@@ -219,7 +266,8 @@ def read_list(path: Path, root: Path, n_classes: int | None = None) -> list[tupl
     byte-order mark and CRLF line ends are accepted. Refused with `list:line`: a line without
     a label, a label that is not a non-negative decimal integer, or (with `n_classes`, for a
     test list) outside the training classes 0..n_classes-1; a path that is absolute, leaves
-    real.root (..), passes through a hidden entry, or is not a file under real.root.
+    real.root (..), passes through a hidden entry, is not a file under real.root, or is
+    listed twice.
     """
     if not path.is_file():
         raise InputError(f"{path}: not found; expected a split list of '<relative path> <label>'")
@@ -227,7 +275,8 @@ def read_list(path: Path, root: Path, n_classes: int | None = None) -> list[tupl
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise InputError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-    items = []
+    items: list[tuple[Path, int]] = []
+    seen: dict[PurePosixPath, int] = {}
     for n, line in enumerate(text.splitlines(), start=1):
         where = f"{path}:{n}"
         if not line.strip():
@@ -250,6 +299,9 @@ def read_list(path: Path, root: Path, n_classes: int | None = None) -> list[tupl
             )
         if not (root / rel).is_file():
             raise InputError(f"{where}: {rel} is not a file under real.root = {root}")
+        if rel in seen:
+            raise InputError(f"{where}: {rel} is listed again (first at line {seen[rel]})")
+        seen[rel] = n
         items.append((root / rel, label))
     if not items:
         raise InputError(f"{path}: empty; expected lines '<relative path> <label>'")
@@ -286,6 +338,12 @@ def read_imagefolder(cfg: RealParams) -> tuple[Images, Images | None, list[str]]
     if cfg.train_list:
         items = read_list(Path(cfg.train_list), root)
         n_classes = max(label for _, label in items) + 1
+        absent = sorted(set(range(n_classes)) - {label for _, label in items})
+        if absent:
+            raise InputError(
+                f"{cfg.train_list}: no image of label {absent[0]}; expected every label "
+                f"0..{n_classes - 1} at least once"
+            )
         classes = classes if len(classes) == n_classes else [str(c) for c in range(n_classes)]
     else:
         if not classes:
@@ -305,5 +363,72 @@ def read_imagefolder(cfg: RealParams) -> tuple[Images, Images | None, list[str]]
 
     test = None
     if cfg.test_list:
-        test = load(read_list(Path(cfg.test_list), root, n_classes=len(classes)))
+        test_items = read_list(Path(cfg.test_list), root, n_classes=len(classes))
+        both = sorted({p for p, _ in items} & {p for p, _ in test_items})
+        if both:
+            raise InputError(
+                f"{cfg.test_list}: {both[0].relative_to(root)} is in the training list too; "
+                "expected disjoint splits"
+            )
+        test = load(test_items)
     return load(items), test, classes
+
+
+# --- what the data stage reads: a manifest DVC can watch --------------------------------------
+
+
+def source_files(cfg: RealParams) -> tuple[Path, list[Path]]:
+    """(base, files): every file the reader of `cfg.dataset` takes its images from (and the
+    split lists), in reading order; base is the folder their names are written relative to."""
+    if cfg.dataset == "digits":
+        from importlib.resources import files
+
+        bundled = Path(str(files("sklearn.datasets.data") / "digits.csv.gz"))
+        return bundled.parent, [bundled]
+    root = Path(cfg.root)
+    if cfg.dataset in CIFAR_DIRS:
+        train_names, test_names, _, meta_name, _ = CIFAR_FILES[cfg.dataset]
+        if (root / CIFAR_DIRS[cfg.dataset]).is_dir():
+            root = root / CIFAR_DIRS[cfg.dataset]
+        names = [n for n in [*train_names, *test_names, meta_name] if (root / n).is_file()]
+        if len(names) < len(train_names) + len(test_names):
+            read_cifar(root, cfg.dataset)  # raises, naming the missing file
+        return root, [root / n for n in names]
+    if not root.is_dir():
+        read_imagefolder(cfg)  # raises, naming the root
+    lists = [Path(p) for p in (cfg.train_list, cfg.test_list) if p]
+    if lists:
+        listed = [f for lst in lists for f, _ in read_list(lst, root)]
+        return root, [*lists, *listed]
+    return root, [f for name in class_folders(root) for f in folder_images(root / name)]
+
+
+def manifest(cfg: RealParams) -> dict[str, Any]:
+    """{dataset, files: [{path, bytes, sha256}], sha256}: each file `source_files` names, its
+    size and SHA-256, and the SHA-256 of those lines (the data's digest, `real.root_sha256`).
+    Paths are relative to the data's folder (a split list outside it: its name), so the same
+    data elsewhere give the same digest."""
+    import hashlib
+
+    base, paths = source_files(cfg)
+    rows = []
+    for path in paths:
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+        except OSError as err:
+            raise InputError(f"{path}: cannot be read ({err.strerror})") from None
+        shown = path.relative_to(base) if path.is_relative_to(base) else path.name
+        rows.append(
+            {"path": str(shown), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+        )
+    lines = "".join(f"{r['sha256']}  {r['bytes']}  {r['path']}\n" for r in rows)
+    total = hashlib.sha256(lines.encode()).hexdigest()
+    if cfg.root_sha256 and cfg.root_sha256 != total:
+        raise InputError(
+            f"real.root = {cfg.root}: its data have the digest {total}; expected "
+            f"real.root_sha256 = {cfg.root_sha256} (other data, or a root split by a comma)"
+        )
+    return {"dataset": cfg.dataset, "files": rows, "sha256": total}

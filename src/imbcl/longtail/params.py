@@ -31,9 +31,17 @@ class RealParams(Section):
     One section for three stages; dvc.yaml lists, per stage, only the keys it reads.
     """
 
+    arrays = (
+        ("batch", "image_side", "image_side", "embed_dim"),
+        ("test_per_class", "image_side", "image_side"),
+        ("probe_per_class", "image_side", "image_side"),
+        ("embed_dim", "mlp_neurons", "depth"),
+    )
+
     # stage longtail_data
     dataset: Literal["digits", "cifar10", "cifar100", "imagefolder"] = "digits"
     root: str = ""  # cifar*: the python-format batches; imagefolder: the class-per-folder tree
+    root_sha256: str = ""  # optional: the digest longtail_source prints; other data refused
     train_list: str = ""  # imagefolder: optional '<relative path> <label>' list (training)
     test_list: str = ""  # imagefolder: optional list of the balanced test split
     image_side: Annotated[Int, at_least(4)] = 32  # imagefolder: images resized to this^2

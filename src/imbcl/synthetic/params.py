@@ -26,6 +26,8 @@ from imbcl.core.verdicts import seeds_needed
 class DataParams(Section):
     """The sparse-coding data model (stage `synthesize`, also read by `train`)."""
 
+    arrays = (("eval_samples", "tokens", "dim"), ("n_features", "dim"))
+
     dim: Annotated[Int, at_least(2)] = 64  # d: token dimension
     n_features: Annotated[Int, at_least(2)] = 20  # K: dictionary atoms (orthonormal, K <= d)
     n_majority: Annotated[Int, at_least(1)] = 10  # the first n_majority features: majority
@@ -89,6 +91,8 @@ class ModelParams(Section):
 class TrainParams(Section):
     """Contrastive training: InfoNCE with stop-gradient, plain SGD."""
 
+    arrays = (("block_steps", "batch", "batched_runs"),)
+
     steps: Annotated[Int, at_least(1)] = 2000
     batch: Annotated[Int, at_least(2)] = 256  # samples per step (2 views each)
     lr: Annotated[Float, positive()] = 0.05
@@ -125,6 +129,8 @@ class SmallParams(Section):
     pruning sweep of claim C6. Small enough for a grid to fit the default pipeline's time
     budget; every setting not here (view, noise, p_majority, bias schedule shape, tau,
     weight decay, ...) is taken from data, model and train (see `scaled`)."""
+
+    arrays = (("batch", "tokens", "dim"), ("n_features", "dim"))
 
     dim: Annotated[Int, at_least(2)] = 16  # d
     n_features: Annotated[Int, at_least(2)] = 8  # K
@@ -267,6 +273,8 @@ class HealthParams(Section):
     A claim whose seeds are healthy in less than min_healthy_share is not decided ("encoder
     unhealthy"); otherwise it is decided on the healthy seeds.
     """
+
+    arrays = (("eval_samples",), ("heldout_batches",))
 
     min_gap_closed: Annotated[Float, probability()] = 0.5
     min_sign_accuracy: Annotated[Float, probability()] = 0.9
