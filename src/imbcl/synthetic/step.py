@@ -12,6 +12,16 @@ forward mask), the second branch under stop-gradient:
 The two are the same mathematics summed in different orders, so one is a rounding
 perturbation of the other (tests: 5 steps agree to ~1e-10 in float64). The update itself
 (weight decay, learning rate, masks) is the trainer's and is shared by both.
+
+`dense` (forward mask, `masked_grad: dense`): forward masked, backward unmasked. The
+softmax P comes from the masked forward pass (`params`, w * mask); the chain from the logits
+to the weights runs at the dense weights w of every unit, both branches:
+
+    g = d/dw [ sum_ab (P_ab - I_ab) <f_w(X_a), stopgrad f_w(Y_b)> ] / (B tau)
+
+A kept neuron of a neuron mask gets exactly its gradient of the masked loss; a masked neuron
+gets the gradient it would get if it alone were present, to first order in its own output
+(P moves only at second order), so it can grow back.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from collections.abc import Callable
 
 import torch
 
-from imbcl.synthetic.loss import info_nce, info_nce_and_grad
+from imbcl.synthetic.loss import info_nce, info_nce_and_grad, info_nce_and_weights
 from imbcl.synthetic.model import Params, Saved, backward, forward, readout
 
 BACKENDS = ("manual", "autograd")
@@ -37,6 +47,7 @@ def loss_and_grads(
     attention_grad: bool,
     backend: str = "manual",
     attended: bool = False,
+    dense: Params | None = None,
 ) -> tuple[torch.Tensor, GradFn]:
     """The per-run loss (R,) now, and a function giving its gradients when called.
 
@@ -48,10 +59,16 @@ def loss_and_grads(
 
     attended: x1, x2 are already Attn(X) (fixed attention, computed once per block of
     steps); then only the neuron weights get a gradient (attention_grad must be False).
+    dense: the weights w without the mask; then the gradient is the module docstring's
+    forward-masked, backward-unmasked g.
     """
     if attended and attention_grad:
         raise ValueError("the attention gradient needs the tokens, not Attn(X)")
     encoder = readout if attended else forward
+    if dense is not None:
+        return _dense_backward(
+            params, dense, x1, x2, bias, temperature, attention_grad, backend, encoder
+        )
     if backend == "manual":
         f1, saved = encoder(params, x1, bias, keep=True)  # (R, B, m)
         assert isinstance(saved, Saved)  # keep=True always returns the activations
@@ -73,3 +90,46 @@ def loss_and_grads(
         return {k: g for k, g in zip(names, got, strict=True)}
 
     return nce.detach(), grads
+
+
+def _dense_backward(
+    params: Params,
+    dense: Params,
+    x1: torch.Tensor,
+    x2: torch.Tensor,
+    bias: torch.Tensor | float,
+    temperature: float,
+    attention_grad: bool,
+    backend: str,
+    encoder: Callable,
+) -> tuple[torch.Tensor, GradFn]:
+    """The loss at `params` (masked) and the gradient g of the module docstring at `dense`."""
+    B = x1.shape[1]
+    f1, _ = encoder(params, x1, bias)  # (R, B, m), masked
+    f2, _ = encoder(params, x2, bias)
+    nce, p = info_nce_and_weights(f1, f2, temperature)  # (R,), P - I (R, B, B)
+    if backend == "manual":
+
+        def manual() -> Params:
+            g1, saved = encoder(dense, x1, bias, keep=True)  # (R, B, m) at w
+            assert isinstance(saved, Saved)
+            g2, _ = encoder(dense, x2, bias)
+            df1 = torch.bmm(p, g2).div_(B * temperature)  # (R, B, m)
+            return backward(dense, saved, df1, attention_grad=attention_grad)
+
+        return nce, manual
+    if backend != "autograd":
+        raise ValueError(f"backend = {backend!r}: expected one of {BACKENDS}")
+    names = ["qkv", "w"] if attention_grad else ["w"]
+
+    def autograd() -> Params:
+        leaves = {k: v.detach().requires_grad_(k in names) for k, v in dense.items()}
+        with torch.enable_grad():
+            g1 = encoder(leaves, x1, bias)[0]  # (R, B, m)
+            g2 = encoder(leaves, x2, bias)[0].detach()
+            logits = g1 @ g2.transpose(1, 2)  # (R, B, B)
+            surrogate = (p * logits).sum() / (B * temperature)
+        got = torch.autograd.grad(surrogate, [leaves[k] for k in names])
+        return {k: g for k, g in zip(names, got, strict=True)}
+
+    return nce, autograd
