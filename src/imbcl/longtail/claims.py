@@ -23,7 +23,7 @@ UNHEALTHY = "encoder unhealthy"
 
 def labels(cfg: RealParams) -> dict[str, str]:
     """What each encoder is called in tables and figures."""
-    pruned = f"pruned (Algorithm 1, forward mask, alpha {cfg.prune_ratio:g})"
+    pruned = f"pruned (Algorithm 1, forward mask, alpha {cfg.prune_alpha:g})"
     random = "random forward mask (control)"
     return {
         "raw": "raw pixels",

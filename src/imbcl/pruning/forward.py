@@ -6,8 +6,9 @@ seeds and the same data stream (the stream is keyed by (seed, rho) only):
     dense      no mask (shared by every cell of the same rho)
     magnitude  Algorithm 1: the floor(alpha * units) smallest units masked in the forward
                pass, recomputed every `every` steps, every parameter updated
-    random     the control: a seeded random mask of the same count and unit, redrawn at every
-               recomputation
+    random     the matched control: a seeded random mask of the same count, unit and schedule,
+               fixed between recomputations, redrawn only when the magnitude mask is recomputed
+    dropout    the second control: the same random mask redrawn at every step
 
 Per run (on the weights the forward pass uses, w * mask):
 
@@ -41,7 +42,7 @@ from imbcl.synthetic.probe import encoder_features, group_summary, signed_probe
 from imbcl.synthetic.runs import RunResult, RunSpec
 from imbcl.synthetic.train import train_runs
 
-ARMS = ("dense", "magnitude", "random")
+ARMS = ("dense", "magnitude", "random", "dropout")
 CONFIRMATION_OFFSET = 100  # confirmation seeds: seed + 100 + i (disjoint from discovery)
 
 
@@ -50,18 +51,25 @@ class Arm:
     """One trained variant at one rho: dense, or a forward mask (magnitude | random)."""
 
     rho: float
-    arm: str  # dense | magnitude | random
+    arm: str  # dense | magnitude | random | dropout
     alpha: float = 0.0
     every: int = 1
     unit: str = "neuron"
     start: int = 0
-    masked_grad: str = "zero"
+    masked_grad: str = "exact"
 
     def forward_mask(self) -> ForwardMask | None:
         if self.arm == "dense":
             return None
+        method = "magnitude" if self.arm == "magnitude" else "random"
         return ForwardMask(
-            self.arm, self.unit, self.alpha, self.every, self.start, self.masked_grad
+            method,
+            self.unit,
+            self.alpha,
+            self.every,
+            self.start,
+            self.masked_grad,
+            redraw=self.arm == "dropout",
         )
 
     @property
@@ -77,17 +85,20 @@ def design(
     everys: Iterable[int],
     units: Iterable[str],
     start: int = 0,
-    masked_grad: str = "zero",
+    masked_grad: str = "exact",
+    dropout: bool = False,
 ) -> list[Arm]:
     """Every arm of the grid rho x alpha x every x unit: one dense arm per rho, and a
-    magnitude and a random arm per cell. No arm appears twice."""
+    magnitude and a random arm per cell (and a dropout arm with `dropout`). No arm appears
+    twice."""
+    masked = ("magnitude", "random", "dropout") if dropout else ("magnitude", "random")
     arms: list[Arm] = []
     for rho in dict.fromkeys(float(r) for r in rhos):
         arms.append(Arm(rho, "dense"))
         for alpha in dict.fromkeys(alphas):
             for every in dict.fromkeys(everys):
                 for unit in dict.fromkeys(units):
-                    for arm in ("magnitude", "random"):
+                    for arm in masked:
                         arms.append(Arm(rho, arm, alpha, every, unit, start, masked_grad))
     return arms
 

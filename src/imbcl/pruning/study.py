@@ -64,14 +64,7 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
     """Train every arm, decide C6 by the rule in `prune` and draw the figure to `figure`."""
     q = p.prune
     s = study_setting(p)
-    arms = design(
-        q.ratios,
-        [q.ratio],
-        [q.every],
-        [q.unit],
-        q.start,
-        q.masked_grad,
-    )
+    arms = design(q.rhos, [q.alpha], [q.every], [q.unit], q.start, q.masked_grad, dropout=True)
     disc, conf = block_seeds(p.seed, q.seeds_per_block)
     runs = run_table(arms, disc + conf, s, progress=False)
     runs["block"] = ["discovery" if x in disc else "confirmation" for x in runs["seed"]]
@@ -84,7 +77,10 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
         min_effect,
         pilot_sd,
     )
-    text = f"alpha {q.ratio:g}, unit {q.unit}, every {q.every}, rho {q.ratios}, m = {q.width}"
+    text = (
+        f"alpha {q.alpha:g}, unit {q.unit}, every {q.every}, masked_grad {q.masked_grad}, "
+        f"rho {q.rhos}, m = {q.width}"
+    )
     health = {
         f"{arm}.{k}": float(runs[runs.arm == arm][k].mean())
         for arm in ("dense", "magnitude", "random")
