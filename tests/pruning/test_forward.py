@@ -90,14 +90,54 @@ def test_slope_recovers_a_line() -> None:
 def test_tiny_end_to_end() -> None:
     small = SmallParams(dim=6, n_features=4, n_majority=2, tokens=2, steps=12, batch=8)
     s = setting(DataParams(eval_samples=64), ModelParams(), TrainParams(), small, 4, 0, 0.7, 0.5, 4)
-    arms = design([1.0, 10.0], [0.5], [1], ["neuron"])
-    runs = run_table(arms, [0, 1, 2], s)
-    assert len(runs) == 3 * 3 * 2 and np.isfinite(runs["log_ratio"]).all()
+    arms = design([1.0, 10.0], [0.5], [2], ["neuron"], masked_grad="dense", dropout=True)
+    runs = run_table(arms, [0, 1, 2, 3], s)
+    assert len(runs) == 4 * 4 * 2 and np.isfinite(runs["log_ratio"]).all()
     eff = fc.seed_effects(runs)
     assert set(eff.statistic) == set(fc.STATISTICS) and set(eff.control) == set(fc.CONTROLS)
     dec = fc.decisions(eff, eff, MIN, SD)
-    row = fc.c6_row(dec, eff, "slope", MIN, SD, "tiny", {})
-    assert row["id"] == "C6" and row["verdict"] in ("supported", "not supported", "inconclusive")
-    assert "Theorem 3.2" in row["prediction"]
-    sens = cell_effects(runs)
+    conds = fc.conditions(runs, [0, 1], [2, 3], 0.25, 0.1)
+    row = fc.c6_row(dec, eff, "slope", MIN, SD, "tiny", {}, conds)
+    assert row["id"] == "C6" and [c["rho"] for c in row["conditions"]] == [10.0]
+    assert row["conditions"][0]["premise"]["holds"] == (row["verdict"] != "not tested as intended")
+    assert "Theorem 3.2" in row["prediction"] and row["regime"]
+    sens = cell_effects(runs[runs.arm != "dropout"])
     assert set(sens.control) == {"dense", "random"} and len(sens) == 2 * 2
+
+
+def constructed(dense_lr: dict[float, float], gain: dict[float, list[float]]) -> pd.DataFrame:
+    """Runs whose dense log_ratio is dense_lr[rho] and whose magnitude arm beats the
+    controls by gain[rho][seed] (0 at rho 1)."""
+    rows = []
+    for rho, base in dense_lr.items():
+        for seed, g in enumerate(gain[rho]):
+            for arm in ("dense", "magnitude", "random", "dropout"):
+                lr = base + (g if arm == "magnitude" else 0.0) + 0.01 * seed
+                rows.append({"rho": rho, "arm": arm, "seed": seed, "log_ratio": lr})
+    return pd.DataFrame(rows)
+
+
+def test_c6_is_decided_only_where_the_dense_run_shows_the_premise() -> None:
+    up = [0.5, 0.6, 0.55, 0.52, 0.58, 0.57, 0.51, 0.6]
+    runs = constructed(
+        {1.0: 0.0, 10.0: 0.4, 50.0: -1.0},  # rho 10: minority stronger (no premise)
+        {1.0: [0.0] * 8, 10.0: up, 50.0: up},
+    )
+    conds = fc.conditions(runs, [0, 1, 2, 3], [4, 5, 6, 7], 0.25, 0.1)
+    by = {c["rho"]: c for c in conds}
+    assert by[10.0]["verdict"] == "not tested as intended"
+    assert "not below -0.1" in by[10.0]["premise"]["why"]
+    assert by[50.0]["premise"]["holds"] and by[50.0]["verdict"] == "supported"
+    assert by[50.0]["value"] == pytest.approx(np.mean(up))
+    assert by[50.0]["vs_dropout"]["verdict"] == "supported"
+    eff = fc.seed_effects(runs.assign(growth=0.0, specialists=0.0, sign=0.0))
+    row = fc.c6_row(fc.decisions(eff, eff, MIN, SD), eff, "slope", MIN, SD, "c", {}, conds)
+    assert row["verdict"] == "supported"  # at the one condition tested
+    assert row["regime"] == "holds at rho 50; not tested at rho 10"
+
+
+def test_no_premise_anywhere_is_not_tested() -> None:
+    gain = {1.0: [0.0] * 4, 10.0: [1.0] * 4, 50.0: [1.0] * 4}
+    runs = constructed({1.0: 0.0, 10.0: 0.3, 50.0: 0.5}, gain)
+    conds = fc.conditions(runs, [0, 1], [2, 3], 0.25, 0.1)
+    assert {c["verdict"] for c in conds} == {"not tested as intended"}

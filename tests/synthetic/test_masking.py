@@ -104,32 +104,74 @@ def _one_update(tiny, fm, weight_decay=0.1):
 
 
 @pytest.mark.parametrize("unit", ["neuron", "entry"])
-def test_zero_reading_moves_masked_weights_by_weight_decay_only(tiny, unit):
+def test_exact_reading_moves_masked_weights_by_weight_decay_only(tiny, unit):
     lr, wd = tiny[2].lr, 0.1
-    w0, w1, mask = _one_update(tiny, ForwardMask("magnitude", unit, 0.5, masked_grad="zero"), wd)
+    w0, w1, mask = _one_update(tiny, ForwardMask("magnitude", unit, 0.5, masked_grad="exact"), wd)
     off = mask == 0
     decayed = _decay_only(w0, lr, wd)
     assert torch.equal(w1[off], decayed[off]) and not torch.equal(w1[off], w0[off])
     assert not torch.allclose(w1[~off], decayed[~off])  # kept weights follow the loss
 
 
-def test_straight_through_gives_masked_entries_the_gradient_at_the_masked_point(tiny):
+@pytest.mark.parametrize("unit", ["neuron", "entry"])
+def test_dense_reading_gives_masked_units_a_loss_gradient(tiny, unit):
     lr, wd = tiny[2].lr, 0.1
-    fm = ForwardMask("magnitude", "entry", 0.5, masked_grad="straight_through")
+    fm = ForwardMask("magnitude", unit, 0.5, masked_grad="dense")
     w0, w1, mask = _one_update(tiny, fm, wd)
     off = mask == 0
     decayed = _decay_only(w0, lr, wd)
     moved = (w1[off] - decayed[off]).abs() > 1e-6
-    assert moved.float().mean() > 0.5  # most masked entries get a loss gradient too
+    assert moved.float().mean() > 0.5  # most masked weights move by more than the decay
 
 
-def test_straight_through_on_whole_neurons_is_weight_decay_only(tiny):
-    """A neuron left out entirely does not enter the loss: its gradient is 0 either way."""
-    lr, wd = tiny[2].lr, 0.1
-    fm = ForwardMask("magnitude", "neuron", 0.5, masked_grad="straight_through")
-    w0, w1, mask = _one_update(tiny, fm, wd)
-    off = mask == 0
-    assert torch.equal(w1[off], _decay_only(w0, lr, wd)[off])
+def test_dense_gradient_is_the_masked_gradient_for_kept_neurons_and_the_present_one_for_masked():
+    """g of step.py by hand: a kept neuron gets exactly the masked loss's gradient; a masked
+    neuron i gets d/dw_i of the loss with i alone added back, to first order in P."""
+    from imbcl.synthetic.loss import info_nce
+    from imbcl.synthetic.step import loss_and_grads
+
+    gen = torch.Generator().manual_seed(3)
+    R, B, L, d, m, tau, b = 1, 6, 3, 5, 4, 0.5, 0.05
+    x1, x2 = (torch.randn(R, B, L, d, generator=gen, dtype=torch.float64) for _ in range(2))
+    w = torch.randn(R, m, d, generator=gen, dtype=torch.float64)
+    qkv = torch.eye(d, dtype=torch.float64).repeat(3, 1)[None]
+    mask = torch.ones(R, m, d, dtype=torch.float64)
+    mask[:, 1] = 0  # neuron 1 masked
+    used = {"qkv": qkv, "w": w * mask}
+    _, exact = loss_and_grads(used, x1, x2, b, tau, False, "autograd")
+    _, dense = loss_and_grads(used, x1, x2, b, tau, False, "manual", dense={"qkv": qkv, "w": w})
+    g_exact, g_dense = exact()["w"], dense()["w"]
+    keep = [0, 2, 3]
+    torch.testing.assert_close(g_dense[:, keep], g_exact[:, keep])
+    assert torch.all(g_exact[:, 1] == 0) and g_dense[:, 1].abs().max() > 1e-3
+
+    # neuron 1 alone present, P frozen at the masked forward pass: autograd of the surrogate
+    from imbcl.synthetic.model import forward
+
+    with torch.no_grad():
+        f1m, f2m = forward(used, x1, b)[0], forward(used, x2, b)[0]
+        P = torch.softmax(f1m @ f2m.transpose(1, 2) / tau, dim=-1) - torch.eye(B)
+    wi = w[:, 1:2].clone().requires_grad_(True)
+    one = {"qkv": qkv, "w": wi}
+    h1, h2 = forward(one, x1, b)[0], forward(one, x2, b)[0].detach()  # (R, B, 1)
+    surrogate = (P * (h1 @ h2.transpose(1, 2))).sum() / (B * tau)
+    (g_present,) = torch.autograd.grad(surrogate, wi)
+    torch.testing.assert_close(g_dense[:, 1:2], g_present)
+    assert info_nce(f1m, f2m, tau).shape == (R,)
+
+
+def test_a_masked_neuron_returns_to_the_kept_set_under_the_dense_reading(tiny):
+    """With the exact gradient the neuron mask of step 0 never changes (a masked neuron only
+    decays); with the dense one a masked neuron grows back into the kept set."""
+    steps = list(range(0, 41, 4))
+    for grad, changes in (("exact", False), ("dense", True)):
+        fm = ForwardMask("magnitude", "neuron", 0.5, every=4, masked_grad=grad)
+        (res,) = _train(tiny, fm, steps=40, checkpoint_steps=steps)
+        first = res.checkpoints[0]["mask"][:, 0]
+        returned = [
+            bool(((first == 0) & (res.checkpoints[t]["mask"][:, 0] == 1)).any()) for t in steps
+        ]
+        assert any(returned) is changes, grad
 
 
 def test_random_forward_masks_are_the_same_alone_or_stacked(tiny):

@@ -56,6 +56,7 @@ class PruneParams(Section):
         list[Annotated[Float, Field(ge=1)]], expect("a list of ratios >= 1", min_length=2)
     ] = [1.0, 10.0, 50.0]  # the rho grid; must contain 1.0 (the balanced control)
     premise_margin: Annotated[Float, positive()] = 0.1  # dense log(min/maj) below -this
+    condition_min_effect: Annotated[Float, positive()] = 0.25  # margin of effect(rho)
     early_steps: Annotated[Int, at_least(1)] = 100  # window of the growth rate (a)
     floor: Annotated[Float, probability()] = 0.5  # specialist: >= this x best neuron
     seeds_per_block: Annotated[Int, at_least(2)] = 6  # discovery and confirmation

@@ -83,10 +83,11 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
     )
     health = {
         f"{arm}.{k}": float(runs[runs.arm == arm][k].mean())
-        for arm in ("dense", "magnitude", "random")
+        for arm in ("dense", "magnitude", "random", "dropout")
         for k in ("final_loss", "nonzero_share")
     }
-    row = fc.c6_row(dec, effects, q.primary, min_effect, pilot_sd, text, health)
+    conds = fc.conditions(runs, disc, conf, q.condition_min_effect, q.premise_margin)
+    row = fc.c6_row(dec, effects, q.primary, min_effect, pilot_sd, text, health, conds)
     evidence = fc.evidence_table(dec, q.primary)
     caption = (
         f"C6 with Algorithm 1 ({text}; small model, {len(disc)} + {len(conf)} seeds): each "

@@ -172,7 +172,9 @@ def train_group(
         else:
             fmask = None
         b = bias_fn(t, used)
-        dense = fmask is not None and forward_mask is not None and forward_mask.masked_grad == "dense"
+        dense = (
+            fmask is not None and forward_mask is not None and forward_mask.masked_grad == "dense"
+        )
         nce, grad_fn = loss_and_grads(
             used,
             x1,
