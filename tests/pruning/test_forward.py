@@ -10,7 +10,13 @@ from imbcl.pruning import claims as fc
 from imbcl.pruning.forward import block_seeds, cells, design, run_table, setting
 from imbcl.pruning.params import ForwardEffects
 from imbcl.pruning.sensitivity import cell_effects
-from imbcl.synthetic.params import DataParams, ModelParams, SmallParams, TrainParams
+from imbcl.synthetic.params import (
+    DataParams,
+    HealthParams,
+    ModelParams,
+    SmallParams,
+    TrainParams,
+)
 
 MIN = ForwardEffects().model_dump()
 SD = {k: 0.01 for k in MIN}
@@ -91,8 +97,10 @@ def test_tiny_end_to_end() -> None:
     small = SmallParams(dim=6, n_features=4, n_majority=2, tokens=2, steps=12, batch=8)
     s = setting(DataParams(eval_samples=64), ModelParams(), TrainParams(), small, 4, 0, 0.7, 0.5, 4)
     arms = design([1.0, 10.0], [0.5], [2], ["neuron"], masked_grad="dense", dropout=True)
-    runs = run_table(arms, [0, 1, 2, 3], s)
+    hp = HealthParams(eval_samples=64, heldout_batches=1)
+    runs = run_table(arms, [0, 1, 2, 3], s, health=(hp, 0))
     assert len(runs) == 4 * 4 * 2 and np.isfinite(runs["log_ratio"]).all()
+    assert runs["health_gap_closed"].notna().all() and runs["healthy"].dtype == bool
     eff = fc.seed_effects(runs)
     assert set(eff.statistic) == set(fc.STATISTICS) and set(eff.control) == set(fc.CONTROLS)
     dec = fc.decisions(eff, eff, MIN, SD)

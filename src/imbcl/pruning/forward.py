@@ -34,10 +34,18 @@ import torch
 
 from imbcl.core.params import replace
 from imbcl.synthetic.data import eval_set, make_dictionary
+from imbcl.synthetic.health import mark, run_health
 from imbcl.synthetic.masking import ForwardMask
 from imbcl.synthetic.measures import normalised_alignment, specialisation
 from imbcl.synthetic.model import bias_at
-from imbcl.synthetic.params import DataParams, ModelParams, SmallParams, TrainParams, scaled
+from imbcl.synthetic.params import (
+    DataParams,
+    HealthParams,
+    ModelParams,
+    SmallParams,
+    TrainParams,
+    scaled,
+)
 from imbcl.synthetic.probe import encoder_features, group_summary, signed_probe
 from imbcl.synthetic.runs import RunResult, RunSpec
 from imbcl.synthetic.train import train_runs
@@ -226,15 +234,45 @@ def probe(results: list[RunResult], s: Setting) -> list[dict[str, float]]:
     return out
 
 
+def certificates(
+    results: list[RunResult], s: Setting, hp: HealthParams, seed: int
+) -> list[dict[str, float]]:
+    """synthetic.health's certificate of each run, on the weights its forward pass uses at
+    the end (w * mask), each on held-out pairs at its own rho (health seed `seed`)."""
+    step = s.train.steps
+    used = [
+        RunResult(
+            r.spec,
+            r.trajectory,
+            {
+                step: {
+                    "qkv": r.checkpoints[step]["qkv"],
+                    "w": r.checkpoints[step]["w"] * r.checkpoints[step].get("mask", 1.0),
+                }
+            },
+        )
+        for r in results
+    ]
+    return run_health(used, s.data, s.model, s.train, None, s.M, s.majority, hp, seed)
+
+
 def run_table(
-    arms: list[Arm], seeds: list[int], s: Setting, progress: bool = False
+    arms: list[Arm],
+    seeds: list[int],
+    s: Setting,
+    progress: bool = False,
+    health: tuple[HealthParams, int] | None = None,
 ) -> pd.DataFrame:
-    """One row per (arm, seed): the arm's keys and its measures."""
+    """One row per (arm, seed): the arm's keys and its measures; with `health` (params,
+    seed) also each run's health certificate and `healthy` (synthetic.health.mark)."""
     results = train_arms(arms, seeds, s, progress)
     keys = list(results)
     probes = probe([results[k] for k in keys], s)
+    certs: list[dict[str, float]] = [{} for _ in keys]
+    if health is not None:
+        certs = certificates([results[k] for k in keys], s, *health)
     rows = []
-    for (a, seed), pr in zip(keys, probes, strict=True):
+    for (a, seed), pr, cert in zip(keys, probes, certs, strict=True):
         rows.append(
             {
                 "rho": a.rho,
@@ -245,9 +283,14 @@ def run_table(
                 "seed": seed,
                 **measure(results[(a, seed)], s),
                 **pr,
+                **{f"health_{k}": v for k, v in cert.items() if k != "imbalance_ratio"},
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if health is None:
+        return table
+    marked = mark(pd.DataFrame(certs), health[0])
+    return table.assign(healthy=marked["healthy"], failure=marked["failure"])
 
 
 def block_seeds(seed: int, n: int) -> tuple[list[int], list[int]]:

@@ -20,6 +20,7 @@ from imbcl.core.params import (
 from imbcl.synthetic.params import (
     AnalyzeParams,
     DataParams,
+    HealthParams,
     ModelParams,
     SmallParams,
     TrainParams,
@@ -70,7 +71,7 @@ class PruneParams(Section):
     ] = [0.1, 0.3, 0.5, 0.7, 0.9]
     sensitivity_every: Annotated[
         list[Annotated[Int, Field(ge=1)]], expect("a list of steps >= 1", min_length=1)
-    ] = [1, 50, 600]
+    ] = [1, 50, 601]
     sensitivity_units: Annotated[
         list[Literal["neuron", "entry"]], expect("a list of neuron, entry", min_length=1)
     ] = ["neuron", "entry"]
@@ -87,6 +88,7 @@ class PruneForwardStage(Stage):
     analyze: AnalyzeParams
     small: SmallParams
     prune: PruneParams
+    health: HealthParams  # the certificate of C1-C5, for every run that decides C6
 
     @model_validator(mode="after")
     def _forward(self) -> Self:

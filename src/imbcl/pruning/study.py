@@ -14,6 +14,7 @@ from imbcl.pruning import claims as fc
 from imbcl.pruning.figures import ratio_figure
 from imbcl.pruning.forward import Setting, block_seeds, design, run_table, setting
 from imbcl.pruning.params import PruneForwardStage
+from imbcl.synthetic.health import claim_health, healthy_by_seed
 
 FIGURE_CAPTION = (
     "Algorithm 1 on the small model: log(minority / majority strength) against rho for "
@@ -66,7 +67,11 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
     s = study_setting(p)
     arms = design(q.rhos, [q.alpha], [q.every], [q.unit], q.start, q.masked_grad, dropout=True)
     disc, conf = block_seeds(p.seed, q.seeds_per_block)
-    runs = run_table(arms, disc + conf, s, progress=False)
+    runs = run_table(arms, disc + conf, s, progress=False, health=(p.health, p.seed))
+    healthy = healthy_by_seed(runs)  # a seed is healthy when its every run is
+    disc_ok = [x for x in disc if healthy.loc[x]]
+    conf_ok = [x for x in conf if healthy.loc[x]]
+    share = (len(disc_ok) + len(conf_ok)) / (len(disc) + len(conf))
     runs["block"] = ["discovery" if x in disc else "confirmation" for x in runs["seed"]]
     effects = fc.seed_effects(runs)
     effects["block"] = ["discovery" if x in disc else "confirmation" for x in effects["seed"]]
@@ -86,8 +91,26 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
         for arm in ("dense", "magnitude", "random", "dropout")
         for k in ("final_loss", "nonzero_share")
     }
-    conds = fc.conditions(runs, disc, conf, q.condition_min_effect, q.premise_margin)
+    ok = runs[runs.seed.isin(disc_ok + conf_ok)]
+    conds = fc.conditions(ok, disc_ok, conf_ok, q.condition_min_effect, q.premise_margin)
     row = fc.c6_row(dec, effects, q.primary, min_effect, pilot_sd, text, health, conds)
+    cert = runs.rename(columns=lambda c: c.removeprefix("health_")).loc[
+        :, lambda t: ~t.columns.duplicated(keep="last")
+    ]
+    row["health"] = claim_health(
+        cert,
+        {**health, "healthy_seeds": len(disc_ok) + len(conf_ok), "healthy_share": share},
+        p.health,
+        " (dense, magnitude, random, dropout at every rho)",
+    )
+    if share < p.health.min_healthy_share:
+        row["verdict"], row["reason"] = (
+            "inconclusive",
+            (
+                f"encoder unhealthy: {share:.2f} of seeds healthy, "
+                f"{p.health.min_healthy_share:g} needed"
+            ),
+        )
     evidence = fc.evidence_table(dec, q.primary)
     caption = (
         f"C6 with Algorithm 1 ({text}; small model, {len(disc)} + {len(conf)} seeds): each "
