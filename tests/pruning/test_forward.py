@@ -5,11 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import tiny_params
 from imbcl.core.verdicts import decide
 from imbcl.pruning import claims as fc
 from imbcl.pruning.forward import block_seeds, cells, design, run_table, setting
-from imbcl.pruning.params import ForwardEffects
+from imbcl.pruning.params import ForwardEffects, PruneForwardStage
 from imbcl.pruning.sensitivity import cell_effects
+from imbcl.pruning.study import study
 from imbcl.synthetic.params import (
     DataParams,
     HealthParams,
@@ -149,3 +151,21 @@ def test_no_premise_anywhere_is_not_tested() -> None:
     runs = constructed({1.0: 0.0, 10.0: 0.3, 50.0: 0.5}, gain)
     conds = fc.conditions(runs, [0, 1], [2, 3], 0.25, 0.1)
     assert {c["verdict"] for c in conds} == {"not tested as intended"}
+
+
+def test_tiny_study_writes_conditions_mechanism_and_health(tmp_path) -> None:
+    raw = tiny_params()
+    raw["prune"].update(every=10, rhos=[1.0, 10.0])
+    res = study(PruneForwardStage.parse(raw), tmp_path / "f.png")
+    (row,) = res.part.claims
+    assert [c["rho"] for c in row["conditions"]] == [10.0]
+    assert set(row["conditions"][0]) >= {"rho", "value", "ci_low", "ci_high", "verdict", "premise"}
+    mech = row["mechanism"]["per_rho"]["magnitude"]
+    assert [m["rho"] for m in mech] == [1.0, 10.0] and all(np.isfinite(m["value"]) for m in mech)
+    assert set(res.mechanism.step) == {0, 20} and set(res.mechanism.arm) == {
+        "magnitude",
+        "random",
+        "dropout",
+    }
+    assert row["health"]["healthy_share"] == 1.0 and "a seed is healthy" in row["health"]["rule"]
+    assert "Per condition" in res.table_md and (tmp_path / "f.png").exists()

@@ -144,13 +144,20 @@ def setting(
     floor: float,
     early: int,
     bias: float | None = None,
+    checkpoints: list[int] | None = None,
 ) -> Setting:
     """The `small` model (scaled) at `width`; bias: a calibrated constant
-    b replacing model.bias_final (None keeps the params' schedule)."""
+    b replacing model.bias_final (None keeps the params' schedule); checkpoints: steps whose
+    weights (and mask) the runs keep, besides the last."""
     d, m, t = scaled(data, model, train, small)
     if bias is not None:
         m = replace(m, bias_final=bias)
-    t = replace(t, log_every=math.gcd(early, t.steps), checkpoint_steps=[], batched_runs=64)
+    t = replace(
+        t,
+        log_every=math.gcd(early, t.steps),
+        checkpoint_steps=list(checkpoints or []),
+        batched_runs=64,
+    )
     D = make_dictionary(d, seed)
     ev = eval_set(d, D.M, seed)
     return Setting(d, m, t, D.M, D.majority, ev["x"], ev["z_sum"], width, threshold, floor, early)
@@ -265,7 +272,15 @@ def run_table(
 ) -> pd.DataFrame:
     """One row per (arm, seed): the arm's keys and its measures; with `health` (params,
     seed) also each run's health certificate and `healthy` (synthetic.health.mark)."""
-    results = train_arms(arms, seeds, s, progress)
+    return tabulate(train_arms(arms, seeds, s, progress), s, health)
+
+
+def tabulate(
+    results: dict[tuple[Arm, int], RunResult],
+    s: Setting,
+    health: tuple[HealthParams, int] | None = None,
+) -> pd.DataFrame:
+    """`run_table` of trained runs (Arm, seed) -> RunResult."""
     keys = list(results)
     probes = probe([results[k] for k in keys], s)
     certs: list[dict[str, float]] = [{} for _ in keys]

@@ -59,6 +59,9 @@ class PruneParams(Section):
     premise_margin: Annotated[Float, positive()] = 0.1  # dense log(min/maj) below -this
     condition_min_effect: Annotated[Float, positive()] = 0.25  # margin of effect(rho)
     early_steps: Annotated[Int, at_least(1)] = 100  # window of the growth rate (a)
+    mechanism_steps: Annotated[
+        list[Annotated[Int, Field(ge=0)]], expect("a list of steps >= 0", min_length=1)
+    ] = [0, 100, 200, 300, 400, 500]  # pruning.mechanism
     floor: Annotated[Float, probability()] = 0.5  # specialist: >= this x best neuron
     seeds_per_block: Annotated[Int, at_least(2)] = 6  # discovery and confirmation
     primary: ForwardStatistic = "slope"  # the statistic that decides C6
@@ -98,6 +101,12 @@ class PruneForwardStage(Stage):
         if p.start >= self.small.steps:
             raise ParamError(
                 f"prune.start = {p.start}: expected a step below small.steps = {self.small.steps}"
+            )
+        bad = [t for t in p.mechanism_steps if not p.start <= t < self.small.steps]
+        if bad:
+            raise ParamError(
+                f"prune.mechanism_steps = {p.mechanism_steps}: expected masked steps in "
+                f"[prune.start, small.steps) = [{p.start}, {self.small.steps})"
             )
         if p.early_steps > self.small.steps:
             raise ParamError(
