@@ -74,7 +74,7 @@ class PruneParams(Section):
     ] = [0.1, 0.3, 0.5, 0.7, 0.9]
     sensitivity_every: Annotated[
         list[Annotated[Int, Field(ge=1)]], expect("a list of steps >= 1", min_length=1)
-    ] = [1, 50, 601]
+    ] = [1, 50, 600]
     sensitivity_units: Annotated[
         list[Literal["neuron", "entry"]], expect("a list of neuron, entry", min_length=1)
     ] = ["neuron", "entry"]

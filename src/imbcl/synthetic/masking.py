@@ -21,11 +21,11 @@ not settle it; the same key and words in the track `real`):
     exact   the exact gradient of the masked loss: 0 for a masked unit, so only the weight
             decay moves it. For a whole neuron this is forced anyway: its output is 0 in both
             branches, so the loss does not depend on its weights.
-    dense   forward masked, backward unmasked (step.py): the softmax P of the masked
-            forward pass, the chain to the weights at the dense w,
-                g = d/dw [ sum_ab (P_ab - I_ab) <f_w(X_a), stopgrad f_w(Y_b)> ] / (B tau);
-            a masked neuron gets the gradient it would get if present (its pre-activation
-            at w_i, outside the BReLU dead zone), so it can grow back into the kept set.
+    dense   forward masked, backward unmasked (step.py): each neuron's gradient is that of
+            the loss with its own row present at its dense weights w_i and every other unit
+            as masked. A kept neuron gets its masked-loss gradient; a masked neuron the
+            gradient it would get if present (pre-activation at w_i, outside the BReLU dead
+            zone, its own logit included), so it can grow back into the kept set.
 
 `method = random`, `redraw = False` is the matched control: a random mask of the same count,
 drawn from the generator (run seed, MASK_STREAM, recomputation index) at the steps where the

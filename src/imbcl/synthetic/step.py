@@ -13,15 +13,20 @@ The two are the same mathematics summed in different orders, so one is a roundin
 perturbation of the other (tests: 5 steps agree to ~1e-10 in float64). The update itself
 (weight decay, learning rate, masks) is the trainer's and is shared by both.
 
-`dense` (forward mask, `masked_grad: dense`): forward masked, backward unmasked. The
-softmax P comes from the masked forward pass (`params`, w * mask); the chain from the logits
-to the weights runs at the dense weights w of every unit, both branches:
+`dense` (forward mask, `masked_grad: dense`): forward masked, backward unmasked. Each neuron
+i gets the gradient of the loss with its own row present at its dense weights w_i and every
+other unit as masked:
 
-    g = d/dw [ sum_ab (P_ab - I_ab) <f_w(X_a), stopgrad f_w(Y_b)> ] / (B tau)
+    g_i = d/dw_i [ sum_ab (P(i)_ab - I_ab) h_i(X_a; w_i) stopgrad h_i(Y_b; w_i) ] / (B tau)
+    P(i) = softmax_b( <f_m(X_a), f_m(Y_b)> / tau
+                      + [h_i(X_a; w_i) h_i(Y_b; w_i) - h_i(X_a; m_i w_i) h_i(Y_b; m_i w_i)] / tau )
 
-A kept neuron of a neuron mask gets exactly its gradient of the masked loss; a masked neuron
-gets the gradient it would get if it alone were present, to first order in its own output
-(P moves only at second order), so it can grow back.
+with f_m the masked encoder (`params`) and the loss's value that of the masked forward pass.
+Under a neuron mask a kept neuron gets exactly its gradient of the masked loss and a masked
+neuron exactly the gradient it would get if it alone were present (its pre-activation at
+w_i, outside the BReLU dead zone; its own logit in P(i), so its growth saturates as a
+present neuron's does): it can grow back into the kept set. With trained attention the
+attention's gradient sums the neurons' terms.
 """
 
 from __future__ import annotations
@@ -107,14 +112,22 @@ def _dense_backward(
     B = x1.shape[1]
     f1, _ = encoder(params, x1, bias)  # (R, B, m), masked
     f2, _ = encoder(params, x2, bias)
-    nce, p = info_nce_and_weights(f1, f2, temperature)  # (R,), P - I (R, B, B)
+    nce, _ = info_nce_and_weights(f1, f2, temperature)  # (R,)
+    logits = torch.bmm(f1, f2.transpose(1, 2))  # (R, B, B), times tau
+
+    def coef(g1: torch.Tensor, g2: torch.Tensor) -> torch.Tensor:
+        """P(i) - I per neuron, (R, m, B, B), from the dense features g1, g2 (R, B, m)."""
+        own = torch.einsum("rai,rbi->riab", g1, g2) - torch.einsum("rai,rbi->riab", f1, f2)
+        p = torch.softmax((logits[:, None] + own) / temperature, dim=-1)
+        return p - torch.eye(B, dtype=p.dtype, device=p.device)
+
     if backend == "manual":
 
         def manual() -> Params:
             g1, saved = encoder(dense, x1, bias, keep=True)  # (R, B, m) at w
             assert isinstance(saved, Saved)
             g2, _ = encoder(dense, x2, bias)
-            df1 = torch.bmm(p, g2).div_(B * temperature)  # (R, B, m)
+            df1 = torch.einsum("riab,rbi->rai", coef(g1, g2), g2).div_(B * temperature)
             return backward(dense, saved, df1, attention_grad=attention_grad)
 
         return nce, manual
@@ -127,8 +140,8 @@ def _dense_backward(
         with torch.enable_grad():
             g1 = encoder(leaves, x1, bias)[0]  # (R, B, m)
             g2 = encoder(leaves, x2, bias)[0].detach()
-            logits = g1 @ g2.transpose(1, 2)  # (R, B, B)
-            surrogate = (p * logits).sum() / (B * temperature)
+            c = coef(g1.detach(), g2)  # (R, m, B, B)
+            surrogate = torch.einsum("riab,rai,rbi->", c, g1, g2) / (B * temperature)
         got = torch.autograd.grad(surrogate, [leaves[k] for k in names])
         return {k: g for k, g in zip(names, got, strict=True)}
 
