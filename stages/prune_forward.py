@@ -1,5 +1,6 @@
 """Stage prune_forward: claim C6 with the paper's Algorithm 1 (forward-only masks) on the
-small model, against the dense run and a random forward mask, on two blocks of seeds.
+small model, against a matched random mask (the control), dropout and the dense run, on two
+blocks of seeds, decided per rho where the dense run shows the premise.
 
     python stages/prune_forward.py OUT TABLE FIGURE
 reads   params.yaml [seed, data, model, train, analyze, small, prune, health]
