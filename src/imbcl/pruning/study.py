@@ -98,26 +98,26 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
         for arm in ("dense", "magnitude", "random", "dropout")
         for k in ("final_loss", "nonzero_share")
     }
+    unhealthy = share < p.health.min_healthy_share
+    if unhealthy:  # shown on every seed, decided on none
+        disc_ok, conf_ok = disc, conf
     ok = runs[runs.seed.isin(disc_ok + conf_ok)]
     conds = fc.conditions(ok, disc_ok, conf_ok, q.condition_min_effect, q.premise_margin)
+    why = f"encoder unhealthy: {share:.2f} of seeds healthy, {p.health.min_healthy_share:g} needed"
+    for c in conds if unhealthy else []:
+        c["verdict"], c["reason"] = "inconclusive", why
     row = fc.c6_row(dec, effects, q.primary, min_effect, pilot_sd, text, health, conds)
     cert = runs.rename(columns=lambda c: c.removeprefix("health_")).loc[
         :, lambda t: ~t.columns.duplicated(keep="last")
     ]
     row["health"] = claim_health(
         cert,
-        {**health, "healthy_seeds": len(disc_ok) + len(conf_ok), "healthy_share": share},
+        {**health, "healthy_seeds": int(healthy.sum()), "healthy_share": share},
         p.health,
         " (dense, magnitude, random, dropout at every rho)",
     )
-    if share < p.health.min_healthy_share:
-        row["verdict"], row["reason"] = (
-            "inconclusive",
-            (
-                f"encoder unhealthy: {share:.2f} of seeds healthy, "
-                f"{p.health.min_healthy_share:g} needed"
-            ),
-        )
+    if unhealthy:
+        row["verdict"], row["reason"] = "inconclusive", why
     healthy_amp = amp[amp.seed.isin(disc_ok + conf_ok)]
     row["mechanism"] = {
         "statistic": "log A_minority - log A_majority, A_group = ||G_mask M_g|| / ||G_dense "
@@ -158,8 +158,8 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
         f"{caption}\n\nPer condition (C6's verdict: {row['verdict']}; {row['regime']}):\n\n"
         f"{conds_md}\n\n{evidence.to_markdown(index=False)}\n\n{arms_md}\n\n"
         "The mechanism (pruning.mechanism): the gradient's amplification by the mask along "
-        "minority and majority directions, per rho, arm and logged step (healthy seeds; "
-        f"mean, 95% interval over seeds):\n\n{mech_md}\n"
+        "minority and majority directions, per rho, arm and logged step (healthy seeds, or "
+        f"all when too few are; mean, 95% interval over seeds):\n\n{mech_md}\n"
     )
     part = Part(
         metrics=fc.metrics(dec, row),
