@@ -36,7 +36,7 @@ def main(
     ev = evaluate.run(data, runs, p.real, p.seed, figure, curve)
     with atomic_dir(out) as tmp:
         write_json(tmp / "metrics.json", ev.metrics)
-        write_json(tmp / "claims.json", [ev.claim.as_dict()])
+        write_json(tmp / "claims.json", [ev.row])
         write_json(tmp / "figures.json", ev.figures)
         write_text(tmp / "scores.csv", ev.scores.round(6).to_csv(index=False))
         write_text(tmp / "curve.csv", ev.curve.round(6).to_csv(index=False))

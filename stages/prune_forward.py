@@ -1,9 +1,11 @@
 """Stage prune_forward: claim C6 with the paper's Algorithm 1 (forward-only masks) on the
-small model, against the dense run and a random forward mask, on two blocks of seeds.
+small model, against a matched random mask (the control), dropout and the dense run, on two
+blocks of seeds, decided per rho where the dense run shows the premise.
 
     python stages/prune_forward.py OUT TABLE FIGURE
-reads   params.yaml [seed, data, model, train, analyze, small, prune]
+reads   params.yaml [seed, data, model, train, analyze, small, prune, health]
 writes  OUT/runs.csv, OUT/effects.csv    per-run measures, per-seed effects
+        OUT/mechanism.csv                the gradient's amplification per run and step
         OUT/claims.json, metrics.json, figures.json   the C6 row and the report part
         TABLE.{csv,md}                   the evidence (a)-(d) against both controls
         FIGURE                           log(min/maj strength) against rho per arm
@@ -36,6 +38,8 @@ def main(out: OutDir, table: OutPrefix, figure: OutFile) -> None:
             result.runs.round(6).to_csv(f, index=False)
         with atomic_path(tmp / "effects.csv") as f:
             result.effects.round(6).to_csv(f, index=False)
+        with atomic_path(tmp / "mechanism.csv") as f:
+            result.mechanism.round(6).to_csv(f, index=False)
         write_part(tmp, result.part)
     with atomic_path(f"{table}.csv") as f:
         result.evidence.to_csv(f, index=False)

@@ -1,5 +1,5 @@
 """Stage prune_sensitivity (pipeline sensitivity/dvc.yaml, `make sensitivity`): the map of
-Algorithm 1 over alpha x every x unit at each rho of prune.ratios.
+Algorithm 1 over alpha x every x unit at each rho of prune.rhos.
 
     python stages/prune_sensitivity.py OUT TABLE FIGURE
 reads   params.yaml [seed, data, model, train, analyze, small, prune]
@@ -32,7 +32,7 @@ def main(out: OutFile, table: OutPrefix, figure: OutFile) -> None:
     start = time.perf_counter()
     s = study_setting(p)
     arms = design(
-        q.ratios,
+        q.rhos,
         q.sensitivity_alphas,
         q.sensitivity_every,
         q.sensitivity_units,

@@ -50,7 +50,7 @@ TINY = {
         "heldout_batches": 1,
     },
     "regimes": {"ratios": [1.0, 10.0], "attentions": ["identity_fixed"], "seeds": 2},
-    "prune": {"width": 8, "early_steps": 10, "seeds_per_block": 2},
+    "prune": {"width": 8, "early_steps": 10, "seeds_per_block": 2, "mechanism_steps": [0, 20]},
     "real": {
         "steps": 12,
         "batch": 32,

@@ -323,7 +323,9 @@ def test_prune_method_is_forward_mask_only(method):
 @pytest.mark.parametrize(
     ("section", "old", "value"),
     [
-        ("prune", "forward_ratio", 0.5),  # now prune.ratio
+        ("prune", "forward_ratio", 0.5),  # now prune.alpha
+        ("prune", "ratio", 0.5),  # now prune.alpha
+        ("prune", "ratios", [1.0, 10.0]),  # now prune.rhos
         ("prune", "forward_every", 1),  # now prune.every
         ("prune", "sweep_width", 16),  # now prune.width
         ("prune", "at", 200),  # the retired one-shot ablation's key
@@ -346,7 +348,7 @@ def test_old_prune_keys_are_refused_as_unknown(section, old, value):
     [
         ("start", 700, "prune.start = 700: expected a step below small.steps = 600"),
         ("early_steps", 700, "prune.early_steps = 700: expected at most small.steps = 600"),
-        ("ratios", [10.0, 50.0], "prune.ratios = [10.0, 50.0]: expected the balanced control 1.0"),
+        ("rhos", [10.0, 50.0], "prune.rhos = [10.0, 50.0]: expected the balanced control 1.0"),
         ("every", 0, "prune.every = 0: expected a number >= 1"),
         ("unit", "layer", "prune.unit = 'layer': expected one of neuron, entry"),
         ("width", 0, "prune.width = 0: expected a number >= 1"),

@@ -21,7 +21,7 @@ CFG = replace(
     depth=2,
     mlp_neurons=10,
     proj_dim=8,
-    prune_ratio=0.5,
+    prune_alpha=0.5,
     prune_unit="neuron",
     prune_every=1,
 )
@@ -47,7 +47,7 @@ def _steps(cfg: RealParams, how: realtrain.Loop, stop: int, seed: int = 0):
 
 @pytest.mark.parametrize("unit, ratio", [("neuron", 0.5), ("neuron", 0.25), ("entry", 0.5)])
 def test_the_forward_mask_leaves_out_floor_alpha_units(unit, ratio):
-    cfg = replace(CFG, prune_unit=unit, prune_ratio=ratio, prune_granularity="global")
+    cfg = replace(CFG, prune_unit=unit, prune_alpha=ratio, prune_granularity="global")
     how = realtrain.Loop(forward="magnitude", record_masks=True)
     _, model, _ = _steps(cfg, how, 3)
     assert len(how.masks_seen) == 3  # recomputed at every step (prune_every 1)
@@ -60,7 +60,7 @@ def test_the_forward_mask_leaves_out_floor_alpha_units(unit, ratio):
 
 
 def test_exact_gradient_moves_a_masked_neuron_by_weight_decay_alone():
-    cfg = replace(CFG, prune_gradient="exact", weight_decay=0.1, lr=1.0e-2, warmup_steps=0)
+    cfg = replace(CFG, masked_grad="exact", weight_decay=0.1, lr=1.0e-2, warmup_steps=0)
     how = realtrain.Loop(forward="magnitude", record_masks=True)
     before, model, _ = _steps(cfg, how, 1)
     masks = how.masks_seen[0]
@@ -74,8 +74,8 @@ def test_exact_gradient_moves_a_masked_neuron_by_weight_decay_alone():
         assert (w.detach()[on] - w0[on] * (1 - cfg.lr * cfg.weight_decay)).abs().max() > 1e-4
 
 
-def test_straight_through_gives_a_masked_neuron_its_gradient():
-    cfg = replace(CFG, prune_gradient="straight_through", weight_decay=0.1, warmup_steps=0)
+def test_dense_gives_a_masked_neuron_its_gradient():
+    cfg = replace(CFG, masked_grad="dense", weight_decay=0.1, warmup_steps=0)
     how = realtrain.Loop(forward="magnitude", record_masks=True)
     before, model, _ = _steps(cfg, how, 1)
     for k, (w, m) in enumerate(zip(neuron_weights(model), how.masks_seen[0], strict=True)):
@@ -84,9 +84,9 @@ def test_straight_through_gives_a_masked_neuron_its_gradient():
         assert (w.detach()[m == 0] - decayed).abs().max() > 1e-4  # more than the decay
 
 
-@pytest.mark.parametrize("gradient", ["exact", "straight_through"])
+@pytest.mark.parametrize("gradient", ["exact", "dense"])
 def test_alpha_zero_is_the_dense_run_bit_for_bit(gradient):
-    cfg = replace(CFG, prune_ratio=0.0, prune_gradient=gradient, steps=6)
+    cfg = replace(CFG, prune_alpha=0.0, masked_grad=gradient, steps=6)
     dense, pruned = realtrain.train_seed(_data(), cfg, 5, CPU, ("dense", "pruned"))
     assert dense.losses == pruned.losses
     assert all(torch.equal(dense.state[k], pruned.state[k]) for k in dense.state)
@@ -112,7 +112,7 @@ def test_the_random_control_draws_a_fresh_seeded_mask_at_each_recomputation():
         assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))  # seeded
     assert not torch.equal(first.masks_seen[0][0], other.masks_seen[0][0])
     counts = {int((m == 0).sum()) for masks in first.masks_seen for m in masks}
-    assert counts == {n_pruned(cfg.mlp_neurons, cfg.prune_ratio)}  # the magnitude count
+    assert counts == {n_pruned(cfg.mlp_neurons, cfg.prune_alpha)}  # the magnitude count
 
 
 def test_the_magnitude_mask_follows_the_current_weights():

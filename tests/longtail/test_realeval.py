@@ -99,6 +99,35 @@ def test_c7_is_inconclusive_when_the_encoder_is_unhealthy():
     assert claim.discovery["verdict"] == SUPPORTED  # the blocks' own evidence is kept
 
 
+def _ladder(cost10: float, cost50: float, gain: list[float]) -> pd.DataFrame:
+    """Dense few accuracy 0.7 at rho 1, 0.7 - cost at rho 10 and 50; pruned - dense = gain."""
+    rows = []
+    for seed, g in enumerate(gain):
+        rows.append({"rho": float("nan"), "variant": "untrained", "seed": seed} | _scores(0.5, 0.5))
+        for rho, cost in ((1.0, 0.0), (10.0, cost10), (50.0, cost50)):
+            for variant, extra in (("dense", 0.0), ("pruned", g), ("random", 0.0), ("sdclr", 0.0)):
+                few = 0.7 - cost + extra + 0.001 * seed
+                rows.append({"rho": rho, "variant": variant, "seed": seed} | _scores(few))
+    return pd.DataFrame(rows)
+
+
+def test_c7_is_decided_only_where_imbalance_costs_the_dense_encoder():
+    cfg = RealParams(imbalance_ratio=10.0, extra_ratios=[1.0, 50.0])
+    gain = [0.05, 0.06, 0.07, 0.06, 0.05, 0.07]
+    rows = _ladder(0.01, 0.2, gain)  # rho 10 costs 1 point (< min_effect 3), rho 50 20
+    row = claims.c7_row(claims.claim_c7(rows, cfg, seed=0), rows, cfg, seed=0)
+    by = {c["rho"]: c for c in row["conditions"]}
+    assert set(by) == {10.0, 50.0}
+    assert by[10.0]["verdict"] == "not tested as intended"
+    assert by[10.0]["reason"].startswith("not testable on these data")
+    assert by[10.0]["precondition"]["dense_few_cost"] == pytest.approx(0.01)
+    assert by[50.0]["verdict"] == SUPPORTED and by[50.0]["precondition"]["holds"]
+    assert row["verdict"] == SUPPORTED and row["regime"] == "holds at rho 50; not tested at rho 10"
+    none = _ladder(0.01, 0.0, gain)
+    row = claims.c7_row(claims.claim_c7(none, cfg, seed=0), none, cfg, seed=0)
+    assert row["verdict"] == "not tested as intended" and "at any rho" in row["reason"]
+
+
 def test_c7_blocks_follow_the_base_seed():
     gain = [0.05, 0.06, 0.07, 0.0, 0.002, -0.001]
     rows = _rows(gain)

@@ -146,7 +146,7 @@ def test_prune_mask_breaks_ties_by_position():
 def test_magnitude_and_random_masks_prune_the_same_count():
     torch.manual_seed(0)
     model = ViT(1, 8, CFG)
-    entries = replace(CFG, prune_unit="entry", prune_granularity="input", prune_ratio=0.8)
+    entries = replace(CFG, prune_unit="entry", prune_granularity="input", prune_alpha=0.8)
     mag = magnitude_masks(model, entries)
     rnd = random_masks(model, entries, torch.Generator().manual_seed(0))
     for w, a, b in zip(neuron_weights(model), mag, rnd, strict=True):
@@ -158,7 +158,7 @@ def test_magnitude_and_random_masks_prune_the_same_count():
 def test_neuron_masks_leave_out_the_smallest_neurons(ratio):
     torch.manual_seed(0)
     model = ViT(1, 8, CFG)  # 10 neurons per block
-    cfg = replace(CFG, prune_unit="neuron", prune_ratio=ratio)
+    cfg = replace(CFG, prune_unit="neuron", prune_alpha=ratio)
     for w, m in zip(neuron_weights(model), magnitude_masks(model, cfg), strict=True):
         assert m.shape == (10,) and int((m == 0).sum()) == n_pruned(10, ratio)
         norms = w.detach().norm(dim=1)
@@ -172,7 +172,7 @@ def test_a_masked_neuron_adds_nothing_to_the_forward_pass():
     torch.manual_seed(0)
     model = ViT(1, 8, CFG)
     x = torch.randn(4, 1, 8, 8)
-    masks = magnitude_masks(model, replace(CFG, prune_unit="neuron", prune_ratio=0.5))
+    masks = magnitude_masks(model, replace(CFG, prune_unit="neuron", prune_alpha=0.5))
     expected = ViT(1, 8, CFG)
     expected.load_state_dict(model.state_dict())
     with torch.no_grad():  # the same network with the masked neurons' outputs cut

@@ -46,8 +46,15 @@ CASES = {
     "per_neuron_bias": {"bias_fn": per_neuron_bias},
     "identity_trained": {"model_kw": {"attention": "identity_trained"}},
     "neuron_mask": {"forward_mask": ForwardMask("magnitude", "neuron", 0.5, every=2)},
-    "entry_mask_straight_through": {
-        "forward_mask": ForwardMask("magnitude", "entry", 0.3, masked_grad="straight_through")
+    "entry_mask_dense": {
+        "forward_mask": ForwardMask("magnitude", "entry", 0.3, masked_grad="dense")
+    },
+    "neuron_mask_dense": {
+        "forward_mask": ForwardMask("magnitude", "neuron", 0.5, every=2, masked_grad="dense")
+    },
+    "identity_trained_neuron_mask_dense": {
+        "model_kw": {"attention": "identity_trained"},
+        "forward_mask": ForwardMask("magnitude", "neuron", 0.5, masked_grad="dense"),
     },
     "random_entry_mask": {"forward_mask": ForwardMask("random", "entry", 0.5, every=2)},
 }

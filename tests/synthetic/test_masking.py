@@ -104,32 +104,62 @@ def _one_update(tiny, fm, weight_decay=0.1):
 
 
 @pytest.mark.parametrize("unit", ["neuron", "entry"])
-def test_zero_reading_moves_masked_weights_by_weight_decay_only(tiny, unit):
+def test_exact_reading_moves_masked_weights_by_weight_decay_only(tiny, unit):
     lr, wd = tiny[2].lr, 0.1
-    w0, w1, mask = _one_update(tiny, ForwardMask("magnitude", unit, 0.5, masked_grad="zero"), wd)
+    w0, w1, mask = _one_update(tiny, ForwardMask("magnitude", unit, 0.5, masked_grad="exact"), wd)
     off = mask == 0
     decayed = _decay_only(w0, lr, wd)
     assert torch.equal(w1[off], decayed[off]) and not torch.equal(w1[off], w0[off])
     assert not torch.allclose(w1[~off], decayed[~off])  # kept weights follow the loss
 
 
-def test_straight_through_gives_masked_entries_the_gradient_at_the_masked_point(tiny):
+@pytest.mark.parametrize("unit", ["neuron", "entry"])
+def test_dense_reading_gives_masked_units_a_loss_gradient(tiny, unit):
     lr, wd = tiny[2].lr, 0.1
-    fm = ForwardMask("magnitude", "entry", 0.5, masked_grad="straight_through")
+    fm = ForwardMask("magnitude", unit, 0.5, masked_grad="dense")
     w0, w1, mask = _one_update(tiny, fm, wd)
     off = mask == 0
     decayed = _decay_only(w0, lr, wd)
     moved = (w1[off] - decayed[off]).abs() > 1e-6
-    assert moved.float().mean() > 0.5  # most masked entries get a loss gradient too
+    assert moved.float().mean() > 0.5  # most masked weights move by more than the decay
 
 
-def test_straight_through_on_whole_neurons_is_weight_decay_only(tiny):
-    """A neuron left out entirely does not enter the loss: its gradient is 0 either way."""
-    lr, wd = tiny[2].lr, 0.1
-    fm = ForwardMask("magnitude", "neuron", 0.5, masked_grad="straight_through")
-    w0, w1, mask = _one_update(tiny, fm, wd)
-    off = mask == 0
-    assert torch.equal(w1[off], _decay_only(w0, lr, wd)[off])
+def test_dense_gradient_is_the_masked_one_for_kept_neurons_and_the_present_one_for_masked():
+    """g of step.py: a kept neuron gets exactly the masked loss's gradient; a masked neuron
+    the gradient of the loss with it present (here: the only masked neuron, so the dense
+    loss), by either backend."""
+    from imbcl.synthetic.step import loss_and_grads
+
+    gen = torch.Generator().manual_seed(3)
+    R, B, L, d, m, tau, b = 2, 6, 3, 5, 4, 0.5, 0.05
+    x1, x2 = (torch.randn(R, B, L, d, generator=gen, dtype=torch.float64) for _ in range(2))
+    w = torch.randn(R, m, d, generator=gen, dtype=torch.float64)
+    qkv = torch.eye(d, dtype=torch.float64).repeat(3, 1)[None].expand(R, -1, -1)
+    mask = torch.ones(R, m, d, dtype=torch.float64)
+    mask[:, 1] = 0  # neuron 1 masked
+    used, full = {"qkv": qkv, "w": w * mask}, {"qkv": qkv, "w": w}
+    g_masked = loss_and_grads(used, x1, x2, b, tau, False, "autograd")[1]()["w"]
+    g_full = loss_and_grads(full, x1, x2, b, tau, False, "autograd")[1]()["w"]
+    keep = [0, 2, 3]
+    for backend in ("manual", "autograd"):
+        g = loss_and_grads(used, x1, x2, b, tau, False, backend, dense=full)[1]()["w"]
+        torch.testing.assert_close(g[:, keep], g_masked[:, keep])
+        torch.testing.assert_close(g[:, 1], g_full[:, 1])
+    assert torch.all(g_masked[:, 1] == 0) and g_full[:, 1].abs().max() > 1e-3
+
+
+def test_a_masked_neuron_returns_to_the_kept_set_under_the_dense_reading(tiny):
+    """With the exact gradient the neuron mask of step 0 never changes (a masked neuron only
+    decays); with the dense one a masked neuron grows back into the kept set."""
+    steps = list(range(0, 41, 4))
+    for grad, changes in (("exact", False), ("dense", True)):
+        fm = ForwardMask("magnitude", "neuron", 0.5, every=4, masked_grad=grad)
+        (res,) = _train(tiny, fm, steps=40, checkpoint_steps=steps)
+        first = res.checkpoints[0]["mask"][:, 0]
+        returned = [
+            bool(((first == 0) & (res.checkpoints[t]["mask"][:, 0] == 1)).any()) for t in steps
+        ]
+        assert any(returned) is changes, grad
 
 
 def test_random_forward_masks_are_the_same_alone_or_stacked(tiny):

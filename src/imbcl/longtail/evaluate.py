@@ -236,7 +236,8 @@ class Evaluation:
     scores: pd.DataFrame  # one row per run and baseline
     curve: pd.DataFrame  # the dense runs' probe accuracy by step at C7's rho
     table: pd.DataFrame  # per (rho, variant): seeds, <score>_mean, <score>_std
-    claim: Claim  # C7
+    claim: Claim  # C7 at real.imbalance_ratio (the evidence fields)
+    row: dict  # C7's claims.json row: decided per rho where the precondition holds
     metrics: dict[str, float]
     figures: dict  # the report's section: figure file names and captions
     markdown: str  # the table as the report shows it
@@ -266,6 +267,7 @@ def run(
     table = claims.table(s.rows, cfg)
     title = f"{cfg.dataset}-LT, rho = {cfg.imbalance_ratio:g}"
     claim = claims.claim_c7(s.rows, cfg, seed)
+    row = claims.c7_row(claim, s.rows, cfg, seed)
     captions = [
         {
             "file": Path(figure).name,
@@ -281,6 +283,7 @@ def run(
         curve=s.curve,
         table=table,
         claim=claim,
+        row=row,
         metrics=claims.metrics(table, claim),
         figures={"section": "Real long-tailed images (C7)", "figures": captions},
         markdown=claims.markdown(table, cfg),

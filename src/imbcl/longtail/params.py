@@ -76,12 +76,12 @@ class RealParams(Section):
     mask_patches: Annotated[Float, unit_open()] = 0.0  # share of patches zeroed per view
     # pruning: the paper's Algorithm 1 (forward_mask); its random control; SDCLR
     prune_method: Literal["forward_mask"] = "forward_mask"
-    prune_ratio: Annotated[Float, unit_open()] = 0.5  # alpha: the share of units masked
+    prune_alpha: Annotated[Float, unit_open()] = 0.5  # alpha: the share of units masked
     prune_unit: Literal["neuron", "entry"] = "neuron"  # whole MLP neurons, or weights
     prune_every: Annotated[Int, at_least(1)] = 1  # forward_mask: recompute the mask this often
     # forward_mask: the gradient of masked weights, exact (zero; only weight decay and
-    # Adam's momentum move them) or straight_through (taken as if the unit were present)
-    prune_gradient: Literal["exact", "straight_through"] = "straight_through"
+    # Adam's momentum move them) or dense (forward masked, backward unmasked: as if present)
+    masked_grad: Literal["exact", "dense"] = "dense"
     prune_granularity: Literal["global", "neuron", "input"] = "input"  # entries: count within
     sdclr_ratio: Annotated[Float, open_unit()] = 0.7  # SDCLR's branch: weights pruned
     sdclr_every: Annotated[Int, at_least(1)] = 50  # SDCLR re-derives its mask this often

@@ -7,12 +7,12 @@ is a function of (seed, k), `Batches`; the views are drawn from a CPU torch.Gene
 by the seed), so differences between variants come from the variant alone:
 - dense:  SimCLR, NT-Xent between two views through the same network.
 - pruned: with `prune_method: forward_mask` (the paper's Algorithm 1, the default), from
-          initialisation the share `prune_ratio` of MLP units of smallest magnitude (whole
+          initialisation the share `prune_alpha` of MLP units of smallest magnitude (whole
           neurons by ||w_i||, or weights by |w_ij|, `prune_unit`) is masked in the forward
           pass of both views; the mask is recomputed from the current weights every
           `prune_every` steps; the optimiser step and its weight decay update every weight,
-          the masked ones included. Their gradient is exact (zero) or straight-through
-          (`prune_gradient`, see `imbcl.longtail.vit.masked`).
+          the masked ones included. Their gradient is `masked_grad`: exact (zero) or
+          dense (the mask's backward is the identity, see `imbcl.longtail.vit.masked`).
 - random: the control, the same with the units chosen at random: a fresh mask at every
           recomputation from a generator keyed by (seed, step).
 - sdclr:  SDCLR (Jiang et al. 2021): view 1 through the dense network, view 2 through its
@@ -115,12 +115,12 @@ class Pair(nn.Module):
         x2: torch.Tensor,
         masks1: list[torch.Tensor] | None = None,
         masks2: list[torch.Tensor] | None = None,
-        straight_through: bool = False,
+        dense: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         if masks1 is masks2:  # the same network for both views: one pass
-            z = self.vit(torch.cat([x1, x2]), masks1, straight_through)  # (2b, p)
+            z = self.vit(torch.cat([x1, x2]), masks1, dense)  # (2b, p)
             return z[: len(x1)], z[len(x1) :]
-        return self.vit(x1, masks1, straight_through), self.vit(x2, masks2, straight_through)
+        return self.vit(x1, masks1, dense), self.vit(x2, masks2, dense)
 
 
 class Batches:
@@ -198,7 +198,7 @@ def _loop(
         )
     shard = slice(ctx.rank * cfg.batch // ctx.world, (ctx.rank + 1) * cfg.batch // ctx.world)
     batches = Batches(len(x), cfg.batch, seed)
-    straight = cfg.prune_gradient == "straight_through"
+    dense = cfg.masked_grad == "dense"
     masks: list[torch.Tensor] | None = None
     losses, curve = [], {}
     for step in range(start, stop):
@@ -220,7 +220,7 @@ def _loop(
         if how.sdclr:
             z1, z2 = net(v1[shard], v2[shard], None, masks)  # (B / world, p) each
         else:
-            z1, z2 = net(v1[shard], v2[shard], masks, masks, straight)
+            z1, z2 = net(v1[shard], v2[shard], masks, masks, dense)
         loss = nt_xent(gather(z1, ctx), gather(z2, ctx), cfg.temperature)
         if not torch.isfinite(loss):
             raise DivergenceError(f"non-finite NT-Xent loss at step {step}; lower real.lr")

@@ -12,9 +12,10 @@ weights themselves stay whole (the paper's Algorithm 1, and SDCLR's pruned branc
 - a neuron mask (mlp_neurons,) multiplies the neurons' activations: a masked neuron adds
   nothing to the block's output;
 - an entry mask (mlp_neurons, embed_dim) multiplies fc1's weights.
-With `straight_through` the mask's backward pass is the identity: the masked weights get
-the gradient computed at the masked point as if their unit were present; without it the
-gradient of a masked weight is exactly zero.
+With `dense` (`real.masked_grad: dense`, the word of the synthetic track's `prune.masked_grad`)
+the forward pass is masked and the mask's backward pass is the identity: a masked unit gets
+the gradient it would get if present (loss-side gradients from the masked forward pass);
+with `exact` the gradient of a masked weight is exactly zero.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Block(nn.Module):
         self.fc2 = nn.Linear(neurons, dim)
 
     def forward(
-        self, h: torch.Tensor, mask: torch.Tensor | None = None, straight_through: bool = False
+        self, h: torch.Tensor, mask: torch.Tensor | None = None, dense: bool = False
     ) -> torch.Tensor:
         B, T, D = h.shape  # h (B, T, D)
         q, k, v = self.qkv(self.ln1(h)).view(B, T, 3, self.heads, D // self.heads).unbind(2)
@@ -53,17 +54,17 @@ class Block(nn.Module):
         h = h + self.out(a.transpose(1, 2).reshape(B, T, D))
         w1 = self.fc1.weight  # (neurons, D)
         if mask is not None and mask.dim() == 2:  # entries
-            w1 = masked(w1, mask, straight_through)
+            w1 = masked(w1, mask, dense)
         act = F.gelu(F.linear(self.ln2(h), w1, self.fc1.bias))  # (B, T, neurons)
         if mask is not None and mask.dim() == 1:  # whole neurons
-            act = masked(act, mask, straight_through)
+            act = masked(act, mask, dense)
         return h + self.fc2(act)
 
 
-def masked(t: torch.Tensor, mask: torch.Tensor, straight_through: bool) -> torch.Tensor:
+def masked(t: torch.Tensor, mask: torch.Tensor, dense: bool) -> torch.Tensor:
     """t * mask in the forward pass; the backward pass is mask-weighted (exact) or the
-    identity (straight-through: the gradient reaches t as if nothing were masked)."""
-    if straight_through:
+    identity (dense: the gradient reaches t as if nothing were masked)."""
+    if dense:
         return t + (t * mask - t).detach()
     return t * mask
 
@@ -91,24 +92,24 @@ class ViT(nn.Module):
         self,
         x: torch.Tensor,
         masks: list[torch.Tensor] | None = None,
-        straight_through: bool = False,
+        dense: bool = False,
     ) -> torch.Tensor:
         """x (B, C, H, W) normalised pixels -> f(x) (B, embed_dim), before the head."""
         p = self.patch
         patches = F.unfold(x, kernel_size=p, stride=p).transpose(1, 2)  # (B, T, C p p)
         h = self.embed(patches) + self.pos  # (B, T, D)
         for k, block in enumerate(self.blocks):
-            h = block(h, None if masks is None else masks[k], straight_through)
+            h = block(h, None if masks is None else masks[k], dense)
         return self.ln(h).mean(dim=1)
 
     def forward(
         self,
         x: torch.Tensor,
         masks: list[torch.Tensor] | None = None,
-        straight_through: bool = False,
+        dense: bool = False,
     ) -> torch.Tensor:
         """x (B, C, H, W) -> projection z (B, proj_dim), the input of the loss."""
-        return self.head(self.features(x, masks, straight_through))
+        return self.head(self.features(x, masks, dense))
 
 
 def neuron_weights(model: ViT) -> list[torch.Tensor]:
@@ -227,7 +228,7 @@ def magnitude_masks(
 ) -> list[torch.Tensor]:
     """Per block, the mask keeping the MLP units of largest magnitude (float, 1 = kept):
     neurons by ||w_i||, or entries by |w_ij| (`unit` overrides cfg.prune_unit)."""
-    ratio = cfg.prune_ratio if ratio is None else ratio
+    ratio = cfg.prune_alpha if ratio is None else ratio
     if unit is not None:
         cfg = cfg.model_copy(update={"prune_unit": unit})
     return [unit_mask(w.detach().abs(), cfg, ratio).to(w.dtype) for w in neuron_weights(model)]
@@ -237,6 +238,6 @@ def random_masks(model: ViT, cfg: RealParams, gen: torch.Generator) -> list[torc
     """The control: same units, shapes and kept count, the units chosen at random (uniform
     scores drawn from `gen`, a fresh draw at each call)."""
     return [
-        unit_mask(torch.rand(w.shape, generator=gen).to(w.device), cfg, cfg.prune_ratio).to(w.dtype)
+        unit_mask(torch.rand(w.shape, generator=gen).to(w.device), cfg, cfg.prune_alpha).to(w.dtype)
         for w in neuron_weights(model)
     ]

@@ -6,8 +6,9 @@ seeds and the same data stream (the stream is keyed by (seed, rho) only):
     dense      no mask (shared by every cell of the same rho)
     magnitude  Algorithm 1: the floor(alpha * units) smallest units masked in the forward
                pass, recomputed every `every` steps, every parameter updated
-    random     the control: a seeded random mask of the same count and unit, redrawn at every
-               recomputation
+    random     the matched control: a seeded random mask of the same count, unit and schedule,
+               fixed between recomputations, redrawn only when the magnitude mask is recomputed
+    dropout    the second control: the same random mask redrawn at every step
 
 Per run (on the weights the forward pass uses, w * mask):
 
@@ -33,15 +34,23 @@ import torch
 
 from imbcl.core.params import replace
 from imbcl.synthetic.data import eval_set, make_dictionary
+from imbcl.synthetic.health import mark, run_health
 from imbcl.synthetic.masking import ForwardMask
 from imbcl.synthetic.measures import normalised_alignment, specialisation
 from imbcl.synthetic.model import bias_at
-from imbcl.synthetic.params import DataParams, ModelParams, SmallParams, TrainParams, scaled
+from imbcl.synthetic.params import (
+    DataParams,
+    HealthParams,
+    ModelParams,
+    SmallParams,
+    TrainParams,
+    scaled,
+)
 from imbcl.synthetic.probe import encoder_features, group_summary, signed_probe
 from imbcl.synthetic.runs import RunResult, RunSpec
 from imbcl.synthetic.train import train_runs
 
-ARMS = ("dense", "magnitude", "random")
+ARMS = ("dense", "magnitude", "random", "dropout")
 CONFIRMATION_OFFSET = 100  # confirmation seeds: seed + 100 + i (disjoint from discovery)
 
 
@@ -50,18 +59,25 @@ class Arm:
     """One trained variant at one rho: dense, or a forward mask (magnitude | random)."""
 
     rho: float
-    arm: str  # dense | magnitude | random
+    arm: str  # dense | magnitude | random | dropout
     alpha: float = 0.0
     every: int = 1
     unit: str = "neuron"
     start: int = 0
-    masked_grad: str = "zero"
+    masked_grad: str = "exact"
 
     def forward_mask(self) -> ForwardMask | None:
         if self.arm == "dense":
             return None
+        method = "magnitude" if self.arm == "magnitude" else "random"
         return ForwardMask(
-            self.arm, self.unit, self.alpha, self.every, self.start, self.masked_grad
+            method,
+            self.unit,
+            self.alpha,
+            self.every,
+            self.start,
+            self.masked_grad,
+            redraw=self.arm == "dropout",
         )
 
     @property
@@ -77,17 +93,20 @@ def design(
     everys: Iterable[int],
     units: Iterable[str],
     start: int = 0,
-    masked_grad: str = "zero",
+    masked_grad: str = "exact",
+    dropout: bool = False,
 ) -> list[Arm]:
     """Every arm of the grid rho x alpha x every x unit: one dense arm per rho, and a
-    magnitude and a random arm per cell. No arm appears twice."""
+    magnitude and a random arm per cell (and a dropout arm with `dropout`). No arm appears
+    twice."""
+    masked = ("magnitude", "random", "dropout") if dropout else ("magnitude", "random")
     arms: list[Arm] = []
     for rho in dict.fromkeys(float(r) for r in rhos):
         arms.append(Arm(rho, "dense"))
         for alpha in dict.fromkeys(alphas):
             for every in dict.fromkeys(everys):
                 for unit in dict.fromkeys(units):
-                    for arm in ("magnitude", "random"):
+                    for arm in masked:
                         arms.append(Arm(rho, arm, alpha, every, unit, start, masked_grad))
     return arms
 
@@ -125,13 +144,20 @@ def setting(
     floor: float,
     early: int,
     bias: float | None = None,
+    checkpoints: list[int] | None = None,
 ) -> Setting:
     """The `small` model (scaled) at `width`; bias: a calibrated constant
-    b replacing model.bias_final (None keeps the params' schedule)."""
+    b replacing model.bias_final (None keeps the params' schedule); checkpoints: steps whose
+    weights (and mask) the runs keep, besides the last."""
     d, m, t = scaled(data, model, train, small)
     if bias is not None:
         m = replace(m, bias_final=bias)
-    t = replace(t, log_every=math.gcd(early, t.steps), checkpoint_steps=[], batched_runs=64)
+    t = replace(
+        t,
+        log_every=math.gcd(early, t.steps),
+        checkpoint_steps=list(checkpoints or []),
+        batched_runs=64,
+    )
     D = make_dictionary(d, seed)
     ev = eval_set(d, D.M, seed)
     return Setting(d, m, t, D.M, D.majority, ev["x"], ev["z_sum"], width, threshold, floor, early)
@@ -215,15 +241,53 @@ def probe(results: list[RunResult], s: Setting) -> list[dict[str, float]]:
     return out
 
 
+def certificates(
+    results: list[RunResult], s: Setting, hp: HealthParams, seed: int
+) -> list[dict[str, float]]:
+    """synthetic.health's certificate of each run, on the weights its forward pass uses at
+    the end (w * mask), each on held-out pairs at its own rho (health seed `seed`)."""
+    step = s.train.steps
+    used = [
+        RunResult(
+            r.spec,
+            r.trajectory,
+            {
+                step: {
+                    "qkv": r.checkpoints[step]["qkv"],
+                    "w": r.checkpoints[step]["w"] * r.checkpoints[step].get("mask", 1.0),
+                }
+            },
+        )
+        for r in results
+    ]
+    return run_health(used, s.data, s.model, s.train, None, s.M, s.majority, hp, seed)
+
+
 def run_table(
-    arms: list[Arm], seeds: list[int], s: Setting, progress: bool = False
+    arms: list[Arm],
+    seeds: list[int],
+    s: Setting,
+    progress: bool = False,
+    health: tuple[HealthParams, int] | None = None,
 ) -> pd.DataFrame:
-    """One row per (arm, seed): the arm's keys and its measures."""
-    results = train_arms(arms, seeds, s, progress)
+    """One row per (arm, seed): the arm's keys and its measures; with `health` (params,
+    seed) also each run's health certificate and `healthy` (synthetic.health.mark)."""
+    return tabulate(train_arms(arms, seeds, s, progress), s, health)
+
+
+def tabulate(
+    results: dict[tuple[Arm, int], RunResult],
+    s: Setting,
+    health: tuple[HealthParams, int] | None = None,
+) -> pd.DataFrame:
+    """`run_table` of trained runs (Arm, seed) -> RunResult."""
     keys = list(results)
     probes = probe([results[k] for k in keys], s)
+    certs: list[dict[str, float]] = [{} for _ in keys]
+    if health is not None:
+        certs = certificates([results[k] for k in keys], s, *health)
     rows = []
-    for (a, seed), pr in zip(keys, probes, strict=True):
+    for (a, seed), pr, cert in zip(keys, probes, certs, strict=True):
         rows.append(
             {
                 "rho": a.rho,
@@ -234,9 +298,14 @@ def run_table(
                 "seed": seed,
                 **measure(results[(a, seed)], s),
                 **pr,
+                **{f"health_{k}": v for k, v in cert.items() if k != "imbalance_ratio"},
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if health is None:
+        return table
+    marked = mark(pd.DataFrame(certs), health[0])
+    return table.assign(healthy=marked["healthy"], failure=marked["failure"])
 
 
 def block_seeds(seed: int, n: int) -> tuple[list[int], list[int]]:

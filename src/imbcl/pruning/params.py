@@ -20,6 +20,7 @@ from imbcl.core.params import (
 from imbcl.synthetic.params import (
     AnalyzeParams,
     DataParams,
+    HealthParams,
     ModelParams,
     SmallParams,
     TrainParams,
@@ -41,23 +42,28 @@ class PruneParams(Section):
     """The paper's Algorithm 1 (stages prune_forward, prune_sensitivity; synthetic.masking):
     a forward-only mask recomputed from the current weights, every parameter updated.
 
-    `ratio`, `unit`, `every` and `start` are Algorithm 1 as the C6 study runs it, fixed
-    before the runs.
+    `alpha`, `unit`, `every`, `start` and `masked_grad` are Algorithm 1 as the C6 study runs
+    it, fixed before the runs.
     """
 
     method: Literal["forward_mask"] = "forward_mask"  # the only one
-    ratio: Annotated[Float, unit_open()] = 0.5  # alpha: share of units masked
+    alpha: Annotated[Float, unit_open()] = 0.5  # share of units masked
     unit: Literal["neuron", "entry"] = "neuron"  # neuron: the theory's unit
-    every: Annotated[Int, at_least(1)] = 1  # recompute the mask every this many steps
+    every: Annotated[Int, at_least(1)] = 50  # recompute the mask every this many steps
     start: Annotated[Int, at_least(0)] = 0  # first masked step (0: from the init)
-    masked_grad: Literal["zero", "straight_through"] = "zero"
+    masked_grad: Literal["exact", "dense"] = "dense"  # synthetic.masking
     width: Annotated[Int, at_least(1)] = 16  # m of the small model of C6
-    ratios: Annotated[
+    rhos: Annotated[
         list[Annotated[Float, Field(ge=1)]], expect("a list of ratios >= 1", min_length=2)
     ] = [1.0, 10.0, 50.0]  # the rho grid; must contain 1.0 (the balanced control)
+    premise_margin: Annotated[Float, positive()] = 0.1  # dense log(min/maj) below -this
+    condition_min_effect: Annotated[Float, positive()] = 0.25  # margin of effect(rho)
     early_steps: Annotated[Int, at_least(1)] = 100  # window of the growth rate (a)
+    mechanism_steps: Annotated[
+        list[Annotated[Int, Field(ge=0)]], expect("a list of steps >= 0", min_length=1)
+    ] = [0, 100, 200, 300, 400, 500]  # pruning.mechanism
     floor: Annotated[Float, probability()] = 0.5  # specialist: >= this x best neuron
-    seeds_per_block: Annotated[Int, at_least(2)] = 8  # discovery and confirmation
+    seeds_per_block: Annotated[Int, at_least(2)] = 6  # discovery and confirmation
     primary: ForwardStatistic = "slope"  # the statistic that decides C6
     min_effect: Annotated[ForwardEffects, expect("a mapping growth/slope/...")] = ForwardEffects()
     pilot_sd: Annotated[ForwardEffects, expect("a mapping growth/slope/...")] = ForwardEffects()
@@ -85,15 +91,22 @@ class PruneForwardStage(Stage):
     analyze: AnalyzeParams
     small: SmallParams
     prune: PruneParams
+    health: HealthParams  # the certificate of C1-C5, for every run that decides C6
 
     @model_validator(mode="after")
     def _forward(self) -> Self:
         p = self.prune
-        if 1.0 not in p.ratios:
-            raise ParamError(f"prune.ratios = {p.ratios}: expected the balanced control 1.0")
+        if 1.0 not in p.rhos:
+            raise ParamError(f"prune.rhos = {p.rhos}: expected the balanced control 1.0")
         if p.start >= self.small.steps:
             raise ParamError(
                 f"prune.start = {p.start}: expected a step below small.steps = {self.small.steps}"
+            )
+        bad = [t for t in p.mechanism_steps if not p.start <= t < self.small.steps]
+        if bad:
+            raise ParamError(
+                f"prune.mechanism_steps = {p.mechanism_steps}: expected masked steps in "
+                f"[prune.start, small.steps) = [{p.start}, {self.small.steps})"
             )
         if p.early_steps > self.small.steps:
             raise ParamError(

@@ -11,9 +11,11 @@ import pandas as pd
 
 from imbcl.core.report import Part
 from imbcl.pruning import claims as fc
+from imbcl.pruning import mechanism
 from imbcl.pruning.figures import ratio_figure
-from imbcl.pruning.forward import Setting, block_seeds, design, run_table, setting
+from imbcl.pruning.forward import Setting, block_seeds, design, setting, tabulate, train_arms
 from imbcl.pruning.params import PruneForwardStage
+from imbcl.synthetic.health import claim_health, healthy_by_seed
 
 FIGURE_CAPTION = (
     "Algorithm 1 on the small model: log(minority / majority strength) against rho for "
@@ -37,6 +39,7 @@ SENSITIVITY = {
 @dataclass(frozen=True)
 class Study:
     runs: pd.DataFrame  # one row per (arm, rho, seed): the measures of the run
+    mechanism: pd.DataFrame  # one row per (masked arm, rho, seed, step): amplification
     effects: pd.DataFrame  # one row per seed: each statistic against each control
     evidence: pd.DataFrame  # per statistic and control: both blocks and the verdict
     table_md: str  # the evidence and the raw measures per rho and arm, with a caption
@@ -57,6 +60,7 @@ def study_setting(p: PruneForwardStage) -> Setting:
         p.analyze.specialise_threshold,
         q.floor,
         q.early_steps,
+        checkpoints=q.mechanism_steps,
     )
 
 
@@ -75,16 +79,18 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
     """Train every arm, decide C6 by the rule in `prune` and draw the figure to `figure`."""
     q = p.prune
     s = study_setting(p)
-    arms = design(
-        q.ratios,
-        [q.ratio],
-        [q.every],
-        [q.unit],
-        q.start,
-        q.masked_grad,
-    )
+    arms = design(q.rhos, [q.alpha], [q.every], [q.unit], q.start, q.masked_grad, dropout=True)
     disc, conf = block_seeds(p.seed, q.seeds_per_block)
-    runs = run_table(arms, disc + conf, s, progress=True)
+    results = train_arms(arms, disc + conf, s, progress=True)
+    runs = tabulate(results, s, health=(p.health, p.seed))
+    amp = mechanism.amplification(
+        results, q.mechanism_steps, s.data, s.model, s.train, s.M, s.majority
+    )
+    # The recipe is certified on the dense runs: what a mask does to them is the outcome.
+    healthy = healthy_by_seed(runs[runs.arm == "dense"])
+    disc_ok = [x for x in disc if healthy.loc[x]]
+    conf_ok = [x for x in conf if healthy.loc[x]]
+    share = (len(disc_ok) + len(conf_ok)) / (len(disc) + len(conf))
     runs["block"] = ["discovery" if x in disc else "confirmation" for x in runs["seed"]]
     effects = fc.seed_effects(runs)
     effects["block"] = ["discovery" if x in disc else "confirmation" for x in effects["seed"]]
@@ -95,13 +101,45 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
         min_effect,
         pilot_sd,
     )
-    text = f"alpha {q.ratio:g}, unit {q.unit}, every {q.every}, rho {q.ratios}, m = {q.width}"
+    text = (
+        f"alpha {q.alpha:g}, unit {q.unit}, every {q.every}, masked_grad {q.masked_grad}, "
+        f"rho {q.rhos}, m = {q.width}"
+    )
     health = {
         f"{arm}.{k}": float(runs[runs.arm == arm][k].mean())
-        for arm in ("dense", "magnitude", "random")
+        for arm in ("dense", "magnitude", "random", "dropout")
         for k in ("final_loss", "nonzero_share")
     }
-    row = fc.c6_row(dec, effects, q.primary, min_effect, pilot_sd, text, health)
+    unhealthy = share < p.health.min_healthy_share
+    if unhealthy:  # shown on every seed, decided on none
+        disc_ok, conf_ok = disc, conf
+    ok = runs[runs.seed.isin(disc_ok + conf_ok)]
+    conds = fc.conditions(ok, disc_ok, conf_ok, q.condition_min_effect, q.premise_margin)
+    why = f"encoder unhealthy: {share:.2f} of seeds healthy, {p.health.min_healthy_share:g} needed"
+    for c in conds if unhealthy else []:
+        c["verdict"], c["reason"] = "not tested as intended", why
+    row = fc.c6_row(dec, effects, q.primary, min_effect, pilot_sd, text, health, conds)
+    cert = runs.rename(columns=lambda c: c.removeprefix("health_")).loc[
+        :, lambda t: ~t.columns.duplicated(keep="last")
+    ]
+    row["health"] = claim_health(
+        cert,
+        {**health, "healthy_seeds": int(healthy.sum()), "healthy_share": share},
+        p.health,
+        " (the dense runs at every rho; the masked arms' certificates are reported)",
+    )
+    if unhealthy:
+        row["verdict"], row["reason"] = "not tested as intended", why
+    healthy_amp = amp[amp.seed.isin(disc_ok + conf_ok)]
+    row["mechanism"] = {
+        "statistic": "log A_minority - log A_majority, A_group = ||G_mask M_g|| / ||G_dense "
+        "M_g|| on the same weights and batch, mean over the logged steps "
+        f"{q.mechanism_steps} per seed (pruning.mechanism); Theorem 3.2: > 0",
+        "per_rho": {
+            arm: mechanism.per_rho(healthy_amp, arm) for arm in ("magnitude", "random", "dropout")
+        },
+    }
+    mech = mechanism.summary(healthy_amp)
     evidence = fc.evidence_table(dec, q.primary)
     caption = (
         f"C6 with Algorithm 1 ({text}; small model, {len(disc)} + {len(conf)} seeds): each "
@@ -111,7 +149,30 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
     )
     ratio_figure(runs, figure)
     arms_md = fc.arm_summary(runs).to_markdown(index=False)
-    table_md = f"{caption}\n\n{evidence.to_markdown(index=False)}\n\n{arms_md}\n"
+    conds_md = pd.DataFrame(
+        [
+            {
+                "rho": c["rho"],
+                "premise": c["premise"]["holds"],
+                "dense log(min/maj)": round(c["premise"]["dense_log_ratio"], 4),
+                "effect vs matched random": c["value"],
+                "ci_low": c["ci_low"],
+                "ci_high": c["ci_high"],
+                "verdict": c["verdict"],
+                "vs dropout": c.get("vs_dropout", {}).get("value"),
+                "vs dense": c.get("vs_dense", {}).get("value"),
+            }
+            for c in conds
+        ]
+    ).to_markdown(index=False)
+    mech_md = mech.round(4).to_markdown(index=False)
+    table_md = (
+        f"{caption}\n\nPer condition (C6's verdict: {row['verdict']}; {row['regime']}):\n\n"
+        f"{conds_md}\n\n{evidence.to_markdown(index=False)}\n\n{arms_md}\n\n"
+        "The mechanism (pruning.mechanism): the gradient's amplification by the mask along "
+        "minority and majority directions, per rho, arm and logged step (healthy seeds, or "
+        f"all when too few are; mean, 95% interval over seeds):\n\n{mech_md}\n"
+    )
     part = Part(
         metrics=fc.metrics(dec, row),
         claims=[row],
@@ -121,4 +182,4 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
             SENSITIVITY,
         ],
     )
-    return Study(runs, effects, evidence, table_md, part)
+    return Study(runs, amp, effects, evidence, table_md, part)

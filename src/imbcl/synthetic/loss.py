@@ -41,6 +41,15 @@ def info_nce_and_grad(
     row, d mean_a(...)/d logits = (P - I) / B, and logits = f1 f2^T / tau.
     """
     B = f1.shape[1]
+    loss, p = info_nce_and_weights(f1, f2, temperature)
+    return loss, torch.bmm(p, f2).div_(B * temperature)
+
+
+def info_nce_and_weights(
+    f1: torch.Tensor, f2: torch.Tensor, temperature: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`info_nce` (R,) and P - I (R, B, B), P = softmax(f1 f2^T / tau) row by row: the loss's
+    gradient with respect to the logits times B. f1, f2 (R, B, m)."""
     logits = torch.bmm(f1, f2.transpose(1, 2)).div_(temperature)  # (R, B, B)
     top = logits.amax(dim=-1, keepdim=True)  # (R, B, 1)
     e = (logits - top).clamp_(min=EXP_FLOOR).exp_()
@@ -49,4 +58,4 @@ def info_nce_and_grad(
     loss = (log_sum_exp - logits.diagonal(dim1=1, dim2=2)).mean(dim=1)  # (R,)
     p = e.div_(total)
     p.diagonal(dim1=1, dim2=2).sub_(1.0)
-    return loss, torch.bmm(p, f2).div_(B * temperature)
+    return loss, p

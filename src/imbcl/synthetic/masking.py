@@ -15,16 +15,22 @@ The mask leaves out floor(ratio * units) units (core.masks.n_pruned):
 from the generator (run seed, MASK_STREAM, recomputation index), so a run draws the same
 masks alone or stacked with others.
 
-What the gradient g is for a masked entry is a choice (the paper's text does not settle it):
+What the gradient g of a masked unit is, is a choice (`masked_grad`; the paper's text does
+not settle it; the same key and words in the track `real`):
 
-    masked_grad = zero              the exact gradient of the masked loss: 0 for a masked
-                                    entry, so only the weight decay moves it
-    masked_grad = straight_through  the gradient of the loss with respect to the weights
-                                    as used (w * mask), taken for every entry as if it were
-                                    present
+    exact   the exact gradient of the masked loss: 0 for a masked unit, so only the weight
+            decay moves it. For a whole neuron this is forced anyway: its output is 0 in both
+            branches, so the loss does not depend on its weights.
+    dense   forward masked, backward unmasked (step.py): each neuron's gradient is that of
+            the loss with its own row present at its dense weights w_i and every other unit
+            as masked. A kept neuron gets its masked-loss gradient; a masked neuron the
+            gradient it would get if present (pre-activation at w_i, outside the BReLU dead
+            zone, its own logit included), so it can grow back into the kept set.
 
-For a whole masked neuron the two coincide: its output is 0, so the loss does not depend
-on any of its weights at the masked point, and only the weight decay moves it.
+`method = random`, `redraw = False` is the matched control: a random mask of the same count,
+drawn from the generator (run seed, MASK_STREAM, recomputation index) at the steps where the
+magnitude mask is recomputed and fixed in between, so a run draws the same masks alone or
+stacked with others. `redraw = True` ("dropout") draws a fresh one at every step.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from imbcl.synthetic.data import MASK_STREAM, generator
 
 METHODS = ("magnitude", "random")
 UNITS = ("neuron", "entry")
-MASKED_GRADS = ("zero", "straight_through")
+MASKED_GRADS = ("exact", "dense")
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,8 @@ class ForwardMask:
     ratio: float = 0.0  # share of units left out of the forward pass
     every: int = 1  # recompute the mask every this many steps
     start: int = 0  # first step with a mask; dense before it
-    masked_grad: str = "zero"  # zero | straight_through
+    masked_grad: str = "exact"  # exact | dense
+    redraw: bool = False  # random only: a fresh mask at every step (dropout)
 
     def __post_init__(self) -> None:
         for name, options in (
@@ -64,6 +71,8 @@ class ForwardMask:
                 )
         if not 0 <= self.ratio < 1:
             raise ValueError(f"ForwardMask.ratio = {self.ratio}: expected a number in [0, 1)")
+        if self.redraw and self.method != "random":
+            raise ValueError("ForwardMask.redraw: expected only with method random")
         if self.every < 1 or self.start < 0:
             raise ValueError(
                 f"ForwardMask.every = {self.every}, start = {self.start}: "
@@ -75,12 +84,14 @@ class ForwardMask:
         return step >= self.start
 
     def due(self, step: int) -> bool:
-        """True at the steps where the mask is recomputed: start, start + every, ..."""
-        return self.active(step) and (step - self.start) % self.every == 0
+        """True at the steps where the mask is recomputed: start, start + every, ...
+        (every step for a redrawn random mask)."""
+        every = 1 if self.redraw else self.every
+        return self.active(step) and (step - self.start) % every == 0
 
     def index(self, step: int) -> int:
         """The recomputation index of the mask used at `step` (0 for the first)."""
-        return (step - self.start) // self.every
+        return step - self.start if self.redraw else (step - self.start) // self.every
 
 
 def _mask_from_scores(

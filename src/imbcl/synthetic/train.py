@@ -166,6 +166,9 @@ def train_group(
         else:
             fmask = None
         b = bias_fn(t, used)
+        dense = (
+            fmask is not None and forward_mask is not None and forward_mask.masked_grad == "dense"
+        )
         nce, grad_fn = loss_and_grads(
             used,
             x1,
@@ -175,6 +178,7 @@ def train_group(
             attention_grad,
             train_cfg.backend,
             attended=not attention_grad,
+            dense=params if dense else None,
         )
         if not bool(torch.isfinite(nce).all()):
             bad = int((~torch.isfinite(nce)).nonzero()[0])
@@ -198,8 +202,8 @@ def train_group(
                 checkpoints[t]["mask"] = fmask.cpu().clone()
         if t == steps:
             break
-        grads = grad_fn()  # with respect to the weights used; all entries are updated
-        if fmask is not None and forward_mask is not None and forward_mask.masked_grad == "zero":
+        grads = grad_fn()  # all entries are updated
+        if fmask is not None and forward_mask is not None and forward_mask.masked_grad == "exact":
             grads["w"].mul_(fmask)  # the exact gradient of the masked loss
         for p, g in grads.items():
             # The penalty (lambda / 2)||theta||^2 contributes lambda * theta to the gradient.
