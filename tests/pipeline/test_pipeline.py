@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from conftest import ROOT, sh, tiny_params, write_params
+from imbcl.core.regime import IN_A_REGIME, VERDICTS
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +22,9 @@ def test_repro_then_noop_then_identical_rerun(dvc_repo):
     contract = {"id", "claim", "statistic", "value", "ci_low", "ci_high", "control", "rule"}
     for row in claims:
         assert contract | {"verdict"} <= set(row)
-        assert row["verdict"] in {"supported", "not supported", "inconclusive"}
+        assert row["verdict"] in VERDICTS or row["verdict"].startswith(f"{IN_A_REGIME} (")
+    for row in claims[2:5]:  # C3-C5: decided per rho, summarised by a regime statement
+        assert [c["rho"] for c in row["conditions"]] and row["regime"]
     assert (dvc_repo / "reports/figures/trajectories.png").stat().st_size > 10_000
     assert "## Claims" in (dvc_repo / "reports/README.md").read_text()
 
