@@ -70,6 +70,8 @@ def claims_table(rows: list[dict]) -> str:
     for r in rows:
         value = f"{_num(r['value'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
         verdict = f"**{r['verdict']}**" + (f" ({r['reason']})" if r.get("reason") else "")
+        if r.get("regime"):  # a row decided per condition (core.regime)
+            verdict += f"; {r['regime']}"
         cells = [r["id"], r["claim"], r["statistic"], value, r["control"], verdict]
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     return "\n".join(lines)

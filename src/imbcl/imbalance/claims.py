@@ -241,7 +241,7 @@ def _row(
         control,
         rule,
         verdict,
-        reason=test["reason"],
+        reason=conds[0]["reason"] if verdict == rg.NOT_TESTED else "",  # else per condition
         min_effect=min_effect,
         seeds_per_block=sweep.seeds_per_block,
         discovery=test["discovery"],
