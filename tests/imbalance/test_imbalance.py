@@ -302,3 +302,14 @@ def test_regime_summary_sorts_ratios_by_the_sign_of_the_interval():
         "present (CI above 0) at rho = 20, 50; reversed (CI below 0) at rho = 5; "
         "not resolved at rho = 1"
     )
+
+
+def test_c4_counts_a_censored_rho_as_censored_in_width_steps():
+    # the minority needs 64 neurons at rho = 8, beyond the grid (4, 16): censored in every seed
+    table = rule_table(trend_gap(lambda s: 0.0), width_needed=lambda r, s: 64 if r == 8 else 4)
+    c4 = verdicts(table)["C4"]
+    at8 = c4.conditions[-1]
+    assert (at8["rho"], at8["censored_share"], at8["mstar_pooled"]) == (8.0, 1.0, ">16")
+    assert at8["value"] == 2.0  # both grid widths uncovered, against none at rho = 1: no 128
+    assert at8["verdict"] == rg.SUPPORTED and c4.verdict == "supported in a regime (rho 8)"
+    assert "censored share" in c4.statistic and "never entered as a number" in c4.statistic
