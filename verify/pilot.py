@@ -43,13 +43,15 @@ def pilot_params(p: dict) -> None:
 
 
 def sd_from_row(row: dict) -> tuple[float, int]:
-    """The per-seed s.d. and n behind a row's pooled 95% t-interval (the healthy seeds the
-    rule decides on); NaN when fewer than 2 seeds are behind it."""
+    """The per-seed s.d. and n behind a row's pooled t-interval (the healthy seeds the
+    rule decides on): 95%, or Bonferroni 1 - 0.05 / k for a row of k conditions
+    (core.regime); NaN when fewer than 2 seeds are behind it."""
     n = int(row["discovery"]["seeds"] + row["confirmation"]["seeds"])
     if n < 2 or row["ci_high"] is None or row["ci_low"] is None:
         return float("nan"), n
+    family = max(len(row.get("conditions", [])), 1)
     half = (row["ci_high"] - row["ci_low"]) / 2
-    return float(half * np.sqrt(n) / stats.t.ppf(0.975, n - 1)), n
+    return float(half * np.sqrt(n) / stats.t.ppf(1 - 0.025 / family, n - 1)), n
 
 
 def rows(params: dict) -> list[dict]:
@@ -67,6 +69,7 @@ def rows(params: dict) -> list[dict]:
     for row in sorted(claims, key=lambda r: r["id"]):
         sd, n = sd_from_row(row)
         rule = rules[row["id"]]
+        margin = row.get("min_effect", rule["min_effect"])  # C3-C5: the per-rho margin
         out.append(
             {
                 "claim": row["id"],
@@ -74,8 +77,8 @@ def rows(params: dict) -> list[dict]:
                 "pilot_seeds": n,
                 "mean": row["value"],
                 "sd": sd,
-                "min_effect": rule["min_effect"],
-                "seeds_needed": seeds_needed(sd, rule["min_effect"]) if np.isfinite(sd) else None,
+                "min_effect": margin,
+                "seeds_needed": seeds_needed(sd, margin) if np.isfinite(sd) else None,
                 "params_pilot_sd": rule["pilot_sd"],
                 "params_seeds_per_block": params[per_block[row["id"]]]["seeds_per_block"],
             }

@@ -74,3 +74,10 @@ def test_crossing_of_a_curve_that_changes_sign():
     assert out["ci_low"] <= out["rho_star"] <= out["ci_high"]
     flat = rg.crossing({1.0: _effects(0.5), 10.0: _effects(0.6)}, n_boot=50)
     assert flat["rho_star"] is None and flat["crossed_share"] == 0.0
+
+
+def test_the_last_crossing_is_where_the_sign_holds_to_the_end():
+    u = {1.0: _effects(0.2), 10.0: _effects(-0.5, seed=5), 100.0: _effects(0.5, seed=6)}
+    assert rg.crossing(u, n_boot=20)["rho_star"] < 10.0  # first: from + to -
+    last = rg.crossing(u, n_boot=20, last=True)["rho_star"]
+    assert last == pytest.approx(np.sqrt(1000.0), rel=1e-6)  # midway between 10 and 100

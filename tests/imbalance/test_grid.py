@@ -9,7 +9,14 @@ import pytest
 
 from imbcl.core.errors import ParamError
 from imbcl.core.params import replace
-from imbcl.imbalance.grid import grid_specs, load_sweep, run_sweep, save_sweep, sweep_configs
+from imbcl.imbalance.grid import (
+    grid_specs,
+    load_sweep,
+    run_sweep,
+    save_sweep,
+    sweep_configs,
+    window_start,
+)
 from imbcl.imbalance.params import SweepParams
 from imbcl.synthetic.params import DataParams, HealthParams, ModelParams, SmallParams, TrainParams
 
@@ -24,6 +31,11 @@ def test_sweep_configs_take_the_sweep_sizes_and_keep_the_rest():
     assert (data.dim, data.n_features, data.tokens) == (6, 4, 2)
     assert data.noise_std == DataParams().noise_std  # shared setting kept
     assert (train.steps, train.lr, train.log_every) == (4, SMALL.lr, 4)
+    # the plateau window's start is logged too: 600 steps, the last fifth from step 480
+    _, _, train600 = sweep_configs(
+        DataParams(), ModelParams(), TrainParams(), replace(SMALL, steps=600), 0.2
+    )
+    assert train600.log_every == 120 and window_start(600, 0.2) == 480
     assert model.init_std == SMALL.init_std
     assert len(grid_specs(TINY, seed=7)) == 2 * 2 * 4
     assert {s.seed for s in grid_specs(TINY, seed=7)} == {7, 8, 9, 10}  # both blocks
@@ -44,6 +56,10 @@ def test_tiny_grid_trains_saves_and_loads_deterministically(tmp_path):
         assert s.proj.shape == (s.spec.width, 4)
         np.testing.assert_array_equal(by_name[s.spec.name].noise, s.noise)
         assert by_name[s.spec.name].health == s.health  # the certificate round-trips
+        # and the state at the start of the plateau window (step 4 - round(0.2 * 4) = 3)
+        before = by_name[s.spec.name].previous
+        assert before is not None and (before.step, by_name[s.spec.name].step) == (3, 4)
+        np.testing.assert_array_equal(before.proj, s.previous.proj)
         assert 0 < s.health["oracle_ratio"] < 1 and np.isfinite(s.health["gap_closed"])
 
 

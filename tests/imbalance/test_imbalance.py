@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imbcl.core.blocks import UNHEALTHY
-from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Interval
+from imbcl.core import regime as rg
+from imbcl.core.claims import Claim, Interval
 from imbcl.core.params import replace
-from imbcl.core.verdicts import DID_NOT_REPLICATE, UNDERPOWERED
 from imbcl.imbalance.claims import (
     claim_c3,
     claim_c4,
@@ -22,14 +21,13 @@ from imbcl.imbalance.measures import (
     coverage,
     feature_separation,
     floor_measures,
-    loglog_slope,
     margin,
     min_width,
     run_row,
-    seed_mstar_slopes,
     seed_slopes,
+    width_steps,
 )
-from imbcl.imbalance.params import SweepParams
+from imbcl.imbalance.params import ConditionRules, SweepParams
 from imbcl.imbalance.summary import regime_summary
 from imbcl.synthetic.health import mark
 from imbcl.synthetic.params import AnalyzeParams, ClaimRule, HealthParams
@@ -78,12 +76,18 @@ def test_run_row_counts_specialised_neurons_and_coverage():
         ]
     )
     proj, norm, noise = neurons(u, 4)
-    row = run_row(FinalState(RunSpec(5.0, 5, 0), proj, norm, noise, 1.0, {}), MAJORITY, 0.7, 0.3)
-    assert row["neurons_majority"] == pytest.approx(1.5)  # (2 + 1) / 2
-    assert row["neurons_minority"] == pytest.approx(0.5)  # (0 + 1) / 2
+    state = FinalState(RunSpec(5.0, 5, 0), proj, norm, noise, 1.0, {})
+    row = run_row(state, MAJORITY, 0.7, 0.0, 0.3)  # no strength floor
+    assert row["specialists_majority"] == pytest.approx(1.5)  # (2 + 1) / 2
+    assert row["specialists_minority"] == pytest.approx(0.5)  # (0 + 1) / 2
     assert row["coverage_majority"] == 1.0
     assert row["coverage_minority"] == 0.5
     assert coverage(np.array([0, 0, 0, 0]), MAJORITY) == 0.0
+    # with the floor (0.5 x the strongest component, 2.0) the 0.9 neuron is no specialist;
+    # coverage reads the same definition
+    floored = run_row(state, MAJORITY, 0.7, 0.5, 0.3)
+    assert floored["specialists_majority"] == pytest.approx(1.0)
+    assert floored["coverage_majority"] == 1.0
 
 
 def test_min_width_picks_the_first_width_covered_in_most_seeds():
@@ -96,15 +100,6 @@ def test_min_width_picks_the_first_width_covered_in_most_seeds():
         dtype=bool,
     )  # (R=2, W=3, S=3)
     assert min_width(covered, widths, 0.5).tolist() == [8.0, np.inf]
-
-
-def test_loglog_slope_recovers_a_power_law():
-    ratios = np.array([1.0, 2.0, 5.0, 10.0])
-    assert loglog_slope(ratios, 4.0 * ratios**0.5, 1e6) == pytest.approx(0.5)
-    assert loglog_slope(ratios, np.full(4, 8.0), 1e6) == pytest.approx(0.0)
-    # a censored value counts at the cap, i.e. as if it were exactly the cap
-    capped = loglog_slope(ratios, np.array([1.0, 2.0, 4.0, np.inf]), 8.0)
-    assert capped == pytest.approx(loglog_slope(ratios, np.array([1.0, 2.0, 4.0, 8.0]), 99.0))
 
 
 def synthetic_table(
@@ -127,25 +122,30 @@ def synthetic_table(
     return pd.DataFrame(rows)
 
 
-def test_width_trend_slope_one_when_the_needed_width_doubles_with_rho():
+def test_width_trend_finds_m_star_of_each_rho():
     trend = width_trend(synthetic_table(lambda r: 2 * r), 0.5, 200, 0.95, seed=0)
     assert trend["mstar_minority"].tolist() == [2.0, 4.0, 8.0]
-    assert trend["slope"].mean == pytest.approx(1.0)
-    assert trend["slope"].low == pytest.approx(1.0)  # every seed agrees: no spread
-    assert trend["control_gap"].mean == 0.0
+    assert trend["control_gap"] == 0.0 and trend["censored"] == []
 
 
-def test_per_seed_mstar_slopes_follow_the_needed_width():
-    assert seed_mstar_slopes(synthetic_table(lambda r: 2 * r)).tolist() == pytest.approx([1.0] * 5)
-    assert seed_mstar_slopes(synthetic_table(lambda r: 4)).tolist() == pytest.approx([0.0] * 5)
+def test_a_censored_width_is_counted_censored_not_as_a_number():
+    # the minority needs width 64 at rho = 4: beyond the grid (widest 32)
+    table = synthetic_table(lambda r: {1.0: 2, 2.0: 8, 4.0: 64}[r])
+    steps = width_steps(table)
+    at = steps.xs(4.0, level="imbalance_ratio")
+    assert at.censored.all() and at.mstar.isna().all()  # no m* entered, not 64, not 128
+    assert (at.uncovered == 5).all()  # every width of the grid uncovered: a tie beyond it
+    assert steps.xs(2.0, level="imbalance_ratio").mstar.tolist() == [8.0] * 5
+    trend = width_trend(table, 0.5, 50, 0.95, seed=0)
+    assert trend["censored"] == [4.0] and np.isinf(trend["mstar_minority"][-1])
 
 
-# --- the replicated rules on constructed per-seed tables ---------------------------------------
+# --- the per-rho rules on constructed per-seed tables -------------------------------------------
 
 RATIOS = (1.0, 2.0, 4.0, 8.0)
 N = 4  # seeds per block
 ANALYZE = AnalyzeParams()
-RULE = ClaimRule(min_effect=0.2, pilot_sd=0.03)  # 3 seeds per block suffice
+RULE = ClaimRule(min_effect=0.2, pilot_sd=0.03)
 SWEEP = replace(
     SweepParams(),
     ratios=list(RATIOS),
@@ -153,20 +153,21 @@ SWEEP = replace(
     seeds_per_block=N,
     test_ratio=4.0,
     bootstrap=50,
+    conditions=ConditionRules(c3=0.2, c4=0.5, c5=0.2),
     c3=RULE,
     c4=RULE,
     c5=RULE,
 )
 
 
-def rule_table(slope, loss_ratio=0.5, width_needed=None) -> pd.DataFrame:
-    """Runs whose majority - minority gaps (specialists, separation) grow as slope(seed) *
-    log rho, plus a seed wobble; the minority is covered at width >= width_needed(rho, seed)."""
+def rule_table(gap, loss_ratio=0.5, width_needed=None) -> pd.DataFrame:
+    """Runs whose majority - minority gaps (specialists, separation) are gap(rho, seed) plus
+    a seed wobble; the minority is covered at width >= width_needed(rho, seed)."""
     rows = []
     for s in range(2 * N):
         wobble = 0.01 * ((s % 3) - 1)
         for rho in RATIOS:
-            gap = slope(s) * math.log(rho) + wobble * math.log(rho)
+            g = gap(rho, s) + wobble * math.log(rho)
             for m in (4, 16):
                 need = width_needed(rho, s) if width_needed else 4
                 rows.append(
@@ -174,10 +175,10 @@ def rule_table(slope, loss_ratio=0.5, width_needed=None) -> pd.DataFrame:
                         "imbalance_ratio": rho,
                         "width": m,
                         "seed": s,
-                        "specialists_majority": 2.0 + gap,
+                        "specialists_majority": 2.0 + g,
                         "specialists_minority": 2.0,
                         "mixing": 1.0 + 0.1 * math.log(rho),
-                        "separation_majority": 1.0 + gap,
+                        "separation_majority": 1.0 + g,
                         "separation_minority": 1.0,
                         "coverage_majority": 1.0,
                         "coverage_minority": float(m >= need),
@@ -191,51 +192,80 @@ def rule_table(slope, loss_ratio=0.5, width_needed=None) -> pd.DataFrame:
     return mark(pd.DataFrame(rows), HP)
 
 
-def verdicts(table: pd.DataFrame, sweep: SweepParams = SWEEP) -> dict[str, Claim]:
+def trend_gap(slope):
+    return lambda rho, s: slope(s) * math.log(rho)
+
+
+def verdicts(table, sweep=SWEEP, earlier=None) -> dict[str, Claim]:
     trend = width_trend(table, sweep.cover_share, sweep.bootstrap, 0.95, seed=0)
     return {
-        "C3": claim_c3(table, 16, ANALYZE, sweep, HP, 0),
-        "C4": claim_c4(table, trend, ANALYZE, sweep, HP, 0),
-        "C5": claim_c5(table, 16, ANALYZE, sweep, HP, 0),
+        "C3": claim_c3(table, earlier, ANALYZE, sweep, HP, 0, 600),
+        "C4": claim_c4(table, earlier, trend, ANALYZE, sweep, HP, 0, 600),
+        "C5": claim_c5(table, earlier, ANALYZE, sweep, HP, 0, 600),
     }
 
 
-def test_rules_supported_when_both_blocks_show_the_trend():
-    rows = verdicts(rule_table(lambda s: 1.0, width_needed=lambda r, s: 16 if r >= 4 else 4))
-    assert {k: r.verdict for k, r in rows.items()} == dict.fromkeys(("C3", "C4", "C5"), SUPPORTED)
+def test_rules_supported_when_both_blocks_show_the_effect_at_every_rho():
+    table = rule_table(trend_gap(lambda s: 1.0), width_needed=lambda r, s: 16 if r >= 4 else 4)
+    rows = verdicts(table)
+    assert rows["C3"].verdict == rows["C5"].verdict == rg.SUPPORTED
     c3 = rows["C3"]
-    assert c3.value == pytest.approx(1.0, abs=0.02)
-    assert c3.discovery["verdict"] == c3.confirmation["verdict"] == SUPPORTED
-    assert c3.seeds_per_block == N and c3.health["healthy_seeds"] == 2 * N
-    assert "measured" in c3.prediction and "measured" in rows["C5"].prediction
+    assert [c["rho"] for c in c3.conditions] == [2.0, 4.0, 8.0]
+    assert all(c["verdict"] == rg.SUPPORTED for c in c3.conditions)
+    assert c3.value == pytest.approx(math.log(4.0), abs=0.02)  # the test ratio's condition
+    assert c3.regime == "holds at rho 2, 4, 8"
+    assert c3.secondary["note"].startswith("post hoc")
+    assert c3.crossing["rho_star"] is None  # never changes sign
+    # C4: one width step more from rho = 4 on, nothing at rho 2 (shown absent)
+    c4 = rows["C4"]
+    assert [c["value"] for c in c4.conditions] == [0.0, 1.0, 1.0]
+    assert c4.verdict == "supported in a regime (rho 4, 8)"
+    assert all(c["censored_share"] == 0.0 for c in c4.conditions)
 
 
-def test_rules_not_supported_when_the_trend_is_shown_absent():
-    rows = verdicts(rule_table(lambda s: 0.0))
+def test_rules_not_supported_when_the_effect_is_shown_absent():
+    rows = verdicts(rule_table(trend_gap(lambda s: 0.0)))
     assert {k: r.verdict for k, r in rows.items()} == dict.fromkeys(
-        ("C3", "C4", "C5"), NOT_SUPPORTED
+        ("C3", "C4", "C5"), rg.NOT_SUPPORTED
     )
 
 
+def test_a_u_shaped_effect_gives_a_regime_statement_not_supported():
+    shape = {1.0: 0.0, 2.0: 0.0, 4.0: -0.8, 8.0: 0.8}
+    rows = verdicts(rule_table(lambda rho, s: shape[rho]))
+    c3 = rows["C3"]
+    assert c3.verdict == "supported in a regime (rho 8)"
+    assert c3.regime == "holds at rho 8; reversed at rho 4; absent at rho 2"
+    assert 4.0 < c3.crossing["rho_star"] < 8.0  # where it turns to the paper's direction
+    # the post-hoc slope over the grid calls the U-shape supported
+    assert c3.secondary["verdict"] == rg.SUPPORTED
+
+
 def test_rules_inconclusive_when_the_blocks_disagree():
-    rows = verdicts(rule_table(lambda s: 1.0 if s < N else 0.0))
-    assert rows["C3"].verdict == INCONCLUSIVE
-    assert rows["C3"].reason.startswith(DID_NOT_REPLICATE)
+    rows = verdicts(rule_table(trend_gap(lambda s: 1.0 if s < N else 0.0)))
+    assert rows["C3"].verdict == rg.INCONCLUSIVE
+    assert rows["C3"].conditions[-1]["reason"].startswith("did not replicate")
 
 
-def test_rules_underpowered_when_the_pilot_asks_for_more_seeds():
-    noisy = ClaimRule(min_effect=0.2, pilot_sd=1.0)  # needs ~100 seeds per block
-    sweep = replace(SWEEP, c3=noisy, c4=noisy, c5=noisy)
-    rows = verdicts(rule_table(lambda s: 1.0), sweep)
-    assert all(r.verdict == INCONCLUSIVE for r in rows.values())
-    assert all(r.reason.startswith(UNDERPOWERED) for r in rows.values())
+def test_rules_not_tested_on_an_unhealthy_encoder():
+    rows = verdicts(rule_table(trend_gap(lambda s: 1.0), loss_ratio=1.0))
+    assert all(r.verdict == rg.NOT_TESTED for r in rows.values())
+    c3 = rows["C3"].conditions[0]
+    assert c3["reason"].startswith("encoder unhealthy")
+    assert c3["verdict_without_gate"] == rg.SUPPORTED  # the statistic, printed without gate
 
 
-def test_rules_not_decided_on_an_unhealthy_encoder():
-    rows = verdicts(rule_table(lambda s: 1.0, loss_ratio=1.0))
-    assert all(r.verdict == INCONCLUSIVE for r in rows.values())
-    assert all(r.reason.startswith(UNHEALTHY) for r in rows.values())
-    assert rows["C3"].health["healthy_seeds"] == 0
+def test_the_plateau_check_tells_a_constant_curve_from_a_rising_one():
+    final = rule_table(trend_gap(lambda s: 1.0))
+    flat = verdicts(final, earlier=final)["C3"]
+    assert all(c["converged"] for c in flat.conditions)
+    assert "final values, converged at every rho" in flat.statistic
+    rising = verdicts(final, earlier=rule_table(trend_gap(lambda s: 0.5)))["C3"]
+    assert not any(c["converged"] for c in rising.conditions)
+    assert "values at step 600 (not converged" in rising.statistic
+    undated = verdicts(final)["C3"]
+    assert all(c["converged"] is None for c in undated.conditions)
+    assert "values at step 600" in undated.statistic
 
 
 def test_floor_measures_ignore_weak_specialists():
@@ -245,22 +275,18 @@ def test_floor_measures_ignore_weak_specialists():
     )  # neuron 2: mixed, not a specialist
     proj, norm, noise = neurons(u, 4)
     cert = {"loss_ratio": 0.4, "gap_closed": 0.75}
-    row = floor_measures(
-        FinalState(RunSpec(2.0, 3, 0), proj, norm, noise, math.log(8) / 2, cert),
-        MAJORITY,
-        0.7,
-        0.5,
-        8,
-    )
-    assert row["specialists_majority"] == pytest.approx(0.5)  # feature 0 only
-    assert row["specialists_minority"] == 0.0  # the weak neuron does not count
+    state = FinalState(RunSpec(2.0, 3, 0), proj, norm, noise, math.log(8) / 2, cert)
+    row = floor_measures(state, 0.5, 8)
+    counted = run_row(state, MAJORITY, 0.7, 0.5, 0.3)
+    assert counted["specialists_majority"] == pytest.approx(0.5)  # feature 0 only
+    assert counted["specialists_minority"] == 0.0  # the weak neuron does not count
     assert row["mixing"] == pytest.approx((1 + 2) / 2)  # neuron 2 reads two features
     assert row["train_loss_ratio"] == pytest.approx(0.5)  # the training loss / log 8
     assert (row["loss_ratio"], row["gap_closed"]) == (0.4, 0.75)  # the certificate's
 
 
 def test_seed_slopes_compare_each_rho_with_the_seeds_balanced_run():
-    table = rule_table(lambda s: 0.5 * s)
+    table = rule_table(trend_gap(lambda s: 0.5 * s))
     slopes = seed_slopes(table.assign(g=table.specialists_majority), 16, "g")
     assert slopes.loc[2] == pytest.approx(1.0 + 0.01)  # slope 0.5 * 2 plus the wobble
 
@@ -276,3 +302,14 @@ def test_regime_summary_sorts_ratios_by_the_sign_of_the_interval():
         "present (CI above 0) at rho = 20, 50; reversed (CI below 0) at rho = 5; "
         "not resolved at rho = 1"
     )
+
+
+def test_c4_counts_a_censored_rho_as_censored_in_width_steps():
+    # the minority needs 64 neurons at rho = 8, beyond the grid (4, 16): censored in every seed
+    table = rule_table(trend_gap(lambda s: 0.0), width_needed=lambda r, s: 64 if r == 8 else 4)
+    c4 = verdicts(table)["C4"]
+    at8 = c4.conditions[-1]
+    assert (at8["rho"], at8["censored_share"], at8["mstar_pooled"]) == (8.0, 1.0, ">16")
+    assert at8["value"] == 2.0  # both grid widths uncovered, against none at rho = 1: no 128
+    assert at8["verdict"] == rg.SUPPORTED and c4.verdict == "supported in a regime (rho 8)"
+    assert "censored share" in c4.statistic and "never entered as a number" in c4.statistic

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from conftest import ROOT, sh, tiny_params, write_params
+from imbcl.core.regime import IN_A_REGIME, VERDICTS
 
 pytestmark = pytest.mark.slow
 
@@ -21,12 +22,11 @@ def test_repro_then_noop_then_identical_rerun(dvc_repo):
     contract = {"id", "claim", "statistic", "value", "ci_low", "ci_high", "control", "rule"}
     for row in claims:
         assert contract | {"verdict"} <= set(row)
-        words = {"supported", "reversed", "not supported", "inconclusive", "underpowered"}
-        assert row["verdict"] in words | {"not tested as intended"} or row["verdict"].startswith(
-            "supported in a regime"
-        )
+        assert row["verdict"] in VERDICTS or row["verdict"].startswith(f"{IN_A_REGIME} (")
     for row in claims[:2]:  # C1, C2: per condition, with and without the health gate
         assert row["conditions"] and row["regime"] and "verdict_ungated" in row
+    for row in claims[2:5]:  # C3-C5: decided per rho, summarised by a regime statement
+        assert [c["rho"] for c in row["conditions"]] and row["regime"]
     assert (dvc_repo / "reports/figures/trajectories.png").stat().st_size > 10_000
     assert "## Claims" in (dvc_repo / "reports/README.md").read_text()
 

@@ -73,18 +73,24 @@ class Claim:
     confirmation: dict[str, Any] = field(default_factory=dict)
     prediction: str = ""
     health: dict[str, Any] = field(default_factory=dict)
+    # Per condition (core.regime): the claim's statistic at every condition it was run under,
+    # the regime statement, and statistics shown beside the verdict without deciding it.
+    conditions: list[dict[str, Any]] = field(default_factory=list)
+    regime: str = ""
+    crossing: dict[str, Any] = field(default_factory=dict)
+    secondary: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         row = asdict(self)
         # The nine original fields always; the replication fields once a track fills them, so
         # rows of tracks not yet decided on blocks keep their old bytes.
-        for key in ("reason", "prediction"):
+        for key in ("reason", "prediction", "regime"):
             if not row[key]:
                 del row[key]
         for key in ("min_effect", "seeds_per_block"):
             if row[key] is None:
                 del row[key]
-        for key in ("discovery", "confirmation", "health"):
+        for key in ("discovery", "confirmation", "health", "conditions", "crossing", "secondary"):
             if not row[key]:
                 del row[key]
         return row

@@ -173,13 +173,17 @@ def summarise(conditions: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> t
 
 
 def crossing(
-    values: Mapping[float, Sequence[float] | np.ndarray], n_boot: int = 1000, seed: int = 0
+    values: Mapping[float, Sequence[float] | np.ndarray],
+    n_boot: int = 1000,
+    seed: int = 0,
+    last: bool = False,
 ) -> dict:
     """Where a per-seed effect curve over rho changes sign, with a seed-bootstrap interval.
 
     values: rho -> per-seed effects (the same seeds, in the same order, at every rho).
-    rho* is the first crossing of the mean curve, interpolated linearly in log rho between
-    the grid points where the sign changes; None where the mean never changes sign.
+    rho* is the first crossing of the mean curve (last=True: the last one, above which the
+    sign holds to the end of the grid), interpolated linearly in log rho between the grid
+    points where the sign changes; None where the mean never changes sign.
     Returns {rho_star, ci_low, ci_high, crossed_share} (crossed_share: the share of
     bootstrap curves that cross at all; the interval is over those).
     """
@@ -188,7 +192,8 @@ def crossing(
     logs = np.log(np.asarray(rhos))
 
     def first(curve: np.ndarray) -> float | None:
-        for i in range(len(curve) - 1):
+        order = range(len(curve) - 2, -1, -1) if last else range(len(curve) - 1)
+        for i in order:
             a, b = curve[i], curve[i + 1]
             if np.isfinite(a) and np.isfinite(b) and a * b < 0:
                 t = a / (a - b)

@@ -51,26 +51,27 @@ def decide(
     block's) and the bootstrap's seed. Figures are written to `figure_dir`.
     """
     conf, threshold, width = analyze.confidence, analyze.specialise_threshold, max(sweep.widths)
-    table = with_floor_measures(
-        sweep_table(states, majority, threshold, bias),
-        states,
-        majority,
-        threshold,
-        sweep.strength_floor,
-        small.batch,
-    )
-    table = mark(table, hp)
+    floor = sweep.strength_floor
+
+    def measured(runs: list[FinalState]) -> pd.DataFrame:
+        base = sweep_table(runs, majority, threshold, floor, bias)
+        return mark(with_floor_measures(base, runs, floor, small.batch), hp)
+
+    table = measured(states)
+    before = [s.previous for s in states if s.previous is not None]
+    earlier = measured(before) if before and len(before) == len(states) else None
     trend = width_trend(table, sweep.cover_share, sweep.bootstrap, conf, seed)
+    steps = max((s.step for s in states), default=0) or small.steps
     rows = [
-        claim_c3(table, width, analyze, sweep, hp, seed),
-        claim_c4(table, trend, analyze, sweep, hp, seed),
-        claim_c5(table, width, analyze, sweep, hp, seed),
+        claim_c3(table, earlier, analyze, sweep, hp, seed, steps),
+        claim_c4(table, earlier, trend, analyze, sweep, hp, seed, steps),
+        claim_c5(table, earlier, analyze, sweep, hp, seed, steps),
     ]
     claims = [r.as_dict() for r in rows]
     out = Path(figure_dir)
     drawn = {
         "imbalance_specialisation.png": lambda f: figures.plot_specialisation(
-            table, width, threshold, conf, f
+            table, width, threshold, floor, conf, f
         ),
         "imbalance_coverage.png": lambda f: figures.plot_coverage(table, f),
         "imbalance_min_width.png": lambda f: figures.plot_min_width(
@@ -87,6 +88,9 @@ def decide(
     flat = metrics(table, trend, width)
     for row in rows:
         flat.update(claim_metrics(row))
+        for c in row.conditions:
+            if c["value"] is not None:
+                flat[f"{row.id}.rho{c['rho']:g}.value"] = c["value"]
     wide = table[table.width == width]
     shares = ", ".join(
         f"m = {m}: {int(g.healthy.sum())}/{len(g)}" for m, g in table.groupby("width")

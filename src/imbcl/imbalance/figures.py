@@ -64,15 +64,21 @@ def _points_and_means(ax: plt.Axes, long: pd.DataFrame, confidence: float, legen
 
 
 def plot_specialisation(
-    table: pd.DataFrame, width: int, threshold: float, confidence: float, path: str | Path
+    table: pd.DataFrame,
+    width: int,
+    threshold: float,
+    floor: float,
+    confidence: float,
+    path: str | Path,
 ) -> str:
-    """Neurons per feature and best-neuron alignment per group, against rho, at one width."""
+    """Specialists per feature (C3's definition, with the strength floor) and best-neuron
+    alignment per group, against rho, at one width."""
     style()
     wide = table[table.width == width]
     fig, axes = plt.subplots(1, 2, figsize=(12.4, 4.2))
-    _points_and_means(axes[0], _by_group(wide, "neurons"), confidence, legend=True)
-    axes[0].set_ylabel("specialised neurons per feature (count)")
-    axes[0].set_title(f"Neurons specialised per feature (threshold {threshold:g})")
+    _points_and_means(axes[0], _by_group(wide, "specialists"), confidence, legend=True)
+    axes[0].set_ylabel("specialists per feature (count)")
+    axes[0].set_title(f"Specialists per feature (alignment >= {threshold:g}, floor {floor:g})")
     _points_and_means(axes[1], _by_group(wide, "best_align"), confidence, legend=False)
     axes[1].axhline(threshold, color="#444", ls=":", lw=1, label="specialisation threshold")
     axes[1].set_ylabel("best-neuron |<u_i, M_j>| / ||u_i|| (group mean)")
@@ -84,18 +90,20 @@ def plot_specialisation(
     top = wide.imbalance_ratio.max()
     lo, hi = (wide[wide.imbalance_ratio == r] for r in (1.0, top))
     return (
-        f"C3. Specialised neurons per feature and the threshold-free best-neuron alignment, "
-        f"per group, against rho at m = {width}; points are seeds, bars {confidence:.0%} "
-        f"t-intervals. Minority neurons per feature: {lo.neurons_minority.mean():.2g} at "
-        f"rho = 1, {hi.neurons_minority.mean():.2g} at rho = {top:g} (majority "
-        f"{lo.neurons_majority.mean():.2g} and {hi.neurons_majority.mean():.2g}). "
-        f"Neuron gap majority - minority: "
-        f"{regime_summary(regimes(table, width, 'neurons', confidence))}."
+        f"C3. Specialists per feature (normalised alignment >= {threshold:g}, the feature the "
+        f"neuron's best, and a component >= {floor:g} x the run's strongest: the definition "
+        f"C3's verdict uses) and the threshold-free best-neuron alignment, per group, against "
+        f"rho at m = {width}; points are seeds, bars {confidence:.0%} t-intervals. Minority "
+        f"specialists per feature: {lo.specialists_minority.mean():.2g} at rho = 1, "
+        f"{hi.specialists_minority.mean():.2g} at rho = {top:g} (majority "
+        f"{lo.specialists_majority.mean():.2g} and {hi.specialists_majority.mean():.2g}). "
+        f"Specialist gap majority - minority: "
+        f"{regime_summary(regimes(table, width, 'specialists', confidence))}."
     )
 
 
 def plot_coverage(table: pd.DataFrame, path: str | Path) -> str:
-    """Share of minority (and majority) features with a specialised neuron over (rho, m)."""
+    """Share of minority (and majority) features with a specialist over (rho, m)."""
     style()
     fig, axes = plt.subplots(1, 2, figsize=(12.4, 4.2), sharey=True)
     for ax, g in zip(axes, ("minority", "majority"), strict=True):
@@ -114,7 +122,7 @@ def plot_coverage(table: pd.DataFrame, path: str | Path) -> str:
             cbar=ax is axes[-1],
             cbar_kws={"label": "coverage (share of features)"},
         )
-        ax.set_title(f"{g} features with >= 1 specialised neuron")
+        ax.set_title(f"{g} features with >= 1 specialist")
         ax.set_xlabel("imbalance ratio rho")
         ax.set_ylabel("width m (neurons)" if ax is axes[0] else "")
     fig.suptitle("C4: coverage over imbalance ratio and width (share of features, mean over seeds)")
@@ -122,8 +130,8 @@ def plot_coverage(table: pd.DataFrame, path: str | Path) -> str:
     full = table.groupby(["imbalance_ratio", "width"]).coverage_minority.mean()
     return (
         "C4. Coverage: the share of minority (left) and majority (right) features that "
-        "have at least one specialised neuron, mean over seeds, for every (rho, m) of the "
-        f"grid. Minority coverage at the widest width falls from "
+        "have at least one specialist (alignment and strength floor, as in C3), mean over "
+        f"seeds, for every (rho, m) of the grid. Minority coverage at the widest width falls from "
         f"{full.loc[(1.0, table.width.max())]:.2f} at rho = 1 to "
         f"{full.loc[(table.imbalance_ratio.max(), table.width.max())]:.2f} at rho = "
         f"{table.imbalance_ratio.max():g}."
@@ -131,22 +139,23 @@ def plot_coverage(table: pd.DataFrame, path: str | Path) -> str:
 
 
 def plot_min_width(trend: dict, share: float, confidence: float, path: str | Path) -> str:
-    """m*(rho) of both groups, seed-bootstrap spread, and the fitted log-log trend."""
+    """m*(rho) of both groups with seed-bootstrap ranges; censored m* drawn as open
+    triangles beyond the grid, never as a number."""
     style()
-    ratios, censor = trend["ratios"], trend["censor_at"]
+    ratios, widths = trend["ratios"], trend["widths"]
+    beyond = 2.0 * widths.max()  # the drawing position of "beyond the grid" only
     fig, ax = plt.subplots(figsize=(6.8, 4.4))
     lo_q, hi_q = 50 * (1 - confidence), 50 * (1 + confidence)
     for k, g in enumerate(("majority", "minority")):
         color, shift = GROUP_COLORS[g], 1.0 + 0.05 * (k - 0.5)
         mstar, boot = trend[f"mstar_{g}"], trend[f"boot_{g}"]  # (R,), (B, R)
-        capped = np.where(np.isfinite(boot), boot, censor)
-        low, high = np.percentile(capped, lo_q, axis=0), np.percentile(capped, hi_q, axis=0)
-        shown = np.where(np.isfinite(mstar), mstar, censor)
+        drawn = np.where(np.isfinite(boot), boot, beyond)
+        low, high = np.percentile(drawn, lo_q, axis=0), np.percentile(drawn, hi_q, axis=0)
         ax.vlines(ratios * shift, low, high, color=color, lw=2, alpha=0.4)
         ok = np.isfinite(mstar)
         ax.plot(
             ratios[ok] * shift,
-            shown[ok],
+            mstar[ok],
             "o",
             color=color,
             ms=7,
@@ -155,29 +164,17 @@ def plot_min_width(trend: dict, share: float, confidence: float, path: str | Pat
         if (~ok).any():
             ax.plot(
                 ratios[~ok] * shift,
-                shown[~ok],
+                np.full((~ok).sum(), beyond),
                 "^",
                 color=color,
                 ms=8,
                 mfc="none",
-                label=f"{g}: not covered within the grid (m* > {censor / 2:g})",
+                label=f"{g}: censored (m* > {widths.max():g})",
             )
-    slope = trend["slope"]
-    x = np.log(ratios)
-    y = np.log(np.where(np.isfinite(trend["mstar_minority"]), trend["mstar_minority"], censor))
-    fit = np.exp(y.mean() + slope.mean * (x - x.mean()))
-    ax.plot(
-        ratios,
-        fit,
-        "--",
-        color=GROUP_COLORS["minority"],
-        label=f"minority fit: slope {slope.mean:.2f} [{slope.low:.2f}, {slope.high:.2f}]",
-    )
     ax.set_xscale("log")
     ax.set_yscale("log", base=2)
     ax.set_xticks(ratios, [f"{r:g}" for r in ratios])
-    widths = trend["widths"]
-    ax.set_yticks([*widths, censor], [*(f"{w:g}" for w in widths), f">{widths.max():g}"])
+    ax.set_yticks([*widths, beyond], [*(f"{w:g}" for w in widths), f">{widths.max():g}"])
     ax.minorticks_off()
     ax.set_xlabel("imbalance ratio rho (log scale)")
     ax.set_ylabel("smallest covering width m* (neurons, log scale)")
@@ -186,12 +183,13 @@ def plot_min_width(trend: dict, share: float, confidence: float, path: str | Pat
     )
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     save(fig, path)
+    cens = ", ".join(f"{r:g}" for r in trend["censored"]) or "none"
     return (
         f"C4. Smallest width m* of the grid at which every feature of the group has a "
-        f"specialised neuron in more than {share:.0%} of seeds, against rho; bars are "
-        f"{confidence:.0%} seed-bootstrap ranges, triangles mark widths beyond the grid "
-        f"(drawn at {censor:g}). Dashed: least-squares fit of log m* on log rho for the "
-        f"minority, slope {slope.mean:.2f} [{slope.low:.2f}, {slope.high:.2f}]."
+        f"specialist in more than {share:.0%} of seeds, against rho; bars are "
+        f"{confidence:.0%} seed-bootstrap ranges, open triangles mark censored m* (beyond "
+        f"the widest width {widths.max():g}; no value is imputed). Minority censored at rho: "
+        f"{cens}."
     )
 
 

@@ -1,5 +1,6 @@
 """The imbalance sweep: a (rho x width x seed) grid of small runs, trained stacked, of which
-only the final neuron state is kept.
+only the final neuron state is kept, and the state at the start of the plateau window (the
+last `sweep.plateau_window` of training) that tells a converged value from a dated one.
 
 The grid uses the `sweep` section's smaller model (d, K, L, steps, batch, lr, init) and takes
 every other setting from `data`, `model` and `train`. Runs of equal width train together as
@@ -11,6 +12,7 @@ A few coarse files keep `dvc status` fast (hundreds of per-run files would not).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,17 +45,31 @@ class FinalState:
     noise: np.ndarray  # (m,): ||u_i - M M^T u_i||
     loss: float  # the final logged training InfoNCE loss (its chance value: log B)
     health: dict[str, float]  # the certificate (synthetic.health.health), keys CERTIFICATE
+    step: int = 0  # the training step of this state
+    previous: FinalState | None = None  # the same run at the start of the plateau window
+
+
+def window_start(steps: int, window: float) -> int:
+    """The first step of the last `window` share of `steps` (steps itself for window 0)."""
+    return steps - round(window * steps)
 
 
 def sweep_configs(
-    data: DataParams, model: ModelParams, train: TrainParams, small: SmallParams
+    data: DataParams,
+    model: ModelParams,
+    train: TrainParams,
+    small: SmallParams,
+    window: float = 0.0,
 ) -> tuple[DataParams, ModelParams, TrainParams]:
     """The data, model and train settings of the sweep runs: the small model, the rest shared.
 
-    Only the final state is kept: log once at the end, no intermediate checkpoints.
+    Logged: the final step and window_start(steps, window) (log_every their gcd; logging
+    changes no number of the run); no intermediate checkpoints.
     """
     data_s, model_s, train_s = scaled(data, model, train, small)
-    return data_s, model_s, replace(train_s, log_every=train_s.steps, checkpoint_steps=[])
+    steps = train_s.steps
+    every = math.gcd(steps, window_start(steps, window)) or steps
+    return data_s, model_s, replace(train_s, log_every=every, checkpoint_steps=[])
 
 
 def grid_specs(sweep: SweepParams, seed: int) -> list[RunSpec]:
@@ -67,16 +83,27 @@ def grid_specs(sweep: SweepParams, seed: int) -> list[RunSpec]:
     ]
 
 
-def final_state(result: RunResult, health: dict[str, float]) -> FinalState:
+def final_state(result: RunResult, health: dict[str, float], start: int) -> FinalState:
+    """The run's last logged state, with its state at step `start` as `previous` (None
+    when `start` is the last step)."""
     traj = result.trajectory
-    return FinalState(
-        result.spec,
-        traj.proj[-1],
-        traj.norm[-1],
-        traj.noise[-1],
-        float(traj.loss[-1]),
-        {k: float(health[k]) for k in CERTIFICATE},
-    )
+    cert = {k: float(health[k]) for k in CERTIFICATE}
+
+    def at(i: int, previous: FinalState | None = None) -> FinalState:
+        return FinalState(
+            result.spec,
+            traj.proj[i],
+            traj.norm[i],
+            traj.noise[i],
+            float(traj.loss[i]),
+            cert,
+            int(traj.steps[i]),
+            previous,
+        )
+
+    last = len(traj.steps) - 1
+    earlier = [i for i, t in enumerate(traj.steps) if t == start and i < last]
+    return at(last, at(earlier[0]) if earlier else None)
 
 
 def run_sweep(
@@ -96,7 +123,7 @@ def run_sweep(
     bias: the calibrated bias (its level replaces model.bias_final); None: model's schedule."""
     if bias is not None:
         model = bias.model(model)
-    data_s, model_s, train_s = sweep_configs(data, model, train, small)
+    data_s, model_s, train_s = sweep_configs(data, model, train, small, sweep.plateau_window)
     dictionary = make_dictionary(data_s, seed)
     bias_fn = bias.fn(model_s, dictionary.M) if bias is not None else None
     results = train_runs(
@@ -111,7 +138,8 @@ def run_sweep(
     certs = run_health(
         results, data_s, model_s, train_s, bias, dictionary.M, dictionary.majority, hp, seed
     )
-    states = [final_state(r, c) for r, c in zip(results, certs, strict=True)]
+    start = window_start(train_s.steps, sweep.plateau_window)
+    states = [final_state(r, c, start) for r, c in zip(results, certs, strict=True)]
     return states, dictionary.majority
 
 
@@ -121,6 +149,19 @@ def save_sweep(directory: Path, states: list[FinalState], majority: np.ndarray) 
     widths = sorted({s.spec.width for s in states})
     for m in widths:
         group = [s for s in states if s.spec.width == m]
+        before = [s.previous for s in group if s.previous is not None]
+        window = (
+            {
+                "step": np.array([s.step for s in group], dtype=np.int64),  # (N,)
+                "prev_step": np.array([s.step for s in before], dtype=np.int64),  # (N,)
+                "prev_proj": np.stack([s.proj for s in before]),  # (N, m, K)
+                "prev_norm": np.stack([s.norm for s in before]),  # (N, m)
+                "prev_noise": np.stack([s.noise for s in before]),  # (N, m)
+                "prev_loss": np.array([s.loss for s in before], dtype=np.float64),  # (N,)
+            }
+            if len(before) == len(group)
+            else {}
+        )
         save_npz(
             directory / f"m{m}.npz",
             ratio=np.array([s.spec.imbalance_ratio for s in group], dtype=np.float64),
@@ -133,6 +174,7 @@ def save_sweep(directory: Path, states: list[FinalState], majority: np.ndarray) 
                 f"health_{k}": np.array([s.health[k] for s in group], dtype=np.float64)
                 for k in CERTIFICATE
             },  # (N,) each
+            **window,
         )
     write_json(
         directory / "index.json",
@@ -150,9 +192,28 @@ def load_sweep(directory: str | Path) -> tuple[list[FinalState], np.ndarray]:
         for n in range(len(a["ratio"])):
             spec = RunSpec(float(a["ratio"][n]), int(m), int(a["seed"][n]))
             health = {k: float(a[f"health_{k}"][n]) for k in CERTIFICATE}
+            previous = None
+            if "prev_step" in a:  # a sweep written without its plateau window has none
+                previous = FinalState(
+                    spec,
+                    a["prev_proj"][n],
+                    a["prev_norm"][n],
+                    a["prev_noise"][n],
+                    float(a["prev_loss"][n]),
+                    health,
+                    int(a["prev_step"][n]),
+                )
+            step = int(a["step"][n]) if "step" in a else 0
             states.append(
                 FinalState(
-                    spec, a["proj"][n], a["norm"][n], a["noise"][n], float(a["loss"][n]), health
+                    spec,
+                    a["proj"][n],
+                    a["norm"][n],
+                    a["noise"][n],
+                    float(a["loss"][n]),
+                    health,
+                    step,
+                    previous,
                 )
             )
     return states, np.asarray(index["majority"], dtype=bool)

@@ -1,9 +1,12 @@
 """Per-run measures of the imbalance sweep, from the final neurons (proj (m, K) = <u_i, M_j>,
 norm (m,), noise (m,)), and the minimum covering width m* over the (rho, width, seed) grid:
 
-    neurons per feature   n_j = #{i : i specialises in j}   (synthetic.measures.specialisation)
+    specialists           n_j = #{i : i specialises in j (synthetic.measures.specialisation)
+                          and |<u_i, M_j>| >= floor x max_{i,k} |<u_i, M_k>|}: the one
+                          definition of "specialist" in C3, C4, the figures and the tables
+                          (a count without the strength floor rewards sparsity itself)
     best alignment        max_i |<u_i, M_j>| / ||u_i||      (threshold-free companion of n_j)
-    coverage of a group   share of its features with n_j >= 1
+    coverage of a group   share of its features with at least one specialist (n_j >= 1)
     feature separation    log10(a_{i*j} / r_{i*}),  i* = argmax_i a_ij, a_ij = |<u_i, M_j>|,
                           r_i = ||u_i - M M^T u_i||: how far feature j's best neuron reads j
                           above the noise it also picks up (C5; per feature, not per neuron)
@@ -11,6 +14,9 @@ norm (m,), noise (m,)), and the minimum covering width m* over the (rho, width, 
                           the BReLU threshold (> 0: the feature alone fires the neuron)
     m*(rho)               smallest width of the grid at which every minority feature is covered
                           in more than `cover_share` of the seeds; infinite (censored) if none
+    width steps           per seed and rho: the grid widths at which the minority is NOT
+                          fully covered (0 .. W); a seed never covered has W, i.e. m* ranked
+                          as a tie one step beyond the widest width, never a number
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from imbcl.imbalance.grid import FinalState
-from imbcl.synthetic.measures import neurons_per_feature, normalised_alignment, specialisation
+from imbcl.synthetic.measures import feature_strength, normalised_alignment, specialisation
 
 GROUPS = ("majority", "minority")
 _INF = np.float64(np.inf)
@@ -59,16 +65,32 @@ def margin(proj: np.ndarray, bias: float) -> np.ndarray:
     return np.abs(proj).max(axis=0) - bias
 
 
-def run_row(state: FinalState, majority: np.ndarray, threshold: float, bias: float) -> dict:
+def strong_specialists(
+    proj: np.ndarray, norm: np.ndarray, threshold: float, floor: float
+) -> np.ndarray:
+    """Specialists per feature (K,): neurons that specialise in it and carry at least `floor`
+    times the run's strongest feature strength on it. proj (m, K), norm (m,)."""
+    owner = specialisation(proj, norm, threshold)  # (m,)
+    top = float(feature_strength(proj).max())
+    if top == 0.0:
+        return np.zeros(proj.shape[1], dtype=np.int64)
+    own = np.abs(proj[np.arange(len(owner)), np.clip(owner, 0, None)])  # (m,)
+    keep = (owner >= 0) & (own >= floor * top)
+    return np.bincount(owner[keep], minlength=proj.shape[1])
+
+
+def run_row(
+    state: FinalState, majority: np.ndarray, threshold: float, floor: float, bias: float
+) -> dict:
     """One row of the sweep table: every per-run measure, by group."""
-    counts = neurons_per_feature(state.proj, state.norm, threshold)  # (K,)
+    counts = strong_specialists(state.proj, state.norm, threshold, floor)  # (K,)
     row: dict = {
         "imbalance_ratio": state.spec.imbalance_ratio,
         "width": state.spec.width,
         "seed": state.spec.seed,
     }
     measures = {
-        "neurons": by_group(counts.astype(float), majority),
+        "specialists": by_group(counts.astype(float), majority),
         "best_align": by_group(best_alignment(state.proj, state.norm), majority),
         "separation": by_group(feature_separation(state.proj, state.noise), majority),
         "margin": by_group(margin(state.proj, bias), majority),
@@ -82,10 +104,10 @@ def run_row(state: FinalState, majority: np.ndarray, threshold: float, bias: flo
 
 
 def sweep_table(
-    states: list[FinalState], majority: np.ndarray, threshold: float, bias: float
+    states: list[FinalState], majority: np.ndarray, threshold: float, floor: float, bias: float
 ) -> pd.DataFrame:
     """One row per run, sorted by (rho, width, seed)."""
-    table = pd.DataFrame([run_row(s, majority, threshold, bias) for s in states])
+    table = pd.DataFrame([run_row(s, majority, threshold, floor, bias) for s in states])
     return table.sort_values(["imbalance_ratio", "width", "seed"], ignore_index=True)
 
 
@@ -116,48 +138,47 @@ def min_width(covered: np.ndarray, widths: np.ndarray, share: float) -> np.ndarr
     return np.where(ok.any(axis=-1), widths[first].astype(float), _INF)
 
 
-def loglog_slope(ratios: np.ndarray, mstar: np.ndarray, censor_at: float) -> np.ndarray:
-    """Least-squares slope of log m* on log rho; censored m* count as `censor_at`.
-
-    ratios (R,), mstar (..., R) -> (...,).
-    """
-    x = np.log(ratios)
-    y = np.log(np.minimum(mstar, censor_at))  # censored (inf) -> censor_at
-    xc = x - x.mean()
-    return ((y - y.mean(axis=-1, keepdims=True)) * xc).sum(axis=-1) / (xc**2).sum()
+def width_steps(table: pd.DataFrame, group: str = "minority") -> pd.DataFrame:
+    """Per (rho, seed): `uncovered`, the grid widths at which the group is not fully covered
+    (0 .. W; W for a seed never covered: its m* ranked as a tie beyond the widest width),
+    `censored` (not covered at the widest width) and `mstar` (smallest covered width, NaN
+    when censored: never a number). table: one row per (rho, width, seed) run."""
+    full = table.assign(full=table[f"coverage_{group}"] >= 1.0)
+    wide = full.pivot_table(
+        index=["imbalance_ratio", "seed"], columns="width", values="full", aggfunc="first"
+    ).sort_index(axis=1)  # (R * S, W)
+    covered = wide.to_numpy(dtype=bool)
+    widths = wide.columns.to_numpy(dtype=float)
+    first = np.where(covered.any(axis=1), widths[covered.argmax(axis=1)], np.nan)
+    return pd.DataFrame(
+        {
+            "uncovered": (~covered).sum(axis=1).astype(float),
+            "censored": ~covered[:, -1],
+            "mstar": first,
+        },
+        index=wide.index,
+    )
 
 
 # --- per-run measures the claims add ------------------------------------------------------------
 
 
-def floor_measures(
-    state: FinalState, majority: np.ndarray, threshold: float, floor: float, batch: int
-) -> dict:
-    """Specialists with a strength floor, mixing and health of one run.
+def floor_measures(state: FinalState, floor: float, batch: int) -> dict:
+    """Mixing and health of one run.
 
-    A neuron i is a specialist of feature j when j is its best feature, its normalised
-    alignment is >= threshold, and |<u_i, M_j>| >= floor * the run's strongest component
-    max_{i,k} |<u_i, M_k>| (so that a weak, sparse neuron does not count). Mixing: the mean,
-    over neurons reading at least one feature above that floor, of the number they read above
-    it. train_loss_ratio: final training InfoNCE loss / log B; then the run's health
-    certificate (synthetic.health.CERTIFICATE; loss_ratio is the held-out loss at the run's rho).
+    Mixing: the mean, over neurons reading at least one feature above the strength floor
+    (floor x the run's strongest component), of the number of features they read above it.
+    train_loss_ratio: final training InfoNCE loss / log B; then the run's health certificate
+    (synthetic.health.CERTIFICATE; loss_ratio is the held-out loss at the run's rho).
     """
     a = np.abs(state.proj)  # (m, K)
     strong = a >= floor * max(float(a.max()), 1e-12)  # (m, K)
-    best = specialisation(state.proj, state.norm, threshold)  # (m,): feature or -1
-    k = state.proj.shape[1]
-    counts = np.zeros(k)
-    for i, j in enumerate(best):
-        if j >= 0 and strong[i, j]:
-            counts[j] += 1
     reading = strong.sum(axis=1)  # (m,)
     live = reading > 0
     return {
         "imbalance_ratio": state.spec.imbalance_ratio,
         "width": state.spec.width,
         "seed": state.spec.seed,
-        "specialists_majority": float(counts[majority].mean()),
-        "specialists_minority": float(counts[~majority].mean()),
         "mixing": float(reading[live].mean()) if live.any() else 0.0,
         "train_loss_ratio": state.loss / math.log(batch),
         **state.health,
@@ -165,15 +186,10 @@ def floor_measures(
 
 
 def with_floor_measures(
-    table: pd.DataFrame,
-    states: list[FinalState],
-    majority: np.ndarray,
-    threshold: float,
-    floor: float,
-    batch: int,
+    table: pd.DataFrame, states: list[FinalState], floor: float, batch: int
 ) -> pd.DataFrame:
     """The sweep table with the columns of floor_measures joined on (rho, width, seed)."""
-    extra = pd.DataFrame([floor_measures(s, majority, threshold, floor, batch) for s in states])
+    extra = pd.DataFrame([floor_measures(s, floor, batch) for s in states])
     return table.merge(extra, on=["imbalance_ratio", "width", "seed"], validate="one_to_one")
 
 
@@ -192,19 +208,3 @@ def seed_slopes(table: pd.DataFrame, width: int, column: str) -> pd.Series:
     y = wide.to_numpy(dtype=float)
     slope = ((y - y.mean(axis=1, keepdims=True)) * xc).sum(axis=1) / (xc**2).sum()
     return pd.Series(slope, index=wide.index)
-
-
-def seed_mstar_slopes(table: pd.DataFrame) -> pd.Series:
-    """Per seed: slope of log m*_s on log rho, m*_s the smallest width at which that seed covers
-    every minority feature; censored m*_s counted at twice the widest width."""
-    widths = np.array(sorted(table.width.unique()), dtype=float)
-    censor_at = 2.0 * widths.max()
-    full = table.assign(full=table.coverage_minority >= 1.0)
-    covered = full.pivot_table(
-        index=["seed", "imbalance_ratio"], columns="width", values="full", aggfunc="first"
-    )[widths.astype(int)].to_numpy(dtype=bool)  # (S * R, W)
-    mstar = np.where(covered.any(axis=1), widths[covered.argmax(axis=1)], np.inf)
-    seeds = sorted(table.seed.unique())
-    ratios = np.array(sorted(table.imbalance_ratio.unique()), dtype=float)
-    slopes = loglog_slope(ratios, mstar.reshape(len(seeds), len(ratios)), censor_at)
-    return pd.Series(slopes, index=seeds)

@@ -14,6 +14,7 @@ from imbcl.core.params import (
     at_least,
     expect,
     open_unit,
+    positive,
     probability,
 )
 from imbcl.synthetic.params import (
@@ -26,6 +27,15 @@ from imbcl.synthetic.params import (
     SmallParams,
     TrainParams,
 )
+
+
+class ConditionRules(Section):
+    """Equivalence margins of the per-rho conditions of C3-C5 (core.regime), each in its
+    statistic's units: the gap at rho minus the seed's own gap at rho = 1."""
+
+    c3: Annotated[Float, positive()] = 0.2  # specialists per feature
+    c4: Annotated[Float, positive()] = 0.5  # grid widths (doublings of m)
+    c5: Annotated[Float, positive()] = 0.1  # log10 of the feature-to-noise ratio
 
 
 class SweepParams(Section):
@@ -47,6 +57,11 @@ class SweepParams(Section):
     # C3: a specialist of feature j also reads j at >= this share of the run's strongest
     # neuron-feature component (a count without a strength floor rewards sparsity)
     strength_floor: Annotated[Float, probability()] = 0.5
+    conditions: ConditionRules = ConditionRules()  # the per-rho family (core.regime)
+    # converged: each condition's value moves over the last plateau_window of training by
+    # less than plateau_bound x max(|value|, its margin); else the value is dated "at step T"
+    plateau_window: Annotated[Float, open_unit()] = 0.2
+    plateau_bound: Annotated[Float, positive()] = 0.05
     c3: ClaimRule = ClaimRule(min_effect=0.1, pilot_sd=0.1)  # slope of the specialist gap
     c4: ClaimRule = ClaimRule(min_effect=0.1, pilot_sd=0.1)  # slope of log m* on log rho
     c5: ClaimRule = ClaimRule(min_effect=0.05, pilot_sd=0.05)  # slope of the separation gap

@@ -25,13 +25,13 @@ import pandas as pd
 
 from imbcl.core.claims import mean_ci
 from imbcl.core.params import replace
-from imbcl.imbalance.measures import by_group, feature_separation
+from imbcl.imbalance.measures import by_group, feature_separation, strong_specialists
 from imbcl.imbalance.params import RegimesParams
 from imbcl.synthetic.bias import candidate_bias
 from imbcl.synthetic.calibrate import small_configs
 from imbcl.synthetic.data import make_dictionary
 from imbcl.synthetic.health import mark, run_health
-from imbcl.synthetic.measures import feature_strength, specialisation
+from imbcl.synthetic.measures import feature_strength
 from imbcl.synthetic.params import (
     AnalyzeParams,
     CalibrateParams,
@@ -52,20 +52,6 @@ HEALTH = (
     "sign_majority",
     "sign_minority",
 )
-
-
-def strong_specialists(
-    proj: np.ndarray, norm: np.ndarray, threshold: float, floor: float
-) -> np.ndarray:
-    """Neurons per feature (K,) that specialise in it and carry at least `floor` times the
-    run's strongest feature strength on it. proj (m, K), norm (m,)."""
-    owner = specialisation(proj, norm, threshold)  # (m,)
-    top = float(feature_strength(proj).max())
-    if top == 0.0:
-        return np.zeros(proj.shape[1], dtype=np.int64)
-    own = np.abs(proj[np.arange(len(owner)), np.clip(owner, 0, None)])  # (m,)
-    keep = (owner >= 0) & (own >= floor * top)
-    return np.bincount(owner[keep], minlength=proj.shape[1])
 
 
 def run_statistics(

@@ -8,6 +8,7 @@ import pandas as pd
 
 from imbcl.core.claims import Interval
 from imbcl.imbalance.claims import _cell, _gap
+from imbcl.imbalance.measures import width_steps
 
 
 def regimes(table: pd.DataFrame, width: int, measure: str, confidence: float) -> dict:
@@ -41,26 +42,31 @@ def regime_table(table: pd.DataFrame, trend: dict, width: int, confidence: float
     """Markdown: for each rho, the three gaps (majority - minority) and m*, so a reader sees
     where each effect appears and where it does not."""
     gaps = {
-        m: regimes(table, width, m, confidence) for m in ("neurons", "best_align", "separation")
+        m: regimes(table, width, m, confidence) for m in ("specialists", "best_align", "separation")
     }
+    steps = width_steps(table)
+    censored = steps.censored.groupby(level="imbalance_ratio").mean()
     cover = table[table.width == width].groupby("imbalance_ratio").coverage_minority.mean()
     rows = []
     for r, mstar in zip(trend["ratios"], trend["mstar_minority"], strict=True):
         rows.append(
             {
                 "rho": f"{r:g}",
-                f"neuron gap (m={width})": str(gaps["neurons"][r]),
+                f"specialist gap (m={width})": str(gaps["specialists"][r]),
                 "best-alignment gap": str(gaps["best_align"][r]),
                 "separation gap": str(gaps["separation"][r]),
                 f"minority coverage (m={width})": f"{cover.loc[r]:.2f}",
                 "minority m*": f"{mstar:g}"
                 if np.isfinite(mstar)
                 else f"> {trend['widths'].max():g}",
+                "seeds censored (minority m* beyond the grid)": f"{censored.loc[r]:.0%}",
             }
         )
     note = (
         f"Gaps are majority - minority, mean over seeds [{confidence:.0%} t-interval]; "
-        "an interval above 0 means the effect is present at that rho.\n\n"
+        "an interval above 0 means the effect is present at that rho. Specialists: "
+        "normalised alignment above the threshold and a component above the strength floor "
+        "(the one definition of C3 and C4).\n\n"
     )
     return note + pd.DataFrame(rows).to_markdown(index=False) + "\n"
 
@@ -80,7 +86,7 @@ def metrics(table: pd.DataFrame, trend: dict, width: int) -> dict[str, float]:
         if np.isfinite(v):
             out[f"mstar_minority.rho{r:g}"] = float(v)
     out["mstar_censored_ratios"] = float(len(trend["censored"]))
-    out["mstar_slope"] = trend["slope"].mean
-    out["mstar_slope_low"] = trend["slope"].low
-    out["mstar_slope_high"] = trend["slope"].high
+    censored = width_steps(table).censored.groupby(level="imbalance_ratio").mean()
+    for r, v in censored.items():
+        out[f"censored_share_minority.rho{r:g}"] = float(v)
     return out
