@@ -57,9 +57,10 @@ def main(out: OutDir, tables: OutDir) -> None:
     caption = (
         f"Health of the balanced control (rho = 1, small model, m = {cal.width}, "
         f"{cal.seeds} seeds) at each candidate bias. Healthy: {rule_text(hp)}. Chosen for the "
-        f"small model: among the candidates with every run healthy (eligible), the highest "
-        f"score (mean gap closed): {bias.candidate}. The default size's bias is declared, not "
-        f"calibrated (calibrate.default_bias): {default.candidate}."
+        f"small model: among the candidates with every run healthy (eligible), those within "
+        f"{cal.score_tolerance:g} of the best score (mean gap closed), and of these the "
+        f"sparsest encoder (lowest non-zero share): {bias.candidate}. The default size's "
+        f"bias is declared, not calibrated (calibrate.default_bias): {default.candidate}."
     )
     write_text(
         Path(tables) / "health.md", f"{caption}\n\n{summary.round(3).to_markdown(index=False)}\n"

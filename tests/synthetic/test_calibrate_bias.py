@@ -47,7 +47,7 @@ def table(per_candidate: dict[str, list[dict]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_the_rule_picks_the_highest_score_among_candidates_whose_runs_are_all_healthy():
+def test_the_rule_picks_among_candidates_whose_runs_are_all_healthy():
     t = table(
         {
             "0.3": [{}, {"nonzero_share": 0.002}],  # one dead run: the level fails
@@ -61,7 +61,8 @@ def test_the_rule_picks_the_highest_score_among_candidates_whose_runs_are_all_he
 
 
 def test_calibration_chooses_by_score_not_list_order():
-    """Every candidate healthy; the last in the list closes most of the gap and wins."""
+    """Every candidate healthy; the last in the list closes most of the gap (beyond the
+    tolerance) and wins."""
     better = {"loss_ratio": 0.25, "gap_closed": 0.9375}
     t = table({"0.3": [{}, {}], "0.1": [{}, {}], "0.03": [{}, {}], "noise": [better, better]})
     assert choose(t, CAL, HP) == "noise"
@@ -72,6 +73,19 @@ def test_calibration_chooses_by_score_not_list_order():
     # an unhealthy candidate never wins, whatever its score
     t2 = table({"0.3": [{}, {}], "noise": [better, {"nonzero_share": 0.001, **better}]})
     assert choose(t2, CAL, HP) == "0.3"
+
+
+def test_scores_within_the_tolerance_fit_equally_and_the_sparsest_wins():
+    """0.01 scores best by less than the tolerance; 0.3 is the sparsest of the near-best."""
+    dense = {"gap_closed": 0.9, "nonzero_share": 0.94}
+    sparse = {"gap_closed": 0.86, "nonzero_share": 0.43}
+    middle = {"gap_closed": 0.89, "nonzero_share": 0.62}
+    cal = replace(CAL, candidates=[0.01, 0.1, 0.3], score_tolerance=0.05)
+    t = table({"0.01": [dense, dense], "0.1": [middle, middle], "0.3": [sparse, sparse]})
+    assert choose(t, cal, HP) == "0.3"
+    assert scores(t, cal, HP).sparsity.tolist() == pytest.approx([0.94, 0.62, 0.43])
+    assert choose(t, replace(cal, score_tolerance=0.02), HP) == "0.1"  # 0.3 out of reach
+    assert choose(t, replace(cal, score_tolerance=0.0), HP) == "0.01"  # the plain best score
 
 
 def test_the_sizes_read_their_own_bias(tmp_path):
@@ -159,7 +173,7 @@ def test_a_tiny_calibration_returns_one_row_per_candidate_and_seed():
     )
     t, chosen = calibrate(DataParams(), ModelParams(), TrainParams(), small, cal, hp, seed=0)
     s = scores(t, cal, hp)
-    assert len(t) == 4 * 2 and chosen == s.candidate[s.score.idxmax()]
+    assert len(t) == 4 * 2 and chosen == s.candidate[s.chosen].iloc[0]
     assert t.seed.tolist()[:2] == [0, 1] and t.healthy.all()
 
 

@@ -229,12 +229,15 @@ class CalibrateParams(Section):
     # candidate biases, in order of preference (largest level first): a number is the level
     # b reaches on the ramp schedule; `noise` is the noise-tied per-neuron bias b_i(t) whose
     # mean follows the ramp to noise_level. Among the candidates whose runs are all healthy,
-    # the highest score (mean gap closed) wins (synthetic.calibrate).
+    # those within score_tolerance of the best score (mean gap closed), and of these the
+    # sparsest encoder, win (synthetic.calibrate).
     candidates: Annotated[
         list[Float | Literal["noise"]],
         expect("a list of bias levels >= 0 or 'noise'", min_length=1),
     ] = [0.3, 0.1, 0.03, 0.01, "noise"]
     noise_level: Annotated[Float, nonneg()] = 0.1  # mean level of the noise-tied candidate
+    # scores within this of the best fit equally well; of those the sparsest encoder wins
+    score_tolerance: Annotated[Float, nonneg()] = 0.05
     seeds: Annotated[Int, at_least(1)] = 4  # balanced runs per candidate: seed, seed + 1, ...
     width: Annotated[Int, at_least(1)] = 64  # m of the calibration runs
     # the default size's bias level (ramp schedule, shared), declared, not calibrated: its
