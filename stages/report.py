@@ -38,6 +38,12 @@ from imbcl.core.theory import (
 from imbcl.synthetic.params import ReportStage
 
 QUOTED = ("small", "sweep", "prune", "real")  # validated by their own stages, quoted here
+RACE = (
+    "Why C2 goes either way: a race between the minority's stage-1 growth and the bias ramp, "
+    "predicted from the inputs by a pre-registered index and tested on cells not used to set "
+    "it; a learned minority ends stronger, as the loss-optimal two-scale oracle does (the "
+    "study's page: reports/race.md, made by make study)"
+)
 
 
 def by_rho(csvs: dict[str, Path], claims: list[dict], raw: dict) -> list[str]:
@@ -96,7 +102,7 @@ def main(reports: OutDir, design: InFile, history: InFile, *paths: InPath) -> No
             record,
             md,
             bias,
-            by_rho(csvs, claims, raw) + findings(frame),
+            by_rho(csvs, claims, raw) + findings(frame) + [RACE],
         )
         + environment.markdown_section()
     )

@@ -310,7 +310,7 @@ def c6_row(
 
 
 def metrics(dec: dict[tuple[str, str], Decision], row: dict) -> dict[str, float]:
-    fields = {k: row[k] for k in Claim.__dataclass_fields__}
+    fields = {k: row[k] for k in Claim.__dataclass_fields__ if k in row}
     out = claim_metrics(Claim(**fields))
     for (stat, control), d in dec.items():
         out[f"{stat}.{control}.value"] = d.pooled.mean
