@@ -159,3 +159,28 @@ def test_readme_stays_short_and_links_what_moved():
     assert len(readme.encode()) <= 8 * 1024, "README over 8 KB: move material to docs/"
     for doc in ("design", "pipeline", "environment", "longtail", "performance"):
         assert f"(docs/{doc}.md)" in readme and (root / "docs" / f"{doc}.md").is_file()
+
+
+def test_key_number_per_rho_and_beside_the_gate():
+    from imbcl.core.report import key_number
+
+    base = {"statistic": "per seed: the gap; evidence", "value": 0.5, "ci_low": 0.1, "ci_high": 0.9}
+    per_rho = {
+        **base,
+        "conditions": [
+            {"rho": 5.0, "value": -0.34, "seeds": 28, "verdict": "reversed"},
+            {"rho": 20.0, "value": 1.03, "seeds": 28, "verdict": "supported"},
+        ],
+    }
+    assert key_number(per_rho) == "the gap: rho 5 -0.34, 20 1.03 (n = 28 seeds)"
+    gated = {
+        **base,
+        "verdict_ungated": "supported",
+        "conditions": [{"rho": 10.0, "value": 0.76, "seeds": 3}],
+        "conditions_ungated": [
+            {"rho": 10.0, "value": 0.715, "ci_low": 0.637, "ci_high": 0.793, "seeds": 8}
+        ],
+    }
+    assert key_number(gated).endswith(
+        "; without the gate 0.715 [0.637, 0.793], n = 8 seeds: supported"
+    )

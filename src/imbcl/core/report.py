@@ -169,8 +169,29 @@ def number(row: dict) -> str:
     return value + (f", n = {n} seeds" if n else "")
 
 
+def per_condition(conds: list[dict]) -> str:
+    """'rho 2 -0.08, 5 -0.34, ...': each condition's pooled value, by rho."""
+    return "rho " + ", ".join(
+        f"{float(c['rho']):g} {_num(c['value'])}" for c in conds if c.get("value") is not None
+    )
+
+
 def key_number(row: dict) -> str:
-    return f"{short_statistic(row)}: {number(row)}"
+    """The statistic and its number: per rho where the row is decided per rho; with the
+    ungated value beside it where the health gate left the row untested."""
+    conds = row.get("conditions") or []
+    if len({c.get("rho") for c in conds}) > 1:
+        n = max(int(c.get("seeds") or 0) for c in conds)
+        return f"{short_statistic(row)}: {per_condition(conds)} (n = {n} seeds)"
+    out = f"{short_statistic(row)}: {number(row)}"
+    ungated = row.get("conditions_ungated") or []
+    if row.get("verdict_ungated") and len(ungated) == 1 and ungated[0].get("value") is not None:
+        u = ungated[0]
+        out += (
+            f"; without the gate {_num(u['value'])} [{_num(u['ci_low'])}, "
+            f"{_num(u['ci_high'])}], n = {u.get('seeds')} seeds: {row['verdict_ungated']}"
+        )
+    return out
 
 
 def settings(params: dict[str, Any], bias: float | None) -> dict[str, str]:
@@ -208,7 +229,7 @@ def settings(params: dict[str, Any], bias: float | None) -> dict[str, str]:
     if prune.get("width"):
         out["C6"] = join(
             f"small model (m = {prune['width']})",
-            f"rho in {grid(prune.get('ratios'))}",
+            f"rho in {grid(prune.get('rhos', prune.get('ratios')))}",
             f"alpha = {prune.get('alpha', prune.get('ratio'))} per {prune.get('unit', 'unit')}",
             b,
             att,
@@ -217,7 +238,8 @@ def settings(params: dict[str, Any], bias: float | None) -> dict[str, str]:
         out["C7"] = join(
             f"small ViT on {real['dataset']}-LT",
             f"rho = {float(real.get('imbalance_ratio', 0)):g}",
-            f"alpha = {real.get('alpha', real.get('prune_ratio'))}",
+            f"alpha = {real.get('prune_alpha', real.get('prune_ratio'))}",
+            f"masked_grad {real.get('masked_grad')}" if real.get("masked_grad") else "",
         )
     return out
 
@@ -480,7 +502,8 @@ def markdown(
     out += ["## Findings that matter", ""]
     for r in rows:
         said = [str(r[k]) for k in ("regime", "reason") if r.get(k)]
-        said += [where] if (where := by_condition(r)) else []
+        said += [where] if (where := by_condition(r)) and not r.get("regime") else []
+        said += [f"without the gate {r['verdict_ungated']}"] if r.get("verdict_ungated") else []
         line = f"- **{r['id']}** {escape(r['verdict'])}"
         out.append(line + (": " + escape("; ".join(said)) if said else "") + ".")
     out += [f"- {escape(f)}." for f in findings or []]

@@ -352,9 +352,10 @@ def claim_c1(
     return _row(
         "C1",
         "Neuron weights evolve in three stages; majority, minority and noise move differently.",
-        "per seed, both needed: (a) penalised segment count - 2 at the imbalanced rho; (b) "
-        f"stage-1 log-growth rate (per 1000 steps) majority - minority at rho={imbalanced:g}, "
-        f"minus the same gap at rho={balanced:g} (value, interval: part b); {stages_text}",
+        f"per seed: (b) stage-1 log-growth rate (per 1000 steps) majority - minority at "
+        f"rho={imbalanced:g}, minus the same gap at rho={balanced:g} (the value and interval); "
+        "both needed with (a) penalised segment count - 2 at the imbalanced rho; "
+        f"{stages_text}",
         f"balanced rho={balanced:g}, same seed (paired difference); shuffled-step null",
         RULE,
         cfg.c1.min_effect,
