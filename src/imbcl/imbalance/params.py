@@ -137,3 +137,41 @@ class RegimesStage(Stage):
     analyze: AnalyzeParams
     health: HealthParams
     regimes: RegimesParams
+
+
+class CensoringParams(Section):
+    """C4's censoring study (study/dvc.yaml): the small model at wider widths and longer
+    training, where the minority is censored at the sweep's widest width."""
+
+    ratios: Annotated[
+        list[Annotated[Float, Field(ge=1)]], expect("a list of ratios >= 1", min_length=1)
+    ] = [1.0, 20.0, 50.0]
+    widths: Annotated[
+        list[Annotated[Int, Field(ge=1)]], expect("a list of widths >= 1", min_length=2)
+    ] = [64, 128, 256]
+    steps: Annotated[
+        list[Annotated[Int, Field(ge=1)]], expect("a list of step counts >= 1", min_length=2)
+    ] = [600, 1200]
+    seeds: Annotated[Int, at_least(2)] = 10  # per cell (an even count: two blocks)
+    margin: Annotated[Float, open_unit()] = 0.2  # a change of the censored share that matters
+    prediction: dict[str, Literal["width-limited", "time-limited", "both", "neither", "covered"]] = {}
+
+    @model_validator(mode="after")
+    def _grid(self) -> Self:
+        for key, grid in (("ratios", self.ratios), ("widths", self.widths), ("steps", self.steps)):
+            if list(grid) != sorted(set(grid)):
+                raise ParamError(f"censoring.{key} = {grid}: expected increasing, distinct values")
+        return self
+
+
+class CensoringStage(Stage):
+    """stages/censoring.py: C4's censoring study."""
+
+    data: DataParams
+    model: ModelParams
+    train: TrainParams
+    small: SmallParams
+    sweep: SweepParams
+    analyze: AnalyzeParams
+    health: HealthParams
+    censoring: CensoringParams

@@ -110,9 +110,29 @@ def calibrate(
     (one row per candidate and seed, with `failure` and `healthy`) and the chosen candidate
     (None if none is healthy)."""
     data_s, model_s, train_s = small_configs(data, model, train, small, cal.width)
+    return calibrate_configs(data_s, model_s, train_s, cal, hp, seed, progress)
+
+
+def default_configs(
+    data: DataParams, model: ModelParams, train: TrainParams
+) -> tuple[DataParams, ModelParams, TrainParams]:
+    """The default size (the train stage's model), logging only the final state."""
+    return data, model, replace(train, log_every=train.steps, checkpoint_steps=[])
+
+
+def calibrate_configs(
+    data_s: DataParams,
+    model_s: ModelParams,
+    train_s: TrainParams,
+    cal: CalibrateParams,
+    hp: HealthParams,
+    seed: int,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, str | None]:
+    """`calibrate` at one size given its configs (width model_s.width, cal.seeds seeds)."""
     dictionary = make_dictionary(data_s, seed)
     M, majority = dictionary.M, dictionary.majority
-    specs = [RunSpec(1.0, cal.width, seed + s) for s in range(cal.seeds)]
+    specs = [RunSpec(1.0, model_s.width, seed + s) for s in range(cal.seeds)]
     rows = []
     for c in cal.candidates:
         bias = candidate_bias(c, cal.noise_level)
