@@ -54,8 +54,10 @@ def main(table: OutFile, summary: OutFile) -> None:
             "candidates": rows.round(6).to_dict(orient="records"),
         },
     )
-    print(f"calibrate_default: {len(runs)} runs in {time.perf_counter() - start:.1f} s; "
-          f"chosen {chosen}, declared {declared}")
+    print(
+        f"calibrate_default: {len(runs)} runs in {time.perf_counter() - start:.1f} s; "
+        f"chosen {chosen}, declared {declared}"
+    )
 
 
 if __name__ == "__main__":

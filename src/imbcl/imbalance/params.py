@@ -139,6 +139,9 @@ class RegimesStage(Stage):
     regimes: RegimesParams
 
 
+Reading = Literal["width-limited", "time-limited", "both", "neither", "covered"]
+
+
 class CensoringParams(Section):
     """C4's censoring study (study/dvc.yaml): the small model at wider widths and longer
     training, where the minority is censored at the sweep's widest width."""
@@ -154,7 +157,7 @@ class CensoringParams(Section):
     ] = [600, 1200]
     seeds: Annotated[Int, at_least(2)] = 10  # per cell (an even count: two blocks)
     margin: Annotated[Float, open_unit()] = 0.2  # a change of the censored share that matters
-    prediction: dict[str, Literal["width-limited", "time-limited", "both", "neither", "covered"]] = {}
+    prediction: dict[str, Reading] = {}  # rho -> the reading predicted before the runs
 
     @model_validator(mode="after")
     def _grid(self) -> Self:
