@@ -16,6 +16,8 @@ reverse; "both"; "neither" (lost at every width and time: the race of docs/desig
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
@@ -105,7 +107,7 @@ def contrasts(table: pd.DataFrame, margin: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def check_prediction(effects: pd.DataFrame, predicted: dict[float, str]) -> dict[str, object]:
+def check_prediction(effects: pd.DataFrame, predicted: Mapping[float, str]) -> dict[str, object]:
     """The pre-registered readings (censoring.prediction) against the observed ones."""
     observed = dict(zip(effects.imbalance_ratio.astype(float), effects.reading, strict=True))
     hits = [float(r) for r, want in predicted.items() if observed.get(float(r)) == want]
