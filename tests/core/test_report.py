@@ -239,7 +239,10 @@ def test_deviations_show_each_model_size_with_its_bias():
             **PARAMS["data"],
             **{"frequency": "paper", "frequency_scale": 2.5, "noise": "paper", "noise_scale": 1},
         },
-        "small": {"dim": 16, "n_features": 8, "n_majority": 4, "tokens": 4},
+        "small": {
+            **{"dim": 16, "n_features": 8, "n_majority": 4, "tokens": 4},
+            **{"lr": 0.2, "batch": 64, "steps": 600},
+        },
         "sweep": {"widths": [4, 64], "ratios": [1.0, 10.0]},
         "prune": {"width": 16, "rhos": [1.0, 10.0], "alpha": 0.5, "unit": "neuron"},
         "real": {
@@ -261,4 +264,5 @@ def test_deviations_show_each_model_size_with_its_bias():
     assert "| small model (C3-C5) |" in box and "m 64 (C4: m in 4, 64), bias 0.1 |" in box
     assert "| small model (C6) |" in box and "m 16, bias 0.1 |" in box
     assert "| ViT (C7) |" in box and "0.5 (synthetic), 0.25 (images)" in box
+    assert "5 steps (default model; small model: lr 0.2, batch 64, 600 steps)" in box
     assert "None" not in box

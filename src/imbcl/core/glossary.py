@@ -141,6 +141,12 @@ def deviations(params: dict[str, Any], biases: dict[str, float] | None = None) -
     biases = biases or {}
     data, model, train = (params.get(k) or {} for k in ("data", "model", "train"))
     prune, real = params.get("prune") or {}, params.get("real") or {}
+    small = params.get("small") or {}
+    small_run = (
+        f"; small model: lr {small['lr']}, batch {small['batch']}, {small['steps']} steps"
+        if small
+        else ""
+    )
     rows = [
         [
             "bias schedule b_i(t)",
@@ -165,8 +171,9 @@ def deviations(params: dict[str, Any], biases: dict[str, float] | None = None) -
         [
             "optimiser",
             "(S)GD, weight decay lambda",
-            f"SGD lr {train.get('lr')}, batch {train.get('batch')}, {train.get('steps')} steps, "
-            f"tau {train.get('temperature')}, weight decay {train.get('weight_decay')}",
+            f"SGD lr {train.get('lr')}, batch {train.get('batch')}, {train.get('steps')} steps "
+            f"(default model{small_run}), tau {train.get('temperature')}, weight decay "
+            f"{train.get('weight_decay')}",
         ],
         [
             "pruned fraction alpha",
