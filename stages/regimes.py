@@ -45,9 +45,11 @@ def main(out: OutDir, tables: OutDir, figure: OutFile) -> None:
     cells = cell_table(runs, p.analyze.confidence)
     c2 = direction(cells, "c2_gap")
     summary = (
-        f"C2 (majority ends stronger) holds in {len(c2['holds'])} imbalanced cells "
-        f"({'; '.join(c2['holds']) or 'none'}), reverses in {len(c2['reverses'])} "
-        f"({'; '.join(c2['reverses']) or 'none'}), unresolved in {len(c2['unresolved'])}."
+        "A map, not a verdict (one interval per cell; C2 is decided on the default model, "
+        "the summary gives it): the majority ends stronger, C2's direction, in "
+        f"{len(c2['holds'])} imbalanced cells ({'; '.join(c2['holds']) or 'none'}), weaker in "
+        f"{len(c2['reverses'])} ({'; '.join(c2['reverses']) or 'none'}), unresolved in "
+        f"{len(c2['unresolved'])}."
     )
     sick = cells[(cells.imbalance_ratio > 1) & (cells.healthy_share < 1)]
     names = [

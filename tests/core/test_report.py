@@ -4,8 +4,11 @@ from pathlib import Path
 
 import pytest
 
+from imbcl.core.findings import by_condition, conditions_table
 from imbcl.core.io import write_json
-from imbcl.core.report import by_condition, collect, markdown
+from imbcl.core.regime import MEANING
+from imbcl.core.report import collect, markdown
+from imbcl.core.summary import key_number
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import report_html  # noqa: E402
@@ -164,11 +167,10 @@ def test_readme_stays_short_and_links_what_moved():
 
 
 def test_key_number_per_rho_and_beside_the_gate():
-    from imbcl.core.report import key_number
-
     base = {"statistic": "per seed: the gap; evidence", "value": 0.5, "ci_low": 0.1, "ci_high": 0.9}
     per_rho = {
         **base,
+        "value": 1.03,  # the row shows one condition's value, so its statistic names them
         "conditions": [
             {"rho": 5.0, "value": -0.34, "seeds": 28, "verdict": "reversed"},
             {"rho": 20.0, "value": 1.03, "seeds": 28, "verdict": "supported"},
@@ -186,3 +188,81 @@ def test_key_number_per_rho_and_beside_the_gate():
     assert key_number(gated).endswith(
         "; without the gate 0.715 [0.637, 0.793], n = 8 seeds: supported"
     )
+
+
+def test_key_number_names_the_statistic_its_conditions_hold():
+    """C6: the row's pooled value is the slope, its conditions the effect against the
+    matched random mask; the label must name what the numbers are."""
+    row = {
+        "statistic": "(b) flattening of the slope of log(min/maj strength) on log rho",
+        "value": 0.002,
+        "ci_low": -0.03,
+        "ci_high": 0.04,
+        "conditions": [
+            {"rho": 10.0, "value": 0.036, "seeds": 12},
+            {"rho": 50.0, "value": -0.335, "seeds": 12},
+        ],
+    }
+    assert key_number(row).startswith("each condition's effect (see the rule): rho 10 0.036")
+    named = {**row, "condition_statistic": "log(min/maj) magnitude - matched random"}
+    assert key_number(named).startswith("log(min/maj) magnitude - matched random: rho 10")
+    shown = {**row, "value": 0.036}  # the row shows one condition's value: its statistic
+    assert key_number(shown).startswith("flattening of the slope")
+
+
+def test_glossary_defines_every_verdict_word_once_as_the_readme_does():
+    import readme_results
+
+    text = markdown(rows7(), [], [], PARAMS)
+    glossary = text[text.index("## Glossary") : text.index("## Claims in full")]
+    for word, meaning in MEANING.items():
+        assert f"- **{word}**: " in glossary
+        assert meaning.replace("_", r"\_") in glossary
+        assert f"**{word}**: {meaning}" in " ".join(readme_results.verdict_words().split())
+    assert len(MEANING) == 7
+
+
+def test_a_block_of_one_seed_is_written_without_an_interval():
+    one = {"value": 76.48, "ci_low": 10.0, "ci_high": 90.0, "seeds": 1, "verdict": "underpowered"}
+    two = {"value": 64.1, "ci_low": -2.68, "ci_high": 131.0, "seeds": 2, "verdict": "underpowered"}
+    row = {"conditions": [{"rho": 10.0, "discovery": one, "confirmation": two, "value": 68.2}]}
+    text = conditions_table(row)
+    assert "76.5 (1 seed, no interval): underpowered" in text and "[10" not in text
+    assert "64.1 [-2.68, 131], 2 seeds: underpowered" in text and "{" not in text
+
+
+def test_deviations_show_each_model_size_with_its_bias():
+    params = {
+        **PARAMS,
+        "model": {"width": 64, "attention": "identity_fixed", "bias_schedule": "ramp"},
+        "data": {
+            **PARAMS["data"],
+            **{"frequency": "paper", "frequency_scale": 2.5, "noise": "paper", "noise_scale": 1},
+        },
+        "small": {
+            **{"dim": 16, "n_features": 8, "n_majority": 4, "tokens": 4},
+            **{"lr": 0.2, "batch": 64, "steps": 600},
+        },
+        "sweep": {"widths": [4, 64], "ratios": [1.0, 10.0]},
+        "prune": {"width": 16, "rhos": [1.0, 10.0], "alpha": 0.5, "unit": "neuron"},
+        "real": {
+            "dataset": "digits",
+            "imbalance_ratio": 10.0,
+            "prune_alpha": 0.25,
+            "depth": 2,
+            "embed_dim": 64,
+            "heads": 2,
+            "patch": 4,
+            "image_side": 32,
+            "prune_unit": "neuron",
+            "steps": 250,
+        },
+    }
+    text = markdown([ROW], [], [], params, biases={"default": 0.3, "small": 0.1})
+    box = text[text.index("## Deviations") : text.index("## Known limitations")]
+    assert "| default model (C1-C2) |" in box and "m 64, bias 0.3 |" in box
+    assert "| small model (C3-C5) |" in box and "m 64 (C4: m in 4, 64), bias 0.1 |" in box
+    assert "| small model (C6) |" in box and "m 16, bias 0.1 |" in box
+    assert "| ViT (C7) |" in box and "0.5 (synthetic), 0.25 (images)" in box
+    assert "5 steps (default model; small model: lr 0.2, batch 64, 600 steps)" in box
+    assert "None" not in box

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from imbcl.core import regime as rg
-from imbcl.core.claims import Claim, Interval
+from imbcl.core.claims import Claim
 from imbcl.core.params import replace
 from imbcl.imbalance.claims import (
     claim_c3,
@@ -15,6 +15,7 @@ from imbcl.imbalance.claims import (
     claim_c5,
     width_trend,
 )
+from imbcl.imbalance.figures import plot_separation
 from imbcl.imbalance.grid import FinalState
 from imbcl.imbalance.measures import (
     best_alignment,
@@ -28,7 +29,6 @@ from imbcl.imbalance.measures import (
     width_steps,
 )
 from imbcl.imbalance.params import ConditionRules, SweepParams
-from imbcl.imbalance.summary import regime_summary
 from imbcl.synthetic.health import mark
 from imbcl.synthetic.params import AnalyzeParams, ClaimRule, HealthParams
 from imbcl.synthetic.train import RunSpec
@@ -291,17 +291,16 @@ def test_seed_slopes_compare_each_rho_with_the_seeds_balanced_run():
     assert slopes.loc[2] == pytest.approx(1.0 + 0.01)  # slope 0.5 * 2 plus the wobble
 
 
-def test_regime_summary_sorts_ratios_by_the_sign_of_the_interval():
-    gaps = {
-        1.0: Interval(0.0, -1.0, 1.0, 5),
-        5.0: Interval(-2.0, -3.0, -1.0, 5),
-        20.0: Interval(2.0, 1.0, 3.0, 5),
-        50.0: Interval(3.0, 2.0, 4.0, 5),
-    }
-    assert regime_summary(gaps) == (
-        "present (CI above 0) at rho = 20, 50; reversed (CI below 0) at rho = 5; "
-        "not resolved at rho = 1"
-    )
+def test_the_separation_caption_states_c5s_regime_from_its_claims_row(tmp_path):
+    """The caption quotes the claim's regime statement: a pooled interval drawn beside it
+    could call a rho reversed where the claim's two blocks leave it undecided."""
+    shape = {1.0: 0.0, 2.0: 0.0, 4.0: -0.8, 8.0: 0.8}
+    table = rule_table(lambda rho, s: shape[rho])
+    c5 = verdicts(table)["C5"]
+    caption = plot_separation(table, 16, 0.95, tmp_path / "s.png", c5.regime)
+    assert c5.regime == "holds at rho 8; reversed at rho 4; absent at rho 2"
+    assert caption.endswith(f"(both seed blocks, its claims row): {c5.regime}.")
+    assert "CI below 0" not in caption and (tmp_path / "s.png").stat().st_size > 0
 
 
 def test_c4_counts_a_censored_rho_as_censored_in_width_steps():

@@ -34,5 +34,6 @@ def test_the_page_counts_confirmation_cells_only():
     ).assign(trained_ratio=[None, 1.78], trained_cells=[0, 4])
     page = race_markdown(SUMMARY, cells, oracle)
     assert "**2 of 3 confirmation cells** (67%)" in page
+    assert "![race.png](figures/race.png)" in page and "2 of 3 confirmation cells predicted" in page
     assert page.count("| ramp ") == 3  # two cells and the per-route row; discovery not listed
     assert "| grid " not in page and "THE LAW" in page and "2.06" in page

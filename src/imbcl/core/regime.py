@@ -46,6 +46,18 @@ IN_A_REGIME = "supported in a regime"
 DECIDED = (SUPPORTED, REVERSED, NOT_SUPPORTED)
 VERDICTS = (SUPPORTED, IN_A_REGIME, REVERSED, NOT_SUPPORTED, INCONCLUSIVE, NOT_TESTED, UNDERPOWERED)
 
+# What each verdict word means for a reader: the one definition the report's glossary and
+# summary and the README (scripts/readme_results.py) print.
+MEANING = {
+    SUPPORTED: "the interval lies above 0, the paper's direction, in both seed blocks",
+    IN_A_REGIME: "supported only at the conditions named",
+    REVERSED: "the interval lies below 0 in both blocks: the opposite of the paper",
+    NOT_SUPPORTED: "shown absent, inside +-min_effect; a row: absent or reversed where tested",
+    UNDERPOWERED: "the interval is too wide to tell, or a block has one seed and no interval",
+    INCONCLUSIVE: "the two blocks disagree, or neither decides",
+    NOT_TESTED: "the test could not have shown the effect: failed premise, unhealthy encoder",
+}
+
 
 def _num(x: float) -> float | None:
     """A finite float, or None (written as null: an undefined bound is not a bound)."""

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from imbcl.core.claims import mean_ci
-from imbcl.core.report import table
+from imbcl.core.mdtext import table
 
 COLUMNS = [
     "prediction",

@@ -68,16 +68,19 @@ def decide(
         claim_c5(table, earlier, analyze, sweep, hp, seed, steps),
     ]
     claims = [r.as_dict() for r in rows]
+    regime = {r.id: r.regime for r in rows}  # the captions state the claims' conditions
     out = Path(figure_dir)
     drawn = {
         "imbalance_specialisation.png": lambda f: figures.plot_specialisation(
-            table, width, threshold, floor, conf, f
+            table, width, threshold, floor, conf, f, regime["C3"]
         ),
         "imbalance_coverage.png": lambda f: figures.plot_coverage(table, f),
         "imbalance_min_width.png": lambda f: figures.plot_min_width(
             trend, sweep.cover_share, conf, f
         ),
-        "imbalance_separation.png": lambda f: figures.plot_separation(table, width, conf, f),
+        "imbalance_separation.png": lambda f: figures.plot_separation(
+            table, width, conf, f, regime["C5"]
+        ),
     }
     index = [{"file": name, "caption": draw(out / name)} for name, draw in drawn.items()]
     section = (

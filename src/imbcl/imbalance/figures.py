@@ -12,7 +12,6 @@ import seaborn as sns
 
 from imbcl.core.claims import mean_ci
 from imbcl.core.plotting import GROUP_COLORS, save, style
-from imbcl.imbalance.summary import regime_summary, regimes
 
 
 def _by_group(table: pd.DataFrame, measure: str) -> pd.DataFrame:
@@ -70,9 +69,11 @@ def plot_specialisation(
     floor: float,
     confidence: float,
     path: str | Path,
+    regime: str,
 ) -> str:
     """Specialists per feature (C3's definition, with the strength floor) and best-neuron
-    alignment per group, against rho, at one width."""
+    alignment per group, against rho, at one width; regime: C3's regime statement (its
+    claims row), quoted in the caption."""
     style()
     wide = table[table.width == width]
     fig, axes = plt.subplots(1, 2, figsize=(12.4, 4.2))
@@ -97,8 +98,7 @@ def plot_specialisation(
         f"specialists per feature: {lo.specialists_minority.mean():.2g} at rho = 1, "
         f"{hi.specialists_minority.mean():.2g} at rho = {top:g} (majority "
         f"{lo.specialists_majority.mean():.2g} and {hi.specialists_majority.mean():.2g}). "
-        f"Specialist gap majority - minority: "
-        f"{regime_summary(regimes(table, width, 'specialists', confidence))}."
+        f"C3's verdict per rho (both seed blocks, its claims row): {regime}."
     )
 
 
@@ -193,8 +193,11 @@ def plot_min_width(trend: dict, share: float, confidence: float, path: str | Pat
     )
 
 
-def plot_separation(table: pd.DataFrame, width: int, confidence: float, path: str | Path) -> str:
-    """Feature-to-noise separation of each group's best neurons against rho."""
+def plot_separation(
+    table: pd.DataFrame, width: int, confidence: float, path: str | Path, regime: str
+) -> str:
+    """Feature-to-noise separation of each group's best neurons against rho; regime: C5's
+    regime statement (its claims row), quoted in the caption."""
     style()
     wide = table[table.width == width]
     fig, ax = plt.subplots(figsize=(6.8, 4.4))
@@ -212,8 +215,8 @@ def plot_separation(table: pd.DataFrame, width: int, confidence: float, path: st
         f"each feature's best neuron i*, group means, against rho at m = {width}; points are "
         f"seeds, bars {confidence:.0%} t-intervals. Majority - minority gap "
         f"{by_rho.loc[1.0]:.2f} at rho = 1 and {by_rho.iloc[-1]:.2f} at rho = "
-        f"{by_rho.index[-1]:g}; the gap is "
-        f"{regime_summary(regimes(table, width, 'separation', confidence))}."
+        f"{by_rho.index[-1]:g}. C5's verdict per rho (both seed blocks, its claims row): "
+        f"{regime}."
     )
 
 

@@ -1,12 +1,11 @@
 """The imbalance sweep summarised for the report: the majority - minority gap of a measure at
-each rho, where an effect holds or reverses, the regime table and the flat metrics."""
+each rho, the regime table and the flat metrics."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from imbcl.core.claims import Interval
 from imbcl.imbalance.claims import _cell, _gap
 from imbcl.imbalance.measures import width_steps
 
@@ -17,25 +16,6 @@ def regimes(table: pd.DataFrame, width: int, measure: str, confidence: float) ->
         float(r): _gap(_cell(table, r, width), measure, confidence)
         for r in sorted(table.imbalance_ratio.unique())
     }
-
-
-def regime_summary(gaps: dict[float, Interval]) -> str:
-    """Where an effect (gap majority - minority > 0) holds, reverses or is not resolved."""
-    parts: dict[str, list[str]] = {
-        "present (CI above 0)": [],
-        "reversed (CI below 0)": [],
-        "not resolved": [],
-    }
-    for rho, iv in gaps.items():
-        key = (
-            "present (CI above 0)"
-            if iv.n > 1 and iv.low > 0
-            else "reversed (CI below 0)"
-            if iv.n > 1 and iv.high < 0
-            else "not resolved"
-        )
-        parts[key].append(f"{rho:g}")
-    return "; ".join(f"{k} at rho = {', '.join(v)}" for k, v in parts.items() if v)
 
 
 def regime_table(table: pd.DataFrame, trend: dict, width: int, confidence: float) -> str:

@@ -299,6 +299,9 @@ def c6_row(
         "log(min/maj) below -prune.premise_margin and falling with rho), else not tested as "
         "intended; the row's verdict from the conditions"
     )
+    row["condition_statistic"] = (
+        "log(min/maj) magnitude - matched random mask, minus the same at rho 1"
+    )
     row["conditions"] = conds
     row["regime"] = regime_text
     row["slope_verdict"] = combine(vs_dense, vs_random)[0]

@@ -1,6 +1,6 @@
 """The race study's page, reports/race.md: the share of confirmation cells the pre-registered
-index predicted, per route; each confirmation cell; the two-scale oracle against the trained
-and the paper's ratios; the law read from them."""
+index predicted, per route; its figure (reports/figures/race.png); each confirmation cell;
+the two-scale oracle against the trained and the paper's ratios; the law read from them."""
 
 from __future__ import annotations
 
@@ -36,6 +36,15 @@ def race_markdown(summary: dict, cells: pd.DataFrame, oracle: pd.DataFrame) -> s
             f"{summary['n_discovery']} discovery cells only, where they fit "
             f"{summary['share_discovery']:.0%}. Outcomes: encoder dead, minority frozen, "
             "minority learned but weaker, minority stronger.",
+            "",
+            "![race.png](figures/race.png)",
+            "",
+            "**race.png.** Left: each cell's observed outcome against its race index (log "
+            "scale; open: discovery cells; filled: confirmation cells, o predicted, X missed; "
+            "dashed: the thresholds set on the discovery cells); "
+            f"{summary['n_predicted']} of {summary['n_confirmation']} confirmation cells "
+            "predicted. Right: the minority / majority scale against rho for the two-scale "
+            "oracle, the trained encoders and the paper's 1 / rho.",
             "",
             "## Confirmation cells predicted, per route",
             "",
