@@ -76,6 +76,51 @@ def theory(csvs: dict[str, Path], parts: list[Path], raw: dict) -> pd.DataFrame:
     return theory_table(rows)
 
 
-def extra_findings(csvs: dict[str, Path], claims: list[dict], raw: dict, frame: Any) -> list:
-    """The findings below the claims': per-rho gaps, the theory's, the race study's."""
-    return by_rho(csvs, claims, raw) + findings(frame) + [RACE]
+def calibration_finding(path: Path) -> str:
+    """The calibration rule at the default size (make study's calibrate_default summary)."""
+    d = read_json(path)
+    scores = ", ".join(
+        f"{c['candidate']} {c['score']:.3f}" + ("" if c["eligible"] else " (not all healthy)")
+        for c in d["candidates"]
+    )
+    agree = "the same" if d["agree"] else "they differ, and the default runs use the declared"
+    return (
+        f"The bias calibration rule applied at the default size (make study) chooses "
+        f"{d['chosen']}; the default pipeline declares {d['declared']} ({agree}); each "
+        f"candidate's score, the mean gap closed on the balanced control: {scores} "
+        f"(tables/calibrate_default.md)"
+    )
+
+
+def censoring_finding(path: Path) -> str:
+    """C4's censoring study (make study's censoring summary): the readings per rho."""
+    d = read_json(path)
+    per = "; ".join(
+        f"rho {e['imbalance_ratio']:g} {e['reading']} (censored share {e['censored_first']:.2f} "
+        f"at the narrowest width; width effect {e['width_effect']:+.2f}, time effect "
+        f"{e['time_effect']:+.2f})"
+        for e in d["effects"]
+    )
+    pred = d["prediction"]
+    held = (
+        "held"
+        if pred["held"]
+        else f"held at rho {', '.join(pred['held_at']) or 'none'} of {', '.join(pred['predicted'])}"
+    )
+    return (
+        f"Why C4's minority is censored (make study: the small model at widths up to 4x the "
+        f"sweep's widest and with twice the steps, {d['runs']} runs): {per}; the readings "
+        f"predicted before the runs {held} (tables/censoring.csv)"
+    )
+
+
+STUDIES = {"calibrate_default": calibration_finding, "censoring": censoring_finding}
+
+
+def extra_findings(
+    csvs: dict[str, Path], claims: list[dict], raw: dict, frame: Any, jsons: dict[str, Path]
+) -> list:
+    """The findings below the claims': per-rho gaps, the theory's, the studies' (the race's,
+    and each summary of `jsons` STUDIES knows)."""
+    studies = [STUDIES[k](p) for k, p in sorted(jsons.items()) if k in STUDIES]
+    return by_rho(csvs, claims, raw) + findings(frame) + [RACE] + studies
