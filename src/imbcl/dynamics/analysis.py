@@ -13,14 +13,8 @@ from imbcl.dynamics.claims import claim_metrics, claim_rows
 from imbcl.dynamics.conditions import Blocks
 from imbcl.dynamics.params import AnalyzeStage
 from imbcl.dynamics.summary import RunSummary, summarise
-from imbcl.synthetic.health import (
-    CERTIFICATE,
-    MAJORITY_ORACLE,
-    health_table,
-    mark,
-    rule_text,
-    with_majority_oracle,
-)
+from imbcl.synthetic.health import CERTIFICATE, MAJORITY_ORACLE, with_majority_oracle
+from imbcl.synthetic.health_rule import health_table, mark, rule_text
 from imbcl.synthetic.params import AnalyzeParams, HealthParams
 from imbcl.synthetic.train import SavedRuns
 

@@ -14,7 +14,7 @@ import pandas as pd
 from imbcl.core import regime as rg
 from imbcl.core.blocks import block_seeds
 from imbcl.core.claims import Claim
-from imbcl.synthetic.health import healthy_by_seed, rule_text
+from imbcl.synthetic.health_rule import healthy_by_seed, rule_text
 from imbcl.synthetic.params import HealthParams
 
 

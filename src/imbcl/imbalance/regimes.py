@@ -30,7 +30,8 @@ from imbcl.imbalance.params import RegimesParams
 from imbcl.synthetic.bias import candidate_bias
 from imbcl.synthetic.calibrate import small_configs
 from imbcl.synthetic.data import make_dictionary
-from imbcl.synthetic.health import mark, run_health
+from imbcl.synthetic.health import run_health
+from imbcl.synthetic.health_rule import mark
 from imbcl.synthetic.measures import feature_strength
 from imbcl.synthetic.params import (
     AnalyzeParams,

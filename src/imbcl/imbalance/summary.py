@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 
 from imbcl.core.claims import Interval
-from imbcl.imbalance.claims import _cell, _gap
+from imbcl.imbalance.conditions import cell, group_gap
 from imbcl.imbalance.measures import width_steps
 
 
 def regimes(table: pd.DataFrame, width: int, measure: str, confidence: float) -> dict:
     """For each rho at `width`: the majority - minority gap of a measure, with its interval."""
     return {
-        float(r): _gap(_cell(table, r, width), measure, confidence)
+        float(r): group_gap(cell(table, r, width), measure, confidence)
         for r in sorted(table.imbalance_ratio.unique())
     }
 

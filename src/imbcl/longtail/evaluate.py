@@ -33,7 +33,7 @@ from imbcl.core.claims import Claim
 from imbcl.core.errors import ParamError
 from imbcl.core.progress import track
 from imbcl.core.runtime import resolve_device
-from imbcl.longtail import claims, splits
+from imbcl.longtail import claims, results, splits
 from imbcl.longtail import train as realtrain
 from imbcl.longtail.distributed import DEVICE_KEY, set_threads
 from imbcl.longtail.figures import plot_curve, plot_groups
@@ -248,7 +248,7 @@ class Evaluation:
         c = self.claim
         why = f"; {c.reason}" if c.reason else ""
         return (
-            claims.formatted(self.table).to_string(index=False)
+            results.formatted(self.table).to_string(index=False)
             + f"\nC7: {c.verdict} ({c.value:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}]{why})"
         )
 
@@ -264,7 +264,7 @@ def run(
     """Score every run and baseline, summarise per (rho, variant), decide C7 and draw the
     group figure at `figure` and the training curve at `curve_figure`."""
     s = score_runs(data, runs, cfg, seed)
-    table = claims.table(s.rows, cfg)
+    table = results.table(s.rows, cfg)
     title = f"{cfg.dataset}-LT, rho = {cfg.imbalance_ratio:g}"
     claim = claims.claim_c7(s.rows, cfg, seed)
     row = claims.c7_row(claim, s.rows, cfg, seed)
@@ -284,9 +284,9 @@ def run(
         table=table,
         claim=claim,
         row=row,
-        metrics=claims.metrics(table, claim),
+        metrics=results.metrics(table, claim),
         figures={"section": "Real long-tailed images (C7)", "figures": captions},
-        markdown=claims.markdown(table, cfg),
-        latex=claims.latex(table, cfg),
-        paper=claims.paper_table(table, cfg),
+        markdown=results.markdown(table, cfg),
+        latex=results.latex(table, cfg),
+        paper=results.paper_table(table, cfg),
     )

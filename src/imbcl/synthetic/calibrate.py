@@ -4,7 +4,7 @@ before any run, whose scores decide:
 
     score = the mean over seeds of the gap closed (held-out InfoNCE loss from chance to the
     oracle of every feature). Among the candidates whose balanced runs are all healthy by
-    the health rule (health.failure), those within calibrate.score_tolerance of the best
+    the health rule (health_rule.failure), those within calibrate.score_tolerance of the best
     score fit equally well; of these the sparsest encoder wins (lowest mean non-zero share:
     the BReLU regime the theory analyses, where the bias acts). The list order decides only
     an exact tie of both.
@@ -29,7 +29,8 @@ from imbcl.core.params import replace
 from imbcl.core.report import Part
 from imbcl.synthetic.bias import Bias, candidate_bias
 from imbcl.synthetic.data import make_dictionary
-from imbcl.synthetic.health import mark, rule_text, run_health
+from imbcl.synthetic.health import run_health
+from imbcl.synthetic.health_rule import mark, rule_text
 from imbcl.synthetic.params import (
     CalibrateParams,
     DataParams,

@@ -46,6 +46,7 @@ from imbcl.synthetic.runs import (
     load_runs,
     load_specs,
     load_trajectory,
+    results_from_logs,
     save_runs,
 )
 from imbcl.synthetic.step import loss_and_grads
@@ -177,7 +178,7 @@ def train_group(
         _update(params, grad_fn(), fmask if masked_grad == "exact" else None, train_cfg)
         bar.update(1)
     bar.close()
-    return _results(specs, logs, log_steps, checkpoints, train_cfg.lr)
+    return results_from_logs(specs, logs, log_steps, checkpoints, train_cfg.lr)
 
 
 def _start_params(
@@ -260,37 +261,6 @@ def _update(
         # The penalty (lambda / 2)||theta||^2 contributes lambda * theta to the gradient.
         g.add_(params[p], alpha=train_cfg.weight_decay)
         params[p].sub_(g, alpha=train_cfg.lr)
-
-
-def _results(
-    specs: list[RunSpec],
-    logs: dict[str, list],
-    log_steps: list[int],
-    checkpoints: dict[int, dict[str, torch.Tensor]],
-    lr: float,
-) -> list[RunResult]:
-    """One RunResult per run from the stacked logs and checkpoints (leading dimension R)."""
-    results = []
-    for r, spec in enumerate(specs):
-
-        def stack(key: str, r: int = r) -> np.ndarray:
-            return torch.stack([x[r] for x in logs[key]]).numpy().astype(np.float32)
-
-        traj = Trajectory(
-            steps=np.asarray(log_steps, dtype=np.int64),
-            proj=stack("proj"),
-            norm=stack("norm"),
-            noise=stack("noise"),
-            loss=stack("loss"),
-            bias=stack("bias"),
-        )
-        if not (np.isfinite(traj.proj).all() and np.isfinite(traj.norm).all()):
-            raise DivergenceError(
-                f"run {spec.name} produced non-finite weights; lower train.lr (now {lr:g})"
-            )
-        ckpts = {step: {k: v[r] for k, v in ps.items()} for step, ps in checkpoints.items()}
-        results.append(RunResult(spec=spec, trajectory=traj, checkpoints=ckpts))
-    return results
 
 
 def train_runs(
