@@ -25,16 +25,7 @@ from imbcl.core.io import atomic_dir, atomic_path, write_json, write_text
 from imbcl.core.params import load
 from imbcl.core.report import write_part
 from imbcl.core.runtime import set_threads
-from imbcl.synthetic.calibrate import (
-    bias_file,
-    bias_part,
-    calibrate,
-    caption,
-    chosen_bias,
-    declared_bias,
-    summary_table,
-    unhealthy_summary,
-)
+from imbcl.synthetic import calibrate
 from imbcl.synthetic.params import CalibrateStage
 
 
@@ -42,25 +33,27 @@ def main(out: OutDir, tables: OutDir) -> None:
     p = load(cli.params_path(), CalibrateStage)
     set_threads(p.train.threads)  # train.threads: the same bytes for any count
     start = time.perf_counter()
-    table, chosen = calibrate(p.data, p.model, p.train, p.small, p.calibrate, p.health, p.seed)
+    table, chosen = calibrate.calibrate(
+        p.data, p.model, p.train, p.small, p.calibrate, p.health, p.seed
+    )
     print(f"calibrate: {len(table)} runs in {time.perf_counter() - start:.1f} s")
     cal, hp = p.calibrate, p.health
     if chosen is None:
         raise ParamError(
             f"calibrate: no candidate bias gives a healthy balanced control "
-            f"({unhealthy_summary(table, hp)}); widen calibrate.candidates"
+            f"({calibrate.unhealthy_summary(table, hp)}); widen calibrate.candidates"
         )
-    bias, default = chosen_bias(cal, chosen), declared_bias(cal)
-    summary = summary_table(table, cal, hp)
-    text = caption(cal, hp, bias, default)
+    bias, default = calibrate.chosen_bias(cal, chosen), calibrate.declared_bias(cal)
+    summary = calibrate.summary_table(table, cal, hp)
+    text = calibrate.caption(cal, hp, bias, default)
     with atomic_path(Path(tables) / "health.csv") as tmp:
         summary.round(4).to_csv(tmp, index=False)
     md = summary.round(3).to_markdown(index=False)
     write_text(Path(tables) / "health.md", f"{text}\n\n{md}\n")
     with atomic_dir(out) as tmp:
-        write_json(tmp / "bias.json", bias_file(bias, default))
+        write_json(tmp / "bias.json", calibrate.bias_file(bias, default))
         table.round(6).to_csv(tmp / "health.csv", index=False)
-        write_part(tmp, bias_part(bias, default, text))
+        write_part(tmp, calibrate.bias_part(bias, default, text))
 
 
 if __name__ == "__main__":
