@@ -6,7 +6,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 
 import torch
 
@@ -76,17 +75,3 @@ def train_all(
     bar.close()
     by_key = {(r.rho, r.seed, r.variant): r for runs in done for r in runs}
     return [by_key[rho, s, v] for rho in xs for s in seeds for v in variants_at(cfg, rho)]
-
-
-@dataclass
-class Trained:
-    runs: list[RealRun]  # rho by rho, seed by seed, VARIANTS within a seed
-    ctx: Context  # the process that trained them
-    workers: int  # chain worker processes
-    seconds: float
-
-    def summary(self) -> str:
-        return (
-            f"trained {len(self.runs)} runs on {self.ctx.world} process(es) "
-            f"({self.workers} chain worker(s)), {self.ctx.device}, in {self.seconds:.1f} s"
-        )

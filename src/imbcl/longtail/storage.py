@@ -3,6 +3,7 @@ per run, the dense checkpoints `dense_r<rho>_s<seed>_t<step>.pt`, and index.json
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,24 @@ import torch
 from imbcl.core.cli import require
 from imbcl.core.io import read_json, write_json
 from imbcl.longtail import splits
+from imbcl.longtail.distributed import Context
+from imbcl.longtail.loop import RealRun
 from imbcl.longtail.params import RealParams
-from imbcl.longtail.pool import Trained
 from imbcl.longtail.vit import ViT
+
+
+@dataclass
+class Trained:
+    runs: list[RealRun]  # rho by rho, seed by seed, VARIANTS within a seed
+    ctx: Context  # the process that trained them
+    workers: int  # chain worker processes
+    seconds: float
+
+    def summary(self) -> str:
+        return (
+            f"trained {len(self.runs)} runs on {self.ctx.world} process(es) "
+            f"({self.workers} chain worker(s)), {self.ctx.device}, in {self.seconds:.1f} s"
+        )
 
 
 def run_file(directory: str | Path, variant: str, rho: float, seed: int, step: int = 0) -> Path:

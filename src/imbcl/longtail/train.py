@@ -64,8 +64,8 @@ from imbcl.longtail.loop import (
     train_seed,
 )
 from imbcl.longtail.params import RealParams
-from imbcl.longtail.pool import PAIR, Trained, chain_workers, chains, train_all, variants_at
-from imbcl.longtail.storage import load_model, load_state, read_index, run_file, save
+from imbcl.longtail.pool import PAIR, chain_workers, chains, train_all, variants_at
+from imbcl.longtail.storage import Trained, load_model, load_state, read_index, run_file, save
 
 __all__ = [
     "PAIR",
