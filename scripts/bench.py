@@ -273,7 +273,7 @@ def measure(cfg: Config, M: np.ndarray, device, seconds: float, repeats: int) ->
     return best
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--device", default="auto", help="cpu | cuda | auto (as train.device)")
@@ -281,34 +281,25 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats, best kept")
     parser.add_argument("--runs", type=int, nargs="+", default=[1, 16, 64], help="small runs")
     parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: torch's)")
-    args = parser.parse_args()
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    p = load(args.params, SweepStage)
-    device = resolve_device(args.device)
+    return parser.parse_args()
+
+
+def configurations(p: SweepStage, runs: list[int]) -> list[Config]:
+    """The default configuration (1 run), the small model at each count of `runs`, and the
+    default size with trained attention where the default's is fixed."""
     data, model, train = p.data, p.model, p.train
     s_data, s_model, s_train = scaled(data, model, train, p.small)
     s_model = replace(s_model, width=SMALL_WIDTH)
     configs = [Config(f"default (1 run, m {model.width})", data, model, train, 1)]
-    configs += [
-        Config(f"small ({plural(R, 'run')})", s_data, s_model, s_train, R) for R in args.runs
-    ]
+    configs += [Config(f"small ({plural(R, 'run')})", s_data, s_model, s_train, R) for R in runs]
     if not attention_trained(model):  # the same size with W_Q, W_K, W_V trained, for scale
         trained = replace(model, attention="uniform_trained")
         configs.append(Config("default, attention trained", data, trained, train, 1))
+    return configs
 
-    tuned = tune_allocator()  # as every stage does (imbcl.cli.run)
-    threads = torch.get_num_threads()
-    print(
-        f"torch {torch.__version__}, device {device}, {plural(threads, 'thread')}, "
-        f"glibc allocator thresholds raised as in the stages: {tuned}"
-    )
-    print(
-        f"default: batch {train.batch}, d {data.dim}, L {data.tokens}, m {model.width}; "
-        f"small: batch {s_train.batch}, d {s_data.dim}, L {s_data.tokens}, m {SMALL_WIDTH}; "
-        f"attention {model.attention}"
-    )
 
+def check_paths(configs: list[Config], device: torch.device) -> None:
+    """One step of every path from the same init on the same batch; exits if they differ."""
     check = [configs[0], replace_runs(configs[1], 3)]
     worst = max(same_update(c, make_dictionary(c.data, 0).M, device) for c in check)
     verdict = "same" if worst < 1e-4 else "DIFFERENT"
@@ -320,7 +311,12 @@ def main() -> None:
     if worst >= 1e-4:
         raise SystemExit("the paths do not compute the same update")
 
-    gemm = [matmul_gflops(device)]  # read again after every configuration: the speed drifts
+
+def rate_table(
+    configs: list[Config], device: torch.device, seconds: float, repeats: int, gemm: list[float]
+) -> dict[str, dict[str, float]]:
+    """Run-steps/s of every path per configuration, printed as a table; a GEMM reading is
+    appended to `gemm` after each configuration (the speed drifts)."""
     rates = {}
     W = 26
     print(
@@ -328,14 +324,58 @@ def main() -> None:
     )
     print(f"{'':>{W}} {'run-steps/s':>29}   imbcl over plain, over vmap")
     for cfg in configs:
-        r = rates[cfg.name] = measure(
-            cfg, make_dictionary(cfg.data, 0).M, device, args.seconds, args.repeats
-        )
+        r = rates[cfg.name] = measure(cfg, make_dictionary(cfg.data, 0).M, device, seconds, repeats)
         gemm.append(matmul_gflops(device))
         print(
             f"{cfg.name:>{W}} {r['plain']:9.0f} {r['vmap']:9.0f} {r['imbcl']:9.0f} "
             f"{r['imbcl'] / r['plain']:6.1f}x {r['imbcl'] / r['vmap']:5.1f}x"
         )
+    return rates
+
+
+def cpu_bound(cfg: Config, default: float, flops: float, peak: float, threads: int) -> None:
+    """The default step's data-drawing time and the share of the GEMM rate it leaves."""
+    # The bound the data set: its normals come from one sequential generator per run.
+    draw = draw_seconds(cfg, make_dictionary(cfg.data, 0).M, cfg.train.block_steps, 2)
+    step = 1 / default
+    arithmetic = flops / (peak * 1e9)
+    ceiling = arithmetic / (arithmetic + draw / threads)
+    print(
+        f"default step {step * 1e3:.2f} ms, of which drawing and forming its data "
+        f"{draw * 1e3:.2f} ms ({draw / step:.0%}), on one thread (one generator per run)"
+    )
+    print(
+        f"bound: were that draw split over {plural(threads, 'thread')} (it is not) and the "
+        f"arithmetic at the GEMM rate ({arithmetic * 1e3:.2f} ms), the default step would "
+        f"reach at most {ceiling:.0%} of that rate"
+    )
+
+
+def main() -> None:
+    args = parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    p = load(args.params, SweepStage)
+    device = resolve_device(args.device)
+    configs = configurations(p, args.runs)
+    model = p.model
+    s_data = configs[1].data
+
+    tuned = tune_allocator()  # as every stage does (imbcl.cli.run)
+    threads = torch.get_num_threads()
+    print(
+        f"torch {torch.__version__}, device {device}, {plural(threads, 'thread')}, "
+        f"glibc allocator thresholds raised as in the stages: {tuned}"
+    )
+    print(
+        f"default: batch {p.train.batch}, d {p.data.dim}, L {p.data.tokens}, m {model.width}; "
+        f"small: batch {configs[1].train.batch}, d {s_data.dim}, L {s_data.tokens}, "
+        f"m {SMALL_WIDTH}; attention {model.attention}"
+    )
+    check_paths(configs, device)
+
+    gemm = [matmul_gflops(device)]  # read again after every configuration: the speed drifts
+    rates = rate_table(configs, device, args.seconds, args.repeats, gemm)
     peak = max(gemm)
     default = rates[configs[0].name]["imbcl"]
     flops = config_flops(configs[0])
@@ -351,21 +391,7 @@ def main() -> None:
             f"{rate * f / 1e9:.1f} GFLOP/s ({rate * f / 1e9 / peak:.0%} of the GEMM rate)"
         )
     if device.type == "cpu":
-        # The bound the data set: its normals come from one sequential generator per run.
-        draw = draw_seconds(configs[0], make_dictionary(data, 0).M, train.block_steps, 2)
-        step = 1 / default
-        arithmetic = flops / (peak * 1e9)
-        ceiling = arithmetic / (arithmetic + draw / threads)
-        print(
-            f"default step {step * 1e3:.2f} ms, of which drawing and forming its data "
-            f"{draw * 1e3:.2f} ms ({draw / step:.0%}), on one thread (one generator per run)"
-        )
-        print(
-            f"bound: were that draw split over {plural(threads, 'thread')} (it is not) and the "
-            f"arithmetic at the GEMM rate ({arithmetic * 1e3:.2f} ms), the default step would "
-            f"reach at most {ceiling:.0%} of that rate"
-        )
-    if device.type == "cpu":
+        cpu_bound(configs[0], default, flops, peak, threads)
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak resident memory of this process: {rss_mb:.0f} MiB")
     small = [c.name for c in configs if c.name.startswith("small")]

@@ -20,9 +20,10 @@ from imbcl.core.cli import InDir, OutDir, OutPrefix
 from imbcl.core.io import atomic_dir, atomic_path, load_npz, write_json, write_text
 from imbcl.core.params import load
 from imbcl.core.report import write_part
-from imbcl.dynamics.claims import Blocks, decide
+from imbcl.dynamics.analysis import certified, decide
+from imbcl.dynamics.conditions import Blocks
 from imbcl.dynamics.params import AnalyzeStage
-from imbcl.synthetic.health import HEALTH_FILE, read_certificates, with_majority_oracle
+from imbcl.synthetic.health import HEALTH_FILE, read_certificates
 from imbcl.synthetic.train import load_runs
 
 
@@ -36,16 +37,7 @@ def main(data: InDir, train: InDir, out: OutDir, table: OutPrefix) -> None:
     )
     arrays = load_npz(dictionary)
     majority = arrays["majority"]
-    certificates = with_majority_oracle(
-        certificates,
-        p.data,
-        arrays["M"],
-        majority,
-        p.train.temperature,
-        p.train.batch,
-        p.health,
-        p.seed,
-    )
+    certificates = certified(p, certificates, arrays)
     setting = {"bias": p.calibrate.default_bias, "ramp": p.model.bias_ramp_steps}
     result = decide(
         runs, majority, p.analyze, p.health, certificates, p.train.batch, blocks, setting

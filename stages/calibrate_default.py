@@ -21,7 +21,7 @@ from imbcl.core.io import write_json, write_text
 from imbcl.core.params import load
 from imbcl.core.runtime import set_threads
 from imbcl.synthetic.calibrate import calibrate_configs, default_configs, health_summary, scores
-from imbcl.synthetic.health import rule_text
+from imbcl.synthetic.health_rule import rule_text
 from imbcl.synthetic.params import CalibrateStage
 
 

@@ -18,7 +18,7 @@ from imbcl.core.cli import OutDir
 from imbcl.core.io import atomic_dir
 from imbcl.core.params import load
 from imbcl.longtail import splits
-from imbcl.longtail.datasets import manifest
+from imbcl.longtail.manifest import manifest
 from imbcl.longtail.params import LongtailDataStage
 
 

@@ -16,7 +16,7 @@ from imbcl.core import cli
 from imbcl.core.cli import OutFile
 from imbcl.core.io import write_json
 from imbcl.core.params import load
-from imbcl.longtail.datasets import manifest
+from imbcl.longtail.manifest import manifest
 from imbcl.longtail.params import LongtailDataStage
 
 

@@ -21,7 +21,7 @@ from imbcl.core.runtime import set_threads
 from imbcl.pruning.figures import sensitivity_figure
 from imbcl.pruning.forward import design, run_table
 from imbcl.pruning.params import PruneForwardStage
-from imbcl.pruning.sensitivity import cell_effects
+from imbcl.pruning.sensitivity import cell_effects, sensitivity_caption
 from imbcl.pruning.study import study_setting
 
 
@@ -47,15 +47,7 @@ def main(out: OutFile, table: OutPrefix, figure: OutFile) -> None:
         runs.round(6).to_csv(f, index=False)
     with atomic_path(f"{table}.csv") as f:
         cells.round(6).to_csv(f, index=False)
-    caption = (
-        f"Sensitivity of Algorithm 1 (small model, m = {q.width}, {len(seeds)} seeds per "
-        "cell, one block: a reduced design that shows intervals and decides nothing): the "
-        "effect of the magnitude forward mask on log(minority / majority strength) against "
-        "the dense run and against the random forward mask of the same alpha, unit and "
-        "schedule, mean and 95% t-interval over seeds. every = 1: Algorithm 1; "
-        f"{q.sensitivity_every[1:2]}: once per data block (an epoch); "
-        f">= {p.small.steps}: one-shot (the mask of step 0 kept)."
-    )
+    caption = sensitivity_caption(p, len(seeds))
     write_text(f"{table}.md", f"{caption}\n\n" + cells.round(4).to_markdown(index=False) + "\n")
     sensitivity_figure(cells, figure)
     print(f"prune_sensitivity: {len(runs)} runs in {time.perf_counter() - start:.1f} s")

@@ -23,7 +23,7 @@ from imbcl.core.runtime import set_threads
 from imbcl.race.figures import race_figure
 from imbcl.race.oracle import oracle_table
 from imbcl.race.params import RaceStage
-from imbcl.race.study import discovery_fit, law, run_grid, shares
+from imbcl.race.study import discovery_fit, run_grid, shares, summary_record
 
 
 def main(
@@ -38,23 +38,11 @@ def main(
     result = shares(cells)
     for path in (runs_out, table, oracle_out, figure, summary):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(runs_out) as f:
-        runs.round(6).to_csv(f, index=False)
-    with atomic_path(table) as f:
-        cells.round(6).to_csv(f, index=False)
-    with atomic_path(oracle_out) as f:
-        oracle.round(6).to_csv(f, index=False)
+    for path, frame in ((runs_out, runs), (table, cells), (oracle_out, oracle)):
+        with atomic_path(path) as f:
+            frame.round(6).to_csv(f, index=False)
     race_figure(cells, oracle, p.race.thresholds, figure)
-    write_json(
-        summary,
-        {
-            **result,
-            "thresholds": p.race.thresholds.model_dump(),
-            "fit_on_discovery": {**found.thresholds.model_dump(), "accuracy": found.accuracy},
-            "thresholds_from_discovery": found.thresholds == p.race.thresholds,
-            **law(p, cells, oracle, result),
-        },
-    )
+    write_json(summary, summary_record(p, cells, oracle, result, found))
     print(
         f"race: {len(runs)} runs, {len(cells)} cells in {time.perf_counter() - start:.1f} s; "
         f"confirmation cells predicted {result['n_predicted']}/{result['n_confirmation']}"

@@ -18,18 +18,18 @@ from imbcl.core import cli
 from imbcl.core.cli import OutDir, OutFile
 from imbcl.core.io import atomic_dir, atomic_path, write_text
 from imbcl.core.params import load
-from imbcl.core.report import Part, write_part
+from imbcl.core.report import write_part
 from imbcl.core.runtime import set_threads
+from imbcl.imbalance import regimes
 from imbcl.imbalance.figures import plot_regimes
 from imbcl.imbalance.params import RegimesStage
-from imbcl.imbalance.regimes import cell_table, direction, markdown, run_regimes
 
 
 def main(out: OutDir, tables: OutDir, figure: OutFile) -> None:
     p = load(cli.params_path(), RegimesStage)
     set_threads(p.train.threads)  # train.threads: the same bytes for any count
     start = time.perf_counter()
-    runs = run_regimes(
+    runs = regimes.run_regimes(
         p.data,
         p.model,
         p.train,
@@ -42,39 +42,15 @@ def main(out: OutDir, tables: OutDir, figure: OutFile) -> None:
         p.seed,
     )
     print(f"regimes: {len(runs)} runs in {time.perf_counter() - start:.1f} s")
-    cells = cell_table(runs, p.analyze.confidence)
-    c2 = direction(cells, "c2_gap")
-    summary = (
-        "A map, not a verdict (one interval per cell; C2 is decided on the default model, "
-        "the summary gives it): the majority ends stronger, C2's direction, in "
-        f"{len(c2['holds'])} imbalanced cells ({'; '.join(c2['holds']) or 'none'}), weaker in "
-        f"{len(c2['reverses'])} ({'; '.join(c2['reverses']) or 'none'}), unresolved in "
-        f"{len(c2['unresolved'])}."
-    )
-    sick = cells[(cells.imbalance_ratio > 1) & (cells.healthy_share < 1)]
-    names = [
-        f"{c.attention}, b {c.bias}, rho {c.imbalance_ratio:g} ({c.healthy_share:.0%} healthy)"
-        for c in sick.itertuples()
-    ]
-    summary += (
-        f" Imbalanced cells with unhealthy runs (read them with care): {'; '.join(names)}."
-        if names
-        else " Every imbalanced cell's runs are healthy."
-    )
+    cells = regimes.cell_table(runs, p.analyze.confidence)
+    summary, c2 = regimes.regimes_summary(cells)
     caption = plot_regimes(cells, figure) + " " + summary
     with atomic_path(Path(tables) / "regimes.csv") as tmp:
         cells.round(6).to_csv(tmp, index=False)
-    write_text(Path(tables) / "regimes.md", f"{caption}\n\n{markdown(cells)}\n")
+    write_text(Path(tables) / "regimes.md", f"{caption}\n\n{regimes.markdown(cells)}\n")
     with atomic_dir(out) as tmp:
         runs.round(6).to_csv(tmp / "runs.csv", index=False)
-        write_part(
-            tmp,
-            Part(
-                metrics={f"c2_{k}": float(len(v)) for k, v in c2.items()},
-                section="Regime maps",
-                figures=[{"file": Path(figure).name, "caption": caption}],
-            ),
-        )
+        write_part(tmp, regimes.regimes_part(c2, Path(figure).name, caption))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from imbcl.imbalance.measures import (
     width_steps,
 )
 from imbcl.imbalance.params import ConditionRules, SweepParams
-from imbcl.synthetic.health import mark
+from imbcl.synthetic.health_rule import mark
 from imbcl.synthetic.params import AnalyzeParams, ClaimRule, HealthParams
 from imbcl.synthetic.train import RunSpec
 

@@ -16,7 +16,7 @@ from PIL import Image
 
 from imbcl.core.errors import InputError, ParamError
 from imbcl.core.params import replace
-from imbcl.longtail import datasets, splits
+from imbcl.longtail import folders, splits
 from imbcl.longtail import train as realtrain
 from imbcl.longtail.params import RealParams
 
@@ -79,7 +79,7 @@ def test_a_hidden_folder_beside_the_classes_is_not_a_class(tmp_path):
     _png(tmp_path / ".ipynb_checkpoints" / "0-checkpoint.png", 255)
     _png(tmp_path / "cat" / "._0.png", 255)  # an AppleDouble file beside an image
     (tmp_path / "dog" / ".DS_Store").write_bytes(b"\0\1")
-    pool, test, classes = datasets.read_imagefolder(_folder_cfg(tmp_path))
+    pool, test, classes = folders.read_imagefolder(_folder_cfg(tmp_path))
     assert classes == ["cat", "dog", "fox"] and test is None
     assert np.bincount(pool.y).tolist() == [3, 3, 3]
     assert (pool.x.max(axis=(1, 2, 3)) == pool.y * 60).all()  # no 255 image slipped in
@@ -92,7 +92,7 @@ def test_an_empty_hidden_folder_changes_nothing_and_an_empty_class_is_named(tmp_
     (tmp_path / "fox").mkdir()
     (tmp_path / "fox" / "notes.txt").write_text("not an image")
     with pytest.raises(InputError) as err:
-        datasets.read_imagefolder(_folder_cfg(tmp_path))
+        folders.read_imagefolder(_folder_cfg(tmp_path))
     assert "class folder(s) fox hold no images" in str(err.value)
     assert ".ipynb" not in str(err.value)
 
@@ -103,7 +103,7 @@ def test_a_list_line_into_a_hidden_folder_is_refused_by_line(tmp_path):
     lst = tmp_path / "train.txt"
     lst.write_text("cat/0.png 0\n.ipynb_checkpoints/0-checkpoint.png 0\n")
     with pytest.raises(InputError, match=r"train.txt:2: .* hidden entry .ipynb_checkpoints"):
-        datasets.read_list(lst, tmp_path)
+        folders.read_list(lst, tmp_path)
 
 
 def test_a_class_without_images_is_named_by_its_folder():
@@ -120,7 +120,7 @@ def test_sixteen_bit_grayscale_is_scaled_by_its_range(tmp_path):
     path.parent.mkdir()
     Image.fromarray(values).save(path)
     assert Image.open(path).mode == "I;16"
-    x = datasets._load_image(path, 12)  # (3, 12, 12)
+    x = folders._load_image(path, 12)  # (3, 12, 12)
     expected = np.round(values / 65535 * 255)
     assert np.array_equal(x[0], expected) and np.array_equal(x[2], expected)
     assert 50 < x.min() and x.max() < 215  # not all 255
@@ -130,14 +130,14 @@ def test_float_pixels_are_refused_naming_the_file(tmp_path):
     path = tmp_path / "f.tif"
     Image.fromarray(np.ones((4, 4), dtype=np.float32)).save(path)
     with pytest.raises(InputError, match=r"f.tif: mode F \(floating-point pixels\)"):
-        datasets._load_image(path, 4)
+        folders._load_image(path, 4)
 
 
 def test_a_broken_image_is_refused_naming_the_file(tmp_path):
     path = tmp_path / "x.png"
     path.write_bytes(b"\x89PNG\r\n\x1a\nbroken")
     with pytest.raises(InputError, match=r"x.png: not a readable image"):
-        datasets._load_image(path, 4)
+        folders._load_image(path, 4)
 
 
 # --- 3. test-list labels ---------------------------------------------------------------------
@@ -151,7 +151,7 @@ def test_a_test_label_outside_the_training_classes_is_refused_by_line(tmp_path):
     test.write_text("a/0.png 0\nb/0.png 7\n")
     cfg = _folder_cfg(tmp_path, test_list=str(test))
     with pytest.raises(InputError) as err:
-        datasets.read_imagefolder(cfg)
+        folders.read_imagefolder(cfg)
     assert str(err.value) == (f"{test}:2: label 7 is outside the training classes 0..2")
 
 
@@ -311,16 +311,16 @@ def test_generated_folders_with_hidden_entries_modes_and_bit_depths_read_right_o
         bad = [p for p, _, want in expected if want is None]
         if empty:
             with pytest.raises(InputError, match=f"class folder\\(s\\) {', '.join(empty)} hold"):
-                datasets.read_imagefolder(cfg)
+                folders.read_imagefolder(cfg)
             return
         if bad:
             refused = bad[0]
             with pytest.raises(InputError) as err:
-                datasets.read_imagefolder(cfg)
+                folders.read_imagefolder(cfg)
             assert str(err.value).startswith(f"{refused}: ")
             assert "\n" not in str(err.value)
             return
-        pool, _, got_classes = datasets.read_imagefolder(cfg)
+        pool, _, got_classes = folders.read_imagefolder(cfg)
         assert got_classes == classes
         assert pool.y.tolist() == [c for _, c, _ in expected]
         for x, (_, _, want) in zip(pool.x, expected, strict=True):
@@ -392,15 +392,15 @@ def test_generated_split_lists_with_unusual_and_malformed_lines_read_right_or_re
         readable = [t for t, why in lines if why is None and t.strip()]
         if first_bad is None and not readable:
             with pytest.raises(InputError, match="empty"):
-                datasets.read_list(lst, root, n_classes)
+                folders.read_list(lst, root, n_classes)
             return
         if first_bad is not None:
             n, why = first_bad
             with pytest.raises(InputError) as err:
-                datasets.read_list(lst, root, n_classes)
+                folders.read_list(lst, root, n_classes)
             assert str(err.value).startswith(f"{lst}:{n}: ") and why in str(err.value)
             return
-        items = datasets.read_list(lst, root, n_classes)
+        items = folders.read_list(lst, root, n_classes)
         assert [(p.relative_to(root).as_posix(), y) for p, y in items] == [
             (t.strip().rsplit(None, 1)[0], int(t.strip().rsplit(None, 1)[1])) for t in readable
         ]

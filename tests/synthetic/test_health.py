@@ -13,12 +13,12 @@ from imbcl.core.params import replace
 from imbcl.synthetic.data import RunStream, eval_set, heldout_pairs, make_dictionary, stacked_steps
 from imbcl.synthetic.health import (
     REQUIRED,
-    failure,
     health,
     oracle_loss,
     read_certificates,
     with_majority_oracle,
 )
+from imbcl.synthetic.health_rule import failure
 from imbcl.synthetic.model import init_params
 from imbcl.synthetic.params import HealthParams
 from imbcl.synthetic.train import RunSpec, train_group

@@ -174,13 +174,11 @@ def _above_bias(steps: np.ndarray, curve: np.ndarray, bias: np.ndarray) -> str:
     )
 
 
-def plot_neuron_projections(
-    runs: SavedRuns, majority: np.ndarray, stage_steps: dict[str, list[int]], path: str | Path
-) -> str:
-    """The paper's Figure 1: lucky against ordinary neurons' feature components and the
-    noise component over training, per group and role, with the stages and the bias b(t)."""
-    style()
-    roles = [r for r in ("imbalanced", "balanced") if r in runs.roles]
+def _lucky_frame(
+    runs: SavedRuns, majority: np.ndarray, stage_steps: dict[str, list[int]]
+) -> tuple[pd.DataFrame, dict[str, list[list[int]]]]:
+    """One row per (role, seed, logged step) with the bias and `lucky_curves`; and per role
+    the runs' stage boundaries (steps)."""
     frames: list[pd.DataFrame] = []
     stages: dict[str, list[list[int]]] = {}
     for spec, traj in zip(runs.specs, runs.trajectories, strict=True):
@@ -198,7 +196,30 @@ def plot_neuron_projections(
                 )
             )
             stages.setdefault(role, []).append(stage_steps[spec.name])
-    data = pd.concat(frames)
+    return pd.concat(frames), stages
+
+
+def _final_values(m: pd.DataFrame, role: str, rho: float) -> str:
+    """A role's final lucky and ordinary components per group, from the seed means `m`
+    (indexed by step), and when the lucky neuron rose above the bias."""
+    steps, b = m.index.to_numpy(), m["bias"].to_numpy()
+    parts = [
+        f"{g} lucky {m[f'lucky_{g}'].iloc[-1]:.3g} vs ordinary "
+        f"{m[f'ordinary_{g}'].iloc[-1]:.3g}, "
+        f"{_above_bias(steps, m[f'lucky_{g}'].to_numpy(), b)}"
+        for g in ("majority", "minority")
+    ]
+    return f"{role} (rho = {rho:g}; final bias {b[-1]:.3g}): " + "; ".join(parts)
+
+
+def plot_neuron_projections(
+    runs: SavedRuns, majority: np.ndarray, stage_steps: dict[str, list[int]], path: str | Path
+) -> str:
+    """The paper's Figure 1: lucky against ordinary neurons' feature components and the
+    noise component over training, per group and role, with the stages and the bias b(t)."""
+    style()
+    roles = [r for r in ("imbalanced", "balanced") if r in runs.roles]
+    data, stages = _lucky_frame(runs, majority, stage_steps)
     mean = data.groupby(["role", "step"]).mean(numeric_only=True)
     fig, axes = plt.subplots(
         2, len(roles), figsize=(6.2 * len(roles), 8.2), sharex=True, sharey=True, squeeze=False
@@ -249,19 +270,7 @@ def plot_neuron_projections(
         "ones; lines: seed means, bands: range over seeds"
     )
     save(fig, path)
-    said = []
-    for role in roles:
-        m = mean.loc[role]
-        steps, b = m.index.to_numpy(), m["bias"].to_numpy()
-        parts = [
-            f"{g} lucky {m[f'lucky_{g}'].iloc[-1]:.3g} vs ordinary "
-            f"{m[f'ordinary_{g}'].iloc[-1]:.3g}, "
-            f"{_above_bias(steps, m[f'lucky_{g}'].to_numpy(), b)}"
-            for g in ("majority", "minority")
-        ]
-        said.append(
-            f"{role} (rho = {runs.roles[role]:g}; final bias {b[-1]:.3g}): " + "; ".join(parts)
-        )
+    said = [_final_values(mean.loc[role], role, runs.roles[role]) for role in roles]
     return (
         "The paper's Figure 1 on our runs (default model): per feature j, the component "
         "|<u_i, M_j>| of its lucky neuron (solid), the median over the other neurons "

@@ -27,7 +27,7 @@ from imbcl.imbalance.grid import run_sweep
 from imbcl.imbalance.measures import sweep_table
 from imbcl.imbalance.params import CensoringStage
 from imbcl.synthetic.bias import Bias
-from imbcl.synthetic.health import mark
+from imbcl.synthetic.health_rule import mark
 
 
 def run_cells(p: CensoringStage, bias: Bias) -> pd.DataFrame:

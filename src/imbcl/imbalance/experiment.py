@@ -22,7 +22,7 @@ from imbcl.imbalance.grid import FinalState
 from imbcl.imbalance.measures import sweep_table, with_floor_measures
 from imbcl.imbalance.params import SweepParams
 from imbcl.imbalance.summary import metrics, regime_table
-from imbcl.synthetic.health import health_table, mark, rule_text
+from imbcl.synthetic.health_rule import health_table, mark, rule_text
 from imbcl.synthetic.params import AnalyzeParams, HealthParams, SmallParams
 
 

@@ -25,12 +25,14 @@ import pandas as pd
 
 from imbcl.core.claims import mean_ci
 from imbcl.core.params import replace
+from imbcl.core.report import Part
 from imbcl.imbalance.measures import by_group, feature_separation, strong_specialists
 from imbcl.imbalance.params import RegimesParams
 from imbcl.synthetic.bias import candidate_bias
 from imbcl.synthetic.calibrate import small_configs
 from imbcl.synthetic.data import make_dictionary
-from imbcl.synthetic.health import mark, run_health
+from imbcl.synthetic.health import run_health
+from imbcl.synthetic.health_rule import mark
 from imbcl.synthetic.measures import feature_strength
 from imbcl.synthetic.params import (
     AnalyzeParams,
@@ -175,3 +177,37 @@ def markdown(cells: pd.DataFrame) -> str:
             for m, lo, hi in zip(cells[s], cells[f"{s}_low"], cells[f"{s}_high"], strict=True)
         ]
     return show.to_markdown(index=False)
+
+
+def regimes_summary(cells: pd.DataFrame) -> tuple[str, dict[str, list[str]]]:
+    """The caption's summary of the cell table (`cell_table`): where C2 holds, reverses or
+    is unresolved (`direction`), and the imbalanced cells with unhealthy runs; and C2's
+    directions."""
+    c2 = direction(cells, "c2_gap")
+    summary = (
+        "A map, not a verdict (one interval per cell; C2 is decided on the default model, "
+        "the summary gives it): the majority ends stronger, C2's direction, in "
+        f"{len(c2['holds'])} imbalanced cells ({'; '.join(c2['holds']) or 'none'}), weaker in "
+        f"{len(c2['reverses'])} ({'; '.join(c2['reverses']) or 'none'}), unresolved in "
+        f"{len(c2['unresolved'])}."
+    )
+    sick = cells[(cells.imbalance_ratio > 1) & (cells.healthy_share < 1)]
+    names = [
+        f"{c.attention}, b {c.bias}, rho {c.imbalance_ratio:g} ({c.healthy_share:.0%} healthy)"
+        for c in sick.itertuples()
+    ]
+    summary += (
+        f" Imbalanced cells with unhealthy runs (read them with care): {'; '.join(names)}."
+        if names
+        else " Every imbalanced cell's runs are healthy."
+    )
+    return summary, c2
+
+
+def regimes_part(c2: dict[str, list[str]], figure: str, caption: str) -> Part:
+    """The report part: C2's cell counts per direction and the figure with its caption."""
+    return Part(
+        metrics={f"c2_{k}": float(len(v)) for k, v in c2.items()},
+        section="Regime maps",
+        figures=[{"file": figure, "caption": caption}],
+    )

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from imbcl.imbalance.claims import _cell, _gap
+from imbcl.imbalance.conditions import cell, group_gap
 from imbcl.imbalance.measures import width_steps
 
 
 def regimes(table: pd.DataFrame, width: int, measure: str, confidence: float) -> dict:
     """For each rho at `width`: the majority - minority gap of a measure, with its interval."""
     return {
-        float(r): _gap(_cell(table, r, width), measure, confidence)
+        float(r): group_gap(cell(table, r, width), measure, confidence)
         for r in sorted(table.imbalance_ratio.unique())
     }
 

@@ -33,12 +33,14 @@ from imbcl.core.claims import Claim
 from imbcl.core.errors import ParamError
 from imbcl.core.progress import track
 from imbcl.core.runtime import resolve_device
-from imbcl.longtail import claims, splits
-from imbcl.longtail import train as realtrain
+from imbcl.longtail import claims, results, splits
 from imbcl.longtail.distributed import DEVICE_KEY, set_threads
+from imbcl.longtail.feed import normalise
 from imbcl.longtail.figures import plot_curve, plot_groups
+from imbcl.longtail.loop import init_model
 from imbcl.longtail.params import RealParams
 from imbcl.longtail.splits import GROUPS
+from imbcl.longtail.storage import load_model, load_state, read_index
 from imbcl.longtail.vit import ViT
 
 
@@ -154,8 +156,8 @@ def bench(data: str | Path, cfg: RealParams, device: torch.device) -> tuple[Benc
     counts = np.asarray(meta["counts"][splits.rho_key(cfg.imbalance_ratio)])
     groups = splits.class_groups(counts, cfg.split_rule, cfg.many_min, cfg.few_max)
     top, bottom = splits.top_bottom(counts)
-    x_probe = realtrain.normalise(probe.x, meta["mean"], meta["std"]).to(device)
-    x_test = realtrain.normalise(test.x, meta["mean"], meta["std"]).to(device)
+    x_probe = normalise(probe.x, meta["mean"], meta["std"]).to(device)
+    x_test = normalise(test.x, meta["mean"], meta["std"]).to(device)
     return Bench(x_probe, probe.y, x_test, test.y, groups, top, bottom, cfg), meta
 
 
@@ -172,7 +174,7 @@ def score_runs(data: str | Path, runs: str | Path, cfg: RealParams, seed: int) -
 def _score_runs(data: str | Path, runs: str | Path, cfg: RealParams, seed: int) -> Scores:
     device = resolve_device(cfg.device, key=DEVICE_KEY)
     b, meta = bench(data, cfg, device)
-    index = realtrain.read_index(runs)
+    index = read_index(runs)
     channels, side = meta["shape"][0], meta["shape"][1]
     nan = float("nan")
     flat_probe = b.x_probe.flatten(1).double().cpu().numpy()
@@ -180,19 +182,19 @@ def _score_runs(data: str | Path, runs: str | Path, cfg: RealParams, seed: int) 
     seeds = sorted({r["seed"] for r in index})
     curve = []
     for s in seeds:
-        model = realtrain.init_model(channels, side, cfg, s).to(device).eval()
+        model = init_model(channels, side, cfg, s).to(device).eval()
         f_probe, f_test = features(model, b.x_probe), features(model, b.x_test)
         rows.append({"rho": nan, "variant": "untrained", "seed": s} | b.score(f_probe, f_test))
     for run in track(index, "ViT runs evaluated"):
-        state = realtrain.load_state(runs, run["variant"], run["rho"], run["seed"])
-        model = realtrain.load_model(state, channels, side, cfg).to(device)
+        state = load_state(runs, run["variant"], run["rho"], run["seed"])
+        model = load_model(state, channels, side, cfg).to(device)
         f_probe, f_test = features(model, b.x_probe), features(model, b.x_test)
         row = {"rho": run["rho"], "variant": run["variant"], "seed": run["seed"]}
         rows.append(row | b.score(f_probe, f_test))
         if run["variant"] == "dense" and run["rho"] == cfg.imbalance_ratio:
             for step in run.get("curve", []):
-                point = realtrain.load_state(runs, "dense", run["rho"], run["seed"], step)
-                acc = b.probe_accuracy(realtrain.load_model(point, channels, side, cfg).to(device))
+                point = load_state(runs, "dense", run["rho"], run["seed"], step)
+                acc = b.probe_accuracy(load_model(point, channels, side, cfg).to(device))
                 curve.append({"seed": run["seed"], "step": step, "probe_overall": acc})
             curve.append(
                 {"seed": run["seed"], "step": cfg.steps, "probe_overall": rows[-1]["probe_overall"]}
@@ -248,7 +250,7 @@ class Evaluation:
         c = self.claim
         why = f"; {c.reason}" if c.reason else ""
         return (
-            claims.formatted(self.table).to_string(index=False)
+            results.formatted(self.table).to_string(index=False)
             + f"\nC7: {c.verdict} ({c.value:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}]{why})"
         )
 
@@ -264,7 +266,7 @@ def run(
     """Score every run and baseline, summarise per (rho, variant), decide C7 and draw the
     group figure at `figure` and the training curve at `curve_figure`."""
     s = score_runs(data, runs, cfg, seed)
-    table = claims.table(s.rows, cfg)
+    table = results.table(s.rows, cfg)
     title = f"{cfg.dataset}-LT, rho = {cfg.imbalance_ratio:g}"
     claim = claims.claim_c7(s.rows, cfg, seed)
     row = claims.c7_row(claim, s.rows, cfg, seed)
@@ -284,9 +286,9 @@ def run(
         table=table,
         claim=claim,
         row=row,
-        metrics=claims.metrics(table, claim),
+        metrics=results.metrics(table, claim),
         figures={"section": "Real long-tailed images (C7)", "figures": captions},
-        markdown=claims.markdown(table, cfg),
-        latex=claims.latex(table, cfg),
-        paper=claims.paper_table(table, cfg),
+        markdown=results.markdown(table, cfg),
+        latex=results.latex(table, cfg),
+        paper=results.paper_table(table, cfg),
     )

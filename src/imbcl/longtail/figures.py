@@ -10,8 +10,8 @@ import pandas as pd
 import seaborn as sns
 
 from imbcl.core.plotting import save, style
-from imbcl.longtail.claims import BASELINES, ENCODERS, labels
 from imbcl.longtail.params import RealParams
+from imbcl.longtail.results import BASELINES, ENCODERS, labels
 from imbcl.longtail.splits import GROUPS
 
 

@@ -26,13 +26,8 @@ import numpy as np
 from imbcl.core.cli import require
 from imbcl.core.errors import InputError, ParamError
 from imbcl.core.io import load_npz, read_json, save_npz, write_json
-from imbcl.longtail.datasets import (
-    CIFAR_FILES,
-    Images,
-    read_cifar,
-    read_digits,
-    read_imagefolder,
-)
+from imbcl.longtail.datasets import CIFAR_FILES, Images, read_cifar, read_digits
+from imbcl.longtail.folders import read_imagefolder
 from imbcl.longtail.params import RealParams
 
 GROUPS = ("many", "medium", "few")

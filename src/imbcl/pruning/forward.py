@@ -34,7 +34,8 @@ import torch
 
 from imbcl.core.params import replace
 from imbcl.synthetic.data import eval_set, make_dictionary
-from imbcl.synthetic.health import mark, run_health
+from imbcl.synthetic.health import run_health
+from imbcl.synthetic.health_rule import mark
 from imbcl.synthetic.masking import ForwardMask
 from imbcl.synthetic.measures import normalised_alignment, specialisation
 from imbcl.synthetic.model import bias_at
@@ -271,7 +272,7 @@ def run_table(
     health: tuple[HealthParams, int] | None = None,
 ) -> pd.DataFrame:
     """One row per (arm, seed): the arm's keys and its measures; with `health` (params,
-    seed) also each run's health certificate and `healthy` (synthetic.health.mark)."""
+    seed) also each run's health certificate and `healthy` (synthetic.health_rule.mark)."""
     return tabulate(train_arms(arms, seeds, s, progress), s, health)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from imbcl.core.claims import mean_ci
+from imbcl.pruning.params import PruneForwardStage
 
 KEYS = ["rho", "alpha", "every", "unit"]
 
@@ -37,3 +38,17 @@ def cell_effects(runs: pd.DataFrame, measure: str = "log_ratio") -> pd.DataFrame
                 }
             )
     return pd.DataFrame(rows)
+
+
+def sensitivity_caption(p: PruneForwardStage, n_seeds: int) -> str:
+    """The sensitivity table's caption: the design and what each mask schedule means."""
+    q = p.prune
+    return (
+        f"Sensitivity of Algorithm 1 (small model, m = {q.width}, {n_seeds} seeds per "
+        "cell, one block: a reduced design that shows intervals and decides nothing): the "
+        "effect of the magnitude forward mask on log(minority / majority strength) against "
+        "the dense run and against the random forward mask of the same alpha, unit and "
+        "schedule, mean and 95% t-interval over seeds. every = 1: Algorithm 1; "
+        f"{q.sensitivity_every[1:2]}: once per data block (an epoch); "
+        f">= {p.small.steps}: one-shot (the mask of step 0 kept)."
+    )

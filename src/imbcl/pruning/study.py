@@ -15,7 +15,8 @@ from imbcl.pruning import mechanism
 from imbcl.pruning.figures import ratio_figure
 from imbcl.pruning.forward import Setting, block_seeds, design, setting, tabulate, train_arms
 from imbcl.pruning.params import PruneForwardStage
-from imbcl.synthetic.health import claim_health, healthy_by_seed
+from imbcl.synthetic.health_rule import claim_health, healthy_by_seed
+from imbcl.synthetic.params import HealthParams
 
 FIGURE_CAPTION = (
     "Algorithm 1 on the small model: log(minority / majority strength) against rho for "
@@ -75,6 +76,69 @@ def _slopes(effects: pd.DataFrame) -> str:
     return f" Measured slopes, mean over {len(per_seed)} seeds: {said}." if said else ""
 
 
+def _health(
+    runs: pd.DataFrame, health: dict, healthy: pd.Series, share: float, hp: HealthParams
+) -> dict:
+    """C6's health: the dense runs' certificates (the masked arms' are reported) under the
+    rule `hp`, with the arms' mean loss and non-zero share (`health`) and the seeds' share."""
+    cert = runs.rename(columns=lambda c: c.removeprefix("health_")).loc[
+        :, lambda t: ~t.columns.duplicated(keep="last")
+    ]
+    return claim_health(
+        cert,
+        {**health, "healthy_seeds": int(healthy.sum()), "healthy_share": share},
+        hp,
+        " (the dense runs at every rho; the masked arms' certificates are reported)",
+    )
+
+
+def _mechanism_row(amp: pd.DataFrame, steps: list[int]) -> dict:
+    """The row's mechanism: the amplification statistic per rho and masked arm."""
+    return {
+        "statistic": "log A_minority - log A_majority, A_group = ||G_mask M_g|| / ||G_dense "
+        "M_g|| on the same weights and batch, mean over the logged steps "
+        f"{steps} per seed (pruning.mechanism); Theorem 3.2: > 0",
+        "per_rho": {arm: mechanism.per_rho(amp, arm) for arm in ("magnitude", "random", "dropout")},
+    }
+
+
+def _table_md(
+    caption: str,
+    row: dict,
+    conds: list[dict],
+    evidence: pd.DataFrame,
+    arms: pd.DataFrame,
+    mech: pd.DataFrame,
+) -> str:
+    """The study's Markdown: per condition, the evidence, the raw measures per rho and arm
+    (`arms`) and the mechanism's summary (`mech`), under the caption."""
+    arms_md = arms.to_markdown(index=False)
+    conds_md = pd.DataFrame(
+        [
+            {
+                "rho": c["rho"],
+                "premise": c["premise"]["holds"],
+                "dense log(min/maj)": round(c["premise"]["dense_log_ratio"], 4),
+                "effect vs matched random": c["value"],
+                "ci_low": c["ci_low"],
+                "ci_high": c["ci_high"],
+                "verdict": c["verdict"],
+                "vs dropout": c.get("vs_dropout", {}).get("value"),
+                "vs dense": c.get("vs_dense", {}).get("value"),
+            }
+            for c in conds
+        ]
+    ).to_markdown(index=False)
+    mech_md = mech.round(4).to_markdown(index=False)
+    return (
+        f"{caption}\n\nPer condition (C6's verdict: {row['verdict']}; {row['regime']}):\n\n"
+        f"{conds_md}\n\n{evidence.to_markdown(index=False)}\n\n{arms_md}\n\n"
+        "The mechanism (pruning.mechanism): the gradient's amplification by the mask along "
+        "minority and majority directions, per rho, arm and logged step (healthy seeds, or "
+        f"all when too few are; mean, 95% interval over seeds):\n\n{mech_md}\n"
+    )
+
+
 def study(p: PruneForwardStage, figure: str | Path) -> Study:
     """Train every arm, decide C6 by the rule in `prune` and draw the figure to `figure`."""
     q = p.prune
@@ -119,26 +183,11 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
     for c in conds if unhealthy else []:
         c["verdict"], c["reason"] = "not tested as intended", why
     row = fc.c6_row(dec, effects, q.primary, min_effect, pilot_sd, text, health, conds)
-    cert = runs.rename(columns=lambda c: c.removeprefix("health_")).loc[
-        :, lambda t: ~t.columns.duplicated(keep="last")
-    ]
-    row["health"] = claim_health(
-        cert,
-        {**health, "healthy_seeds": int(healthy.sum()), "healthy_share": share},
-        p.health,
-        " (the dense runs at every rho; the masked arms' certificates are reported)",
-    )
+    row["health"] = _health(runs, health, healthy, share, p.health)
     if unhealthy:
         row["verdict"], row["reason"] = "not tested as intended", why
     healthy_amp = amp[amp.seed.isin(disc_ok + conf_ok)]
-    row["mechanism"] = {
-        "statistic": "log A_minority - log A_majority, A_group = ||G_mask M_g|| / ||G_dense "
-        "M_g|| on the same weights and batch, mean over the logged steps "
-        f"{q.mechanism_steps} per seed (pruning.mechanism); Theorem 3.2: > 0",
-        "per_rho": {
-            arm: mechanism.per_rho(healthy_amp, arm) for arm in ("magnitude", "random", "dropout")
-        },
-    }
+    row["mechanism"] = _mechanism_row(healthy_amp, q.mechanism_steps)
     mech = mechanism.summary(healthy_amp)
     evidence = fc.evidence_table(dec, q.primary)
     caption = (
@@ -148,31 +197,7 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
         "below, the raw measures per rho and arm (mean ± s.d.)."
     )
     ratio_figure(runs, figure)
-    arms_md = fc.arm_summary(runs).to_markdown(index=False)
-    conds_md = pd.DataFrame(
-        [
-            {
-                "rho": c["rho"],
-                "premise": c["premise"]["holds"],
-                "dense log(min/maj)": round(c["premise"]["dense_log_ratio"], 4),
-                "effect vs matched random": c["value"],
-                "ci_low": c["ci_low"],
-                "ci_high": c["ci_high"],
-                "verdict": c["verdict"],
-                "vs dropout": c.get("vs_dropout", {}).get("value"),
-                "vs dense": c.get("vs_dense", {}).get("value"),
-            }
-            for c in conds
-        ]
-    ).to_markdown(index=False)
-    mech_md = mech.round(4).to_markdown(index=False)
-    table_md = (
-        f"{caption}\n\nPer condition (C6's verdict: {row['verdict']}; {row['regime']}):\n\n"
-        f"{conds_md}\n\n{evidence.to_markdown(index=False)}\n\n{arms_md}\n\n"
-        "The mechanism (pruning.mechanism): the gradient's amplification by the mask along "
-        "minority and majority directions, per rho, arm and logged step (healthy seeds, or "
-        f"all when too few are; mean, 95% interval over seeds):\n\n{mech_md}\n"
-    )
+    table_md = _table_md(caption, row, conds, evidence, fc.arm_summary(runs), mech)
     part = Part(
         metrics=fc.metrics(dec, row),
         claims=[row],

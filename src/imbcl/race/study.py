@@ -278,3 +278,17 @@ def law(p: RaceStage, table: pd.DataFrame, oracle: pd.DataFrame, result: dict) -
         f"discovery cells, predicted {share} confirmation cells."
     )
     return {"law": text, "c2_regime": regime}
+
+
+def summary_record(
+    p: RaceStage, table: pd.DataFrame, oracle: pd.DataFrame, result: dict, found
+) -> dict:
+    """The stage's summary.json: `shares`' result, the thresholds in params and those fit on
+    the discovery cells (`discovery_fit`, with its accuracy), and the law (`law`)."""
+    return {
+        **result,
+        "thresholds": p.race.thresholds.model_dump(),
+        "fit_on_discovery": {**found.thresholds.model_dump(), "accuracy": found.accuracy},
+        "thresholds_from_discovery": found.thresholds == p.race.thresholds,
+        **law(p, table, oracle, result),
+    }

@@ -4,7 +4,7 @@ before any run, whose scores decide:
 
     score = the mean over seeds of the gap closed (held-out InfoNCE loss from chance to the
     oracle of every feature). Among the candidates whose balanced runs are all healthy by
-    the health rule (health.failure), those within calibrate.score_tolerance of the best
+    the health rule (health_rule.failure), those within calibrate.score_tolerance of the best
     score fit equally well; of these the sparsest encoder wins (lowest mean non-zero share:
     the BReLU regime the theory analyses, where the bias acts). The list order decides only
     an exact tie of both.
@@ -26,9 +26,11 @@ from __future__ import annotations
 import pandas as pd
 
 from imbcl.core.params import replace
-from imbcl.synthetic.bias import candidate_bias
+from imbcl.core.report import Part
+from imbcl.synthetic.bias import Bias, candidate_bias
 from imbcl.synthetic.data import make_dictionary
-from imbcl.synthetic.health import mark, run_health
+from imbcl.synthetic.health import run_health
+from imbcl.synthetic.health_rule import mark, rule_text
 from imbcl.synthetic.params import (
     CalibrateParams,
     DataParams,
@@ -171,3 +173,53 @@ def health_summary(table: pd.DataFrame) -> pd.DataFrame:
     out.insert(0, "seeds", g.size())
     out["healthy_share"] = g["healthy"].mean()
     return out.reset_index()
+
+
+def chosen_bias(cal: CalibrateParams, chosen: str) -> Bias:
+    """The candidate bias named `chosen` (noise-tied as calibrate.noise_level says)."""
+    return next(
+        b
+        for b in (candidate_bias(c, cal.noise_level) for c in cal.candidates)
+        if b.candidate == chosen
+    )
+
+
+def summary_table(table: pd.DataFrame, cal: CalibrateParams, hp: HealthParams) -> pd.DataFrame:
+    """Per candidate: the health means (`health_summary`), the rule's score, eligible, chosen."""
+    return health_summary(table).merge(
+        scores(table, cal, hp)[["candidate", "score", "eligible", "chosen"]], on="candidate"
+    )
+
+
+def caption(cal: CalibrateParams, hp: HealthParams, bias: Bias, default: Bias) -> str:
+    """The health table's caption: the setting, the rule and the two sizes' biases."""
+    return (
+        f"Health of the balanced control (rho = 1, small model, m = {cal.width}, "
+        f"{cal.seeds} seeds) at each candidate bias. Healthy: {rule_text(hp)}. Chosen for the "
+        f"small model: among the candidates with every run healthy (eligible), those within "
+        f"{cal.score_tolerance:g} of the best score (mean gap closed), and of these the "
+        f"sparsest encoder (lowest non-zero share): {bias.candidate}. The default size's "
+        f"bias is declared, not calibrated (calibrate.default_bias): {default.candidate}."
+    )
+
+
+def declared_bias(cal: CalibrateParams) -> Bias:
+    """The default size's bias: declared (calibrate.default_bias), not noise-tied."""
+    return Bias(f"{cal.default_bias:g}", cal.default_bias, tied=False)
+
+
+def bias_file(bias: Bias, default: Bias) -> dict:
+    """bias.json: the small model's bias at the top level and both sizes under "sizes"."""
+    return {**bias.as_dict(), "sizes": {"small": bias.as_dict(), "default": default.as_dict()}}
+
+
+def bias_part(bias: Bias, default: Bias, text: str) -> Part:
+    """The report part: both biases' levels and the health table's caption."""
+    return Part(
+        metrics={
+            "bias_level": bias.level,
+            "bias_noise_tied": float(bias.tied),
+            "default_bias_level": default.level,
+        },
+        section=f"Calibrated bias. {text} (tables/health.md)",
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from imbcl.core.errors import DivergenceError
 from imbcl.core.io import load_npz, read_json, save_npz, write_json
 
 
@@ -121,3 +122,36 @@ def load_checkpoints(directory: str | Path, spec: RunSpec) -> dict[int, dict[str
         step, name = key.split("/")
         out.setdefault(int(step), {})[name] = torch.from_numpy(value)
     return out
+
+
+def results_from_logs(
+    specs: list[RunSpec],
+    logs: dict[str, list],
+    log_steps: list[int],
+    checkpoints: dict[int, dict[str, torch.Tensor]],
+    lr: float,
+) -> list[RunResult]:
+    """One RunResult per run from the training loop's stacked logs (key -> one (R, ...)
+    tensor per logged step) and checkpoints (step -> name -> (R, ...)); DivergenceError
+    for a run whose logged weights are not finite."""
+    results = []
+    for r, spec in enumerate(specs):
+
+        def stack(key: str, r: int = r) -> np.ndarray:
+            return torch.stack([x[r] for x in logs[key]]).numpy().astype(np.float32)
+
+        traj = Trajectory(
+            steps=np.asarray(log_steps, dtype=np.int64),
+            proj=stack("proj"),
+            norm=stack("norm"),
+            noise=stack("noise"),
+            loss=stack("loss"),
+            bias=stack("bias"),
+        )
+        if not (np.isfinite(traj.proj).all() and np.isfinite(traj.norm).all()):
+            raise DivergenceError(
+                f"run {spec.name} produced non-finite weights; lower train.lr (now {lr:g})"
+            )
+        ckpts = {step: {k: v[r] for k, v in ps.items()} for step, ps in checkpoints.items()}
+        results.append(RunResult(spec=spec, trajectory=traj, checkpoints=ckpts))
+    return results

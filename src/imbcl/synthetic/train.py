@@ -46,6 +46,7 @@ from imbcl.synthetic.runs import (
     load_runs,
     load_specs,
     load_trajectory,
+    results_from_logs,
     save_runs,
 )
 from imbcl.synthetic.step import loss_and_grads
@@ -125,13 +126,8 @@ def train_group(
     bias_fn: b(t) as a float or per-neuron (R, m) tensor, from the step and the weights the
         forward pass uses; default the schedule of model_cfg.
     """
-    widths = {s.width for s in specs}
-    if len(widths) != 1:
-        raise ValueError(f"runs of one group must share a width, got {sorted(widths)}")
     device = resolve_device(train_cfg.device, key="train.device")
-    cfg_m = replace(model_cfg, width=widths.pop())
-    params = init_params(cfg_m, data_cfg.dim, [s.seed for s in specs]) if start is None else start
-    params = {k: v.detach().clone().to(device) for k, v in params.items()}
+    params = _start_params(specs, data_cfg, model_cfg, start, device)
     fmask = params.pop("mask", None)  # (R, m, d): the forward mask in use, if any
     if fmask is not None and forward_mask is None:
         raise ValueError("start carries a forward mask: pass the forward_mask schedule")
@@ -151,24 +147,16 @@ def train_group(
     checkpoints: dict[int, dict[str, torch.Tensor]] = {}
     save_at = set(train_cfg.checkpoint_steps) | {steps}
     bias_fn = bias_fn or (lambda t, _p: bias_at(model_cfg, t))
+    masked_grad = forward_mask.masked_grad if forward_mask is not None else None
 
     # One extra batch after the last update gives the loss logged at the final step.
     batches = _batches(streams, start_step, steps + 1, device, dtype, params, attention_grad)
     names = ", ".join(s.name for s in specs[:3]) + (" ..." if len(specs) > 3 else "")
     bar = progress_bar(steps - start_step, f"train [{names}]", disable=not progress, leave=False)
     for t, (x1, x2) in zip(range(start_step, steps + 1), batches, strict=True):
-        # The weights as the forward pass uses them: w, or w * mask under a forward mask.
-        used = params
-        if forward_mask is not None and forward_mask.active(t):
-            if fmask is None or forward_mask.due(t):
-                fmask = compute_mask(forward_mask, params["w"], seeds, t)  # (R, m, d)
-            used = {"qkv": params["qkv"], "w": params["w"] * fmask}
-        else:
-            fmask = None
+        used, fmask = _forward_weights(forward_mask, params, fmask, seeds, t)
         b = bias_fn(t, used)
-        dense = (
-            fmask is not None and forward_mask is not None and forward_mask.masked_grad == "dense"
-        )
+        dense = fmask is not None and masked_grad == "dense"
         nce, grad_fn = loss_and_grads(
             used,
             x1,
@@ -180,60 +168,99 @@ def train_group(
             attended=not attention_grad,
             dense=params if dense else None,
         )
-        if not bool(torch.isfinite(nce).all()):
-            bad = int((~torch.isfinite(nce)).nonzero()[0])
-            raise DivergenceError(
-                f"run {specs[bad].name} diverged at step {t} (loss is not finite); "
-                f"lower train.lr (now {train_cfg.lr:g}) or train.temperature"
-            )
+        _check_finite(nce, specs, t, train_cfg.lr)
         if t in log_steps:
-            proj, norm, noise = dynamics(used, Mt)
-            logs["proj"].append(proj.cpu())
-            logs["norm"].append(norm.cpu())
-            logs["noise"].append(noise.cpu())
-            logs["loss"].append(nce.cpu())
-            per_run_bias = (
-                b.mean(dim=1) if isinstance(b, torch.Tensor) else torch.full((len(specs),), b)
-            )
-            logs["bias"].append(per_run_bias.float().cpu())
+            _record(logs, used, Mt, nce, b)
         if t in save_at:
-            checkpoints[t] = {k: v.cpu().clone() for k, v in params.items()}
-            if fmask is not None:
-                checkpoints[t]["mask"] = fmask.cpu().clone()
+            checkpoints[t] = _checkpoint(params, fmask)
         if t == steps:
             break
-        grads = grad_fn()  # all entries are updated
-        if fmask is not None and forward_mask is not None and forward_mask.masked_grad == "exact":
-            grads["w"].mul_(fmask)  # the exact gradient of the masked loss
-        for p, g in grads.items():
-            # The penalty (lambda / 2)||theta||^2 contributes lambda * theta to the gradient.
-            g.add_(params[p], alpha=train_cfg.weight_decay)
-            params[p].sub_(g, alpha=train_cfg.lr)
+        _update(params, grad_fn(), fmask if masked_grad == "exact" else None, train_cfg)
         bar.update(1)
     bar.close()
+    return results_from_logs(specs, logs, log_steps, checkpoints, train_cfg.lr)
 
-    results = []
-    for r, spec in enumerate(specs):
 
-        def stack(key: str, r: int = r) -> np.ndarray:
-            return torch.stack([x[r] for x in logs[key]]).numpy().astype(np.float32)
+def _start_params(
+    specs: list[RunSpec],
+    data_cfg: DataParams,
+    model_cfg: ModelParams,
+    start: Params | None,
+    device: torch.device,
+) -> Params:
+    """Copies on device of `start`, or of each run's seeded init; runs must share a width."""
+    widths = {s.width for s in specs}
+    if len(widths) != 1:
+        raise ValueError(f"runs of one group must share a width, got {sorted(widths)}")
+    cfg_m = replace(model_cfg, width=widths.pop())
+    params = init_params(cfg_m, data_cfg.dim, [s.seed for s in specs]) if start is None else start
+    return {k: v.detach().clone().to(device) for k, v in params.items()}
 
-        traj = Trajectory(
-            steps=np.asarray(log_steps, dtype=np.int64),
-            proj=stack("proj"),
-            norm=stack("norm"),
-            noise=stack("noise"),
-            loss=stack("loss"),
-            bias=stack("bias"),
+
+def _forward_weights(
+    forward_mask: ForwardMask | None,
+    params: Params,
+    fmask: torch.Tensor | None,
+    seeds: list[int],
+    t: int,
+) -> tuple[Params, torch.Tensor | None]:
+    """The weights the forward pass uses at step t (w, or w * mask) and the mask (R, m, d)
+    in use, recomputed when the schedule is due (None when dense)."""
+    if forward_mask is None or not forward_mask.active(t):
+        return params, None
+    if fmask is None or forward_mask.due(t):
+        fmask = compute_mask(forward_mask, params["w"], seeds, t)  # (R, m, d)
+    return {"qkv": params["qkv"], "w": params["w"] * fmask}, fmask
+
+
+def _check_finite(nce: torch.Tensor, specs: list[RunSpec], t: int, lr: float) -> None:
+    """DivergenceError naming the first run whose loss (R,) is not finite at step t."""
+    if not bool(torch.isfinite(nce).all()):
+        bad = int((~torch.isfinite(nce)).nonzero()[0])
+        raise DivergenceError(
+            f"run {specs[bad].name} diverged at step {t} (loss is not finite); "
+            f"lower train.lr (now {lr:g}) or train.temperature"
         )
-        if not (np.isfinite(traj.proj).all() and np.isfinite(traj.norm).all()):
-            raise DivergenceError(
-                f"run {spec.name} produced non-finite weights; lower train.lr "
-                f"(now {train_cfg.lr:g})"
-            )
-        ckpts = {step: {k: v[r] for k, v in ps.items()} for step, ps in checkpoints.items()}
-        results.append(RunResult(spec=spec, trajectory=traj, checkpoints=ckpts))
-    return results
+
+
+def _record(
+    logs: dict[str, list],
+    used: Params,
+    Mt: torch.Tensor,
+    nce: torch.Tensor,
+    b: torch.Tensor | float,
+) -> None:
+    """Append one step's dynamics, loss (R,) and per-run mean bias (R,) to logs."""
+    proj, norm, noise = dynamics(used, Mt)
+    logs["proj"].append(proj.cpu())
+    logs["norm"].append(norm.cpu())
+    logs["noise"].append(noise.cpu())
+    logs["loss"].append(nce.cpu())
+    per_run_bias = b.mean(dim=1) if isinstance(b, torch.Tensor) else torch.full((nce.shape[0],), b)
+    logs["bias"].append(per_run_bias.float().cpu())
+
+
+def _checkpoint(params: Params, fmask: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    """CPU copies of the stacked parameters, with the forward mask in use as "mask"."""
+    ckpt = {k: v.cpu().clone() for k, v in params.items()}
+    if fmask is not None:
+        ckpt["mask"] = fmask.cpu().clone()
+    return ckpt
+
+
+def _update(
+    params: Params, grads: Params, exact_mask: torch.Tensor | None, train_cfg: TrainParams
+) -> None:
+    """One SGD step in place on loss + (lambda / 2)||theta||^2; every entry is updated.
+
+    exact_mask: the forward mask (R, m, d) when the gradient is the exact one of the masked
+    loss (masked_grad "exact"), else None."""
+    if exact_mask is not None:
+        grads["w"].mul_(exact_mask)
+    for p, g in grads.items():
+        # The penalty (lambda / 2)||theta||^2 contributes lambda * theta to the gradient.
+        g.add_(params[p], alpha=train_cfg.weight_decay)
+        params[p].sub_(g, alpha=train_cfg.lr)
 
 
 def train_runs(

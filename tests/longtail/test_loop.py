@@ -7,7 +7,7 @@ import torch
 from imbcl.core.errors import ParamError
 from imbcl.core.params import replace
 from imbcl.longtail import train as realtrain
-from imbcl.longtail.distributed import Context, check_world, gather, set_threads
+from imbcl.longtail.distributed import Context, check_world, gather
 from imbcl.longtail.params import RealParams
 
 CFG = replace(
@@ -44,27 +44,6 @@ def test_normalise_centres_each_channel():
     t = realtrain.normalise(x, mean, std)
     assert torch.allclose(t.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5)
     assert torch.allclose(t.std(dim=(0, 2, 3), unbiased=False), torch.ones(3), atol=1e-4)
-
-
-def test_chains_in_worker_processes_equal_one_after_another(monkeypatch):
-    ctx = Context(torch.device("cpu"))
-    cfg = replace(CFG, steps=12, sdclr_every=4, threads=1, extra_ratios=[1.0])
-    xs = {10.0: _data(), 1.0: _data()[:48]}
-    monkeypatch.setattr(realtrain, "chain_workers", lambda cfg, ctx: 1)
-    threads = torch.get_num_threads()
-    set_threads(cfg.threads)  # as the stage does; a worker sets the same
-    try:
-        serial = realtrain.train_all(xs, cfg, [3, 4], ctx)
-    finally:
-        torch.set_num_threads(threads)
-    monkeypatch.setattr(realtrain, "chain_workers", lambda cfg, ctx: 2)
-    parallel = realtrain.train_all(xs, cfg, [3, 4], ctx)
-    assert [(r.rho, r.seed, r.variant) for r in parallel] == [
-        (10.0, s, v) for s in (3, 4) for v in realtrain.VARIANTS
-    ] + [(1.0, s, v) for s in (3, 4) for v in ("dense", "pruned")]
-    for a, b in zip(serial, parallel, strict=True):
-        assert a.losses == b.losses
-        assert all(torch.equal(a.state[k], b.state[k]) for k in a.state)
 
 
 def test_the_batch_must_split_over_the_processes():

@@ -7,7 +7,7 @@ import pytest
 from imbcl.core import regime as rg
 from imbcl.core.params import replace
 from imbcl.dynamics.claims import NOT_LEARNED, Blocks, claim_c1, claim_c2, claim_rows
-from imbcl.synthetic.health import mark
+from imbcl.synthetic.health_rule import mark
 from imbcl.synthetic.params import AnalyzeParams, ClaimRule, HealthParams
 
 N = 4

@@ -14,7 +14,7 @@ from imbcl.core.errors import ParamError
 from imbcl.core.params import replace
 from imbcl.synthetic.bias import Bias, candidate_bias, noise_tied_bias, read_bias
 from imbcl.synthetic.calibrate import calibrate, choose, scores, unhealthy_summary
-from imbcl.synthetic.health import mark
+from imbcl.synthetic.health_rule import mark
 from imbcl.synthetic.model import init_params
 from imbcl.synthetic.params import (
     CalibrateParams,

@@ -1,3 +1,5 @@
+"""synthetic.measures on hand-built neurons and curves whose answers are known."""
+
 import numpy as np
 import pytest
 

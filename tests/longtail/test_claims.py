@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from imbcl.core.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
-from imbcl.longtail import claims
+from imbcl.longtail import claims, results
 from imbcl.longtail import evaluate as realeval
 from imbcl.longtail.params import RealParams
 
@@ -146,7 +146,7 @@ def test_c7_reports_the_controls_and_the_balanced_rho():
 
 def test_table_has_baseline_rows_and_formats_mean_and_std():
     rows = _rows([0.05, 0.06, 0.07, 0.06, 0.05, 0.07])
-    table = claims.table(rows, CFG)
+    table = results.table(rows, CFG)
     assert list(zip(table.rho, table.variant, strict=True)) == [
         ("–", "raw"),
         ("–", "untrained"),
@@ -158,19 +158,19 @@ def test_table_has_baseline_rows_and_formats_mean_and_std():
         ("10", "sdclr"),
     ]
     assert table.seeds.tolist() == [1, 6, 6, 6, 6, 6, 6, 6]
-    fmt = claims.formatted(table, CFG)
+    fmt = results.formatted(table, CFG)
     assert fmt.loc[5, "few"] == "66.0 ± 0.9"
     assert fmt.loc[1, "encoder"] == "untrained ViT" and fmt.loc[0, "overall"] == "90.0 ± 0.0"
     assert list(fmt.columns[:7]) == ["rho", "encoder", "seeds", "overall", "many", "medium", "few"]
-    tex = claims.latex(table, CFG)
+    tex = results.latex(table, CFG)
     assert "66.0 ± 0.9" in tex and r"\toprule" in tex
-    assert "longtail_paper.md" in claims.markdown(table, CFG)
+    assert "longtail_paper.md" in results.markdown(table, CFG)
 
 
 def test_metrics_are_the_means_and_carry_c7():
     rows = _rows([0.05, 0.06, 0.07, 0.06, 0.05, 0.07])
-    table = claims.table(rows, CFG)
-    m = claims.metrics(table, claims.claim_c7(rows, CFG, seed=0))
+    table = results.table(rows, CFG)
+    m = results.metrics(table, claims.claim_c7(rows, CFG, seed=0))
     assert m["rho10.pruned.probe_few"] == pytest.approx(0.66)
     assert m["baseline.untrained.probe_overall"] == pytest.approx(0.8)
     assert m["C7.health.dense_minus_untrained"] == pytest.approx(0.1)
@@ -179,11 +179,11 @@ def test_metrics_are_the_means_and_carry_c7():
 
 def test_the_paper_table_sets_the_papers_rows_beside_ours():
     rows = _rows([0.05, 0.06, 0.07, 0.06, 0.05, 0.07])
-    md = claims.paper_table(claims.table(rows, CFG), CFG)
+    md = results.paper_table(results.table(rows, CFG), CFG)
     assert "| paper (reported) | CIFAR-10-LT" in md and "79.25 → 84.92" in md
     assert "| this pipeline    | digits-LT" in md
     assert "other data" in md
-    assert md.count("paper (reported)") == len(claims.PAPER_ROWS)
+    assert md.count("paper (reported)") == len(results.PAPER_ROWS)
 
 
 def test_delta20_compares_the_most_and_least_frequent_fifth():

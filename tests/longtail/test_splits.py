@@ -352,7 +352,7 @@ def test_saved_splits_round_trip_and_a_missing_one_is_an_input_error(tmp_path):
 
 
 def test_the_manifest_follows_the_data_not_their_place(tmp_path):
-    from imbcl.longtail.datasets import manifest
+    from imbcl.longtail.manifest import manifest
 
     _write_folder(tmp_path / "a", [3, 3])
     cfg = replace(RealParams(), dataset="imagefolder", root=str(tmp_path / "a"), image_side=4)
