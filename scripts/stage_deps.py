@@ -22,6 +22,7 @@ import ast
 import sys
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml import YAML
 
@@ -97,7 +98,7 @@ def words(files: list[Path]) -> tuple[set[str], bool]:
     return out, dumps
 
 
-def schema(script: Path) -> type | None:
+def schema(script: Path) -> Any:
     """The Stage class the script loads (`load(path, XStage)`), imported; None without."""
     for node in ast.walk(tree(script)):
         if (
@@ -110,7 +111,7 @@ def schema(script: Path) -> type | None:
             for imp in ast.walk(tree(script)):
                 if isinstance(imp, ast.ImportFrom) and name in {a.name for a in imp.names}:
                     module = __import__(imp.module or "", fromlist=[name])
-                    return getattr(module, name)  # type: ignore[no-any-return]
+                    return getattr(module, name)
     return None
 
 
