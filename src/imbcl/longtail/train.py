@@ -52,6 +52,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from imbcl.core import claims_registry
+from imbcl.core.blocks import block_seeds
 from imbcl.core.cli import require
 from imbcl.core.errors import DivergenceError, ParamError
 from imbcl.core.io import read_json, write_json
@@ -356,12 +358,6 @@ def load_model(state: dict[str, torch.Tensor], channels: int, side: int, cfg: Re
     return model.eval()
 
 
-def block_seeds(cfg: RealParams, seed: int) -> tuple[list[int], list[int]]:
-    """The discovery and the confirmation block: seed .. seed+n-1 and seed+n .. seed+2n-1."""
-    n = cfg.seeds_per_block
-    return [seed + k for k in range(n)], [seed + n + k for k in range(n)]
-
-
 # --- the stage: inputs, runs, outputs ---------------------------------------------------------
 
 
@@ -419,7 +415,8 @@ def run(data: str | Path, cfg: RealParams, seed: int) -> Trained:
         rho: normalise(splits.load_train(data, rho).x, meta["mean"], meta["std"]).to(ctx.device)
         for rho in cfg.ratios
     }
-    discovery, confirmation = block_seeds(cfg, seed)
+    layout = claims_registry.entry("C7").layout
+    discovery, confirmation = block_seeds(seed, cfg.seeds_per_block, layout)
     t0 = time.perf_counter()
     runs = train_all(xs, cfg, discovery + confirmation, ctx, black(meta["mean"], meta["std"]))
     return Trained(runs, ctx, chain_workers(cfg, ctx), time.perf_counter() - t0)
