@@ -64,3 +64,9 @@ def test_blocks_are_disjoint_and_below_the_sensitivity_and_pilot_seeds(layout):
 def test_the_layouts_differ_where_the_confirmation_block_starts():
     assert block_seeds(0, 3, CONTIGUOUS)[1] == [3, 4, 5]
     assert block_seeds(0, 3, SPACED)[1] == [100, 101, 102]
+
+
+def test_the_report_states_each_claim_as_the_registry_does():
+    from imbcl.core import report
+
+    assert report.PLAIN == {c.id: c.plain for c in CLAIMS}

@@ -24,6 +24,7 @@ class ClaimEntry:
     blocks: str  # the params section whose `seeds_per_block` sizes its two blocks
     layout: Layout  # core.blocks: where the confirmation block starts
     track: Literal["synthetic", "real"]  # the model: the sparse-coding one or the ViT
+    plain: str  # the paper's claim in one plain sentence, in our words (the report's)
 
     def lookup(self, params: Mapping[str, Any], key: str) -> Any:
         """The value of the dotted key `key` (e.g. self.rule) in a params mapping."""
@@ -33,15 +34,24 @@ class ClaimEntry:
         return value
 
 
+# fmt: off
 CLAIMS = (
-    ClaimEntry("C1", "analyze", "train", "analyze.c1", "train", CONTIGUOUS, "synthetic"),
-    ClaimEntry("C2", "analyze", "train", "analyze.c2", "train", CONTIGUOUS, "synthetic"),
-    ClaimEntry("C3", "imbalance", "sweep", "sweep.c3", "sweep", CONTIGUOUS, "synthetic"),
-    ClaimEntry("C4", "imbalance", "sweep", "sweep.c4", "sweep", CONTIGUOUS, "synthetic"),
-    ClaimEntry("C5", "imbalance", "sweep", "sweep.c5", "sweep", CONTIGUOUS, "synthetic"),
-    ClaimEntry("C6", "prune_forward", "prune_forward", "prune", "prune", SPACED, "synthetic"),
-    ClaimEntry("C7", "longtail_eval", "longtail_train", "real", "real", CONTIGUOUS, "real"),
+    ClaimEntry("C1", "analyze", "train", "analyze.c1", "train", CONTIGUOUS, "synthetic",
+        "Neuron weights evolve in three stages; majority, minority and noise move differently."),
+    ClaimEntry("C2", "analyze", "train", "analyze.c2", "train", CONTIGUOUS, "synthetic",
+        "Majority features are learned first and end stronger than minority features."),
+    ClaimEntry("C3", "imbalance", "sweep", "sweep.c3", "sweep", CONTIGUOUS, "synthetic",
+        "Imbalance leaves fewer neurons specialised in minority features."),
+    ClaimEntry("C4", "imbalance", "sweep", "sweep.c4", "sweep", CONTIGUOUS, "synthetic",
+        "Imbalance raises the width needed before every minority feature is captured."),
+    ClaimEntry("C5", "imbalance", "sweep", "sweep.c5", "sweep", CONTIGUOUS, "synthetic",
+        "Imbalance makes minority features harder to separate from noise."),
+    ClaimEntry("C6", "prune_forward", "prune_forward", "prune", "prune", SPACED, "synthetic",
+        "Magnitude pruning (Algorithm 1) gives back what imbalance took from the minority."),
+    ClaimEntry("C7", "longtail_eval", "longtail_train", "real", "real", CONTIGUOUS, "real",
+        "On real long-tailed images, pruning raises tail-class probe accuracy."),
 )
+# fmt: on
 
 
 def ids() -> list[str]:
