@@ -1,5 +1,5 @@
 """Stage longtail_source: the manifest of the real images (every file read under real.root,
-its size and SHA-256), rerun by every `dvc repro` (always_changed) so that data edited in
+its size and SHA-256). `make repro` forces it before `dvc repro`, so that data edited in
 place, or a re-pointed real.root, change its output and rerun longtail_data.
 
     python stages/longtail_source.py OUT   reads params.yaml [seed, real]

@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this che
 import time
 
 from imbcl.core import cli
+from imbcl.core.blocks import SENSITIVITY_OFFSET
 from imbcl.core.cli import OutFile, OutPrefix
 from imbcl.core.io import atomic_path, write_text
 from imbcl.core.params import load
@@ -39,7 +40,7 @@ def main(out: OutFile, table: OutPrefix, figure: OutFile) -> None:
         q.start,
         q.masked_grad,
     )
-    seeds = [p.seed + 300 + i for i in range(q.sensitivity_seeds)]  # disjoint from C6's blocks
+    seeds = [p.seed + SENSITIVITY_OFFSET + i for i in range(q.sensitivity_seeds)]
     runs = run_table(arms, seeds, s)
     cells = cell_effects(runs)
     Path(out).parent.mkdir(parents=True, exist_ok=True)

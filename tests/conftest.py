@@ -114,7 +114,8 @@ def dvc_repo(tmp_path: Path) -> Path:
         shutil.copytree(
             ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
         )
-    shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")
+    for name in ("dvc.yaml", "requirements.lock"):  # the lock: a dep of longtail_source
+        shutil.copy(ROOT / name, repo / name)
     (repo / "reports" / "tables").mkdir(parents=True)
     for name in ("pilot.md", "verify.md"):  # committed by make pilot / make verify
         shutil.copy(ROOT / "reports" / "tables" / name, repo / "reports" / "tables" / name)

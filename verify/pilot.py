@@ -18,12 +18,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from imbcl.core import claims_registry
+from imbcl.core.blocks import PILOT_OFFSET
 from imbcl.core.io import read_json, write_text
 from imbcl.core.rerun import changed_params, read_params, run_stages
 from imbcl.core.verdicts import seeds_needed
 
 OUT = Path("runs/pilot")
-PILOT_OFFSET = 1000  # pilot seeds seed+1000..: the blocks use seed.., seed+100.., seed+300..
 PER_BLOCK = 2  # 2 blocks x 2 = 4 pilot seeds per claim
 STAGES = [
     ["stages/synthesize.py", f"{OUT}/data"],
@@ -37,9 +38,9 @@ STAGES = [
 
 def pilot_params(p: dict) -> None:
     p["seed"] += PILOT_OFFSET
-    p["train"]["seeds_per_block"] = PER_BLOCK
-    p["sweep"]["seeds_per_block"] = PER_BLOCK
-    p["prune"]["seeds_per_block"] = PER_BLOCK
+    for c in claims_registry.CLAIMS:
+        if c.track == "synthetic":
+            p[c.blocks]["seeds_per_block"] = PER_BLOCK
 
 
 def sd_from_row(row: dict) -> tuple[float, int]:
@@ -56,19 +57,17 @@ def sd_from_row(row: dict) -> tuple[float, int]:
 
 def rows(params: dict) -> list[dict]:
     """One row per claim statistic: pilot mean, s.d., seeds needed, and what params say."""
-    rules = {
-        "C1": params["analyze"]["c1"],
-        "C2": params["analyze"]["c2"],
-        "C3": params["sweep"]["c3"],
-        "C4": params["sweep"]["c4"],
-        "C5": params["sweep"]["c5"],
-    }
-    per_block = {"C1": "train", "C2": "train", "C3": "sweep", "C4": "sweep", "C5": "sweep"}
     out = []
-    claims = read_json(OUT / "analyze/claims.json") + read_json(OUT / "imbalance/claims.json")
+    one_rule = [c for c in claims_registry.CLAIMS if c.track == "synthetic" and c.id != "C6"]
+    claims = [
+        r
+        for s in dict.fromkeys(c.stage for c in one_rule)
+        for r in read_json(OUT / s / "claims.json")
+    ]
     for row in sorted(claims, key=lambda r: r["id"]):
         sd, n = sd_from_row(row)
-        rule = rules[row["id"]]
+        c = claims_registry.entry(row["id"])
+        rule = c.lookup(params, c.rule)
         margin = row.get("min_effect", rule["min_effect"])  # C3-C5: the per-rho margin
         out.append(
             {
@@ -80,11 +79,12 @@ def rows(params: dict) -> list[dict]:
                 "min_effect": margin,
                 "seeds_needed": seeds_needed(sd, margin) if np.isfinite(sd) else None,
                 "params_pilot_sd": rule["pilot_sd"],
-                "params_seeds_per_block": params[per_block[row["id"]]]["seeds_per_block"],
+                "params_seeds_per_block": params[c.blocks]["seeds_per_block"],
             }
         )
-    effects = pd.read_csv(OUT / "prune_forward/effects.csv")
-    prune = params["prune"]
+    c6 = claims_registry.entry("C6")
+    effects = pd.read_csv(OUT / c6.stage / "effects.csv")
+    prune = c6.lookup(params, c6.rule)
     for stat, part in effects.groupby("statistic", sort=False):
         sds = part.groupby("control").effect.std(ddof=1)  # the larger of the two controls
         out.append(

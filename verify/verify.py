@@ -12,6 +12,7 @@ writes  runs/verify/ (params.yaml, the runs and claims); reports/tables/verify.{
 
 from pathlib import Path
 
+from imbcl.core import claims_registry
 from imbcl.core.io import read_json, write_text
 from imbcl.core.rerun import changed_params, read_params, run_stages
 from imbcl.core.verify import compare
@@ -24,7 +25,7 @@ STAGES = [
     ["stages/imbalance.py", f"{OUT}/sweep", f"{OUT}/imbalance", f"{OUT}/figures", f"{OUT}"],
     ["stages/prune_forward.py", f"{OUT}/prune_forward", f"{OUT}/prune", f"{OUT}/figures/c6.png"],
 ]
-CLAIMS = ["analyze", "imbalance", "prune_forward"]  # the stages' claims.json, under runs/
+CLAIMS = claims_registry.deciding_stages("synthetic")  # their claims.json, under runs/
 REAL = OUT / "real"
 REAL_STAGES = [
     ["stages/longtail_train.py", "data/longtail", f"{REAL}/longtail"],
@@ -52,13 +53,19 @@ def main() -> None:
     }
     real = changed_params("params.yaml", REAL, lambda p: p["real"].update(nproc=2, threads=1))
     run_stages(REAL_STAGES, real, "verify (real.nproc = 2)")
-    rows["pipeline"] += read_json("runs/longtail_eval/claims.json")
-    rows["rerun"] += read_json(REAL / "longtail_eval/claims.json")
+    for stage in claims_registry.deciding_stages("real"):
+        rows["pipeline"] += read_json(f"runs/{stage}/claims.json")
+        rows["rerun"] += read_json(REAL / stage / "claims.json")
     table = compare(rows)
     table.insert(
         1,
         "rerun with",
-        [f"train.backend = {other}" if c != "C7" else "real.nproc = 2" for c in table.claim],
+        [
+            f"train.backend = {other}"
+            if claims_registry.entry(c).track == "synthetic"
+            else "real.nproc = 2"
+            for c in table.claim
+        ],
     )
     table.to_csv("reports/tables/verify.csv", index=False)
     note = (

@@ -13,6 +13,7 @@ from imbcl.longtail.params import RealParams
 
 TINY = replace(
     RealParams(),
+    extra_ratios=[1.0],
     steps=6,
     warmup_steps=2,
     sdclr_every=2,

@@ -14,6 +14,7 @@ from imbcl.longtail.vit import magnitude_masks, neuron_weights
 
 CFG = replace(
     RealParams(),
+    extra_ratios=[1.0],
     steps=8,
     warmup_steps=2,
     batch=16,

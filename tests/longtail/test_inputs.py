@@ -20,12 +20,14 @@ from imbcl.longtail import folders, splits
 from imbcl.longtail import train as realtrain
 from imbcl.longtail.params import RealParams
 
+BASE = replace(RealParams(), extra_ratios=[1.0])  # C7's rho and the balanced control
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _real(**changes) -> RealParams:
     """The default section with `changes`, checked as a params file's section is."""
-    return RealParams.parse({**RealParams().model_dump(), **changes}, "real")
+    return RealParams.parse({**BASE.model_dump(), **changes}, "real")
 
 
 def _folder_cfg(root: Path, **changes) -> RealParams:
@@ -192,10 +194,10 @@ def test_thirds_on_two_classes_is_refused():
 def test_a_batch_larger_than_the_training_split_is_refused(tmp_path):
     meta = {"shape": [1, 8, 8], "sizes": {"train": {"10": 19, "1": 40}}}
     with pytest.raises(ParamError, match=r"real.batch = 128: expected at most 19, .* rho = 10"):
-        realtrain.check(RealParams(), meta)
-    realtrain.check(replace(RealParams(), batch=19), meta)
+        realtrain.check(BASE, meta)
+    realtrain.check(replace(BASE, batch=19), meta)
     with pytest.raises(ParamError, match=r"real.extra_ratios: rho = 50 has no training split"):
-        realtrain.check(replace(RealParams(), batch=19, extra_ratios=[50.0]), meta)
+        realtrain.check(replace(BASE, batch=19, extra_ratios=[50.0]), meta)
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from imbcl.longtail.params import RealParams
 
 CFG = replace(
     RealParams(),
+    extra_ratios=[1.0],
     steps=40,
     sdclr_every=10,
     batch=32,

@@ -17,6 +17,8 @@ from imbcl.core.params import replace
 from imbcl.longtail import splits as longtail
 from imbcl.longtail.params import RealParams
 
+BASE = replace(RealParams(), extra_ratios=[1.0])  # C7's rho and the balanced control
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -37,7 +39,7 @@ def test_counts_are_monotone_and_bounded(n_max, classes, rho):
 
 
 def test_digits_split_is_long_tailed_balanced_and_seeded():
-    cfg = RealParams()
+    cfg = BASE
     lt = longtail.build(cfg, seed=0)
     counts = lt.counts()
     n_max = counts[0]
@@ -51,7 +53,7 @@ def test_digits_split_is_long_tailed_balanced_and_seeded():
 
 
 def test_every_rho_draws_from_one_shuffle_and_the_tail_is_nested():
-    lt = longtail.build(replace(RealParams(), extra_ratios=[1.0, 50.0]), seed=0)
+    lt = longtail.build(replace(BASE, extra_ratios=[1.0, 50.0]), seed=0)
     assert list(lt.trains) == [10.0, 1.0, 50.0]
     n_max = lt.counts(1.0)[0]
     for rho in (1.0, 10.0, 50.0):
@@ -64,11 +66,11 @@ def test_a_rho_that_empties_a_class_is_refused_naming_its_key():
     from imbcl.core.errors import ParamError
 
     with pytest.raises(ParamError, match=r"^real.extra_ratios: rho = 500 leaves a class"):
-        longtail.build(replace(RealParams(), extra_ratios=[500.0]), seed=0)
+        longtail.build(replace(BASE, extra_ratios=[500.0]), seed=0)
 
 
 def test_digits_test_images_are_not_trained_on():
-    lt = longtail.build(RealParams(), seed=0)
+    lt = longtail.build(BASE, seed=0)
     train = {x.tobytes() for x in lt.train.x}
     test = [x.tobytes() for x in lt.test.x]
     # digits holds a few exact duplicates, so allow a handful of coincidences, not an overlap
@@ -99,7 +101,7 @@ def _write_cifar(root: Path, dataset: str, per_class: int, seed: int = 0) -> Non
 
 def test_cifar10_reader_builds_the_long_tail(tmp_path):
     _write_cifar(tmp_path / "cifar-10-batches-py", "cifar10", per_class=4)
-    cfg = replace(RealParams(), dataset="cifar10", root=str(tmp_path), probe_per_class=5)
+    cfg = replace(BASE, dataset="cifar10", root=str(tmp_path), probe_per_class=5)
     lt = longtail.build(cfg, seed=0)
     assert lt.classes[:2] == ["c0", "c1"]
     assert lt.counts().tolist() == longtail.longtail_counts(20, 10, 10.0).tolist()
@@ -109,15 +111,13 @@ def test_cifar10_reader_builds_the_long_tail(tmp_path):
 
 def test_cifar100_reader(tmp_path):
     _write_cifar(tmp_path / "c100", "cifar100", per_class=3)
-    cfg = replace(
-        RealParams(), dataset="cifar100", root=str(tmp_path / "c100"), imbalance_ratio=3.0
-    )
+    cfg = replace(BASE, dataset="cifar100", root=str(tmp_path / "c100"), imbalance_ratio=3.0)
     lt = longtail.build(cfg, seed=0)
     assert len(lt.classes) == 100 and lt.counts()[0] == 3 and lt.counts()[-1] == 1
 
 
 def test_cifar_missing_root_names_the_path(tmp_path):
-    cfg = replace(RealParams(), dataset="cifar10", root=str(tmp_path / "nowhere"))
+    cfg = replace(BASE, dataset="cifar10", root=str(tmp_path / "nowhere"))
     with pytest.raises(InputError, match="nowhere.*not found; expected the unpacked cifar10"):
         longtail.build(cfg, seed=0)
 
@@ -125,7 +125,7 @@ def test_cifar_missing_root_names_the_path(tmp_path):
 def test_cifar_malformed_batch_is_an_input_error(tmp_path):
     _write_cifar(tmp_path / "c", "cifar10", per_class=2)
     (tmp_path / "c" / "data_batch_3").write_bytes(b"not a pickle")
-    cfg = replace(RealParams(), dataset="cifar10", root=str(tmp_path / "c"))
+    cfg = replace(BASE, dataset="cifar10", root=str(tmp_path / "c"))
     with pytest.raises(InputError, match="data_batch_3: not a CIFAR python pickle"):
         longtail.build(cfg, seed=0)
 
@@ -165,7 +165,7 @@ def test_every_cifar_field_is_checked_naming_the_file(tmp_path, case, where):
     _write_cifar(tmp_path / "c", "cifar10", per_class=2)
     path = tmp_path / "c" / where
     path.write_bytes(pickle.dumps(BAD_FIELDS[case](pickle.loads(path.read_bytes()))))
-    cfg = replace(RealParams(), dataset="cifar10", root=str(tmp_path / "c"))
+    cfg = replace(BASE, dataset="cifar10", root=str(tmp_path / "c"))
     with pytest.raises(InputError, match=f"^{path}: "):
         longtail.build(cfg, seed=0)
 
@@ -177,7 +177,7 @@ def test_cifar_meta_names_are_checked(tmp_path, names):
     _write_cifar(tmp_path / "c", "cifar10", per_class=2)
     meta = tmp_path / "c" / "batches.meta"
     meta.write_bytes(pickle.dumps({b"label_names": names}))
-    cfg = replace(RealParams(), dataset="cifar10", root=str(tmp_path / "c"))
+    cfg = replace(BASE, dataset="cifar10", root=str(tmp_path / "c"))
     with pytest.raises(InputError, match=f"^{meta}: b'label_names'"):
         longtail.build(cfg, seed=0)
 
@@ -188,7 +188,7 @@ def test_cifar100_coarse_labels_are_checked(tmp_path):
     batch = pickle.loads(path.read_bytes())
     batch[b"coarse_labels"] = [20] * len(batch[b"fine_labels"])
     path.write_bytes(pickle.dumps(batch))
-    cfg = replace(RealParams(), dataset="cifar100", root=str(tmp_path / "c"))
+    cfg = replace(BASE, dataset="cifar100", root=str(tmp_path / "c"))
     with pytest.raises(InputError, match=f"^{path}: b'coarse_labels' holds labels 20..20"):
         longtail.build(cfg, seed=0)
 
@@ -230,7 +230,7 @@ def _write_folder(root: Path, per_class: list[int]) -> None:
 def test_imagefolder_without_lists(tmp_path):
     _write_folder(tmp_path / "imgs", [12, 12, 12])
     cfg = replace(
-        RealParams(),
+        BASE,
         dataset="imagefolder",
         root=str(tmp_path / "imgs"),
         image_side=4,
@@ -252,7 +252,7 @@ def test_imagefolder_with_split_lists(tmp_path):
     )
     (tmp_path / "test.txt").write_text("class0/4.png 0\nclass1/1.png 1\nclass1/2.png 1\n")
     cfg = replace(
-        RealParams(),
+        BASE,
         dataset="imagefolder",
         root=str(tmp_path / "imgs"),
         train_list=str(tmp_path / "train.txt"),
@@ -292,7 +292,7 @@ def test_split_lists_are_checked_as_a_whole(tmp_path, train, test, match):
     (tmp_path / "train.txt").write_text(train)
     (tmp_path / "test.txt").write_text(test)
     cfg = replace(
-        RealParams(),
+        BASE,
         dataset="imagefolder",
         root=str(tmp_path / "imgs"),
         train_list=str(tmp_path / "train.txt"),
@@ -306,7 +306,7 @@ def test_imagefolder_bad_list_line(tmp_path):
     _write_folder(tmp_path / "imgs", [2])
     (tmp_path / "train.txt").write_text("class0/0.png zero\n")
     cfg = replace(
-        RealParams(),
+        BASE,
         dataset="imagefolder",
         root=str(tmp_path / "imgs"),
         train_list=str(tmp_path / "train.txt"),
@@ -327,7 +327,7 @@ def test_class_groups_thirds_and_counts():
 
 
 def test_saved_splits_round_trip_and_a_missing_one_is_an_input_error(tmp_path):
-    lt = longtail.build(RealParams(), seed=0)
+    lt = longtail.build(BASE, seed=0)
     longtail.save(tmp_path, lt)
     meta = longtail.read_meta(tmp_path)
     assert meta["counts"] == {"10": lt.counts(10.0).tolist(), "1": lt.counts(1.0).tolist()}
@@ -355,7 +355,7 @@ def test_the_manifest_follows_the_data_not_their_place(tmp_path):
     from imbcl.longtail.manifest import manifest
 
     _write_folder(tmp_path / "a", [3, 3])
-    cfg = replace(RealParams(), dataset="imagefolder", root=str(tmp_path / "a"), image_side=4)
+    cfg = replace(BASE, dataset="imagefolder", root=str(tmp_path / "a"), image_side=4)
     first = manifest(cfg)
     assert [f["path"] for f in first["files"]][:2] == ["class0/0.png", "class0/1.png"]
     shutil.copytree(tmp_path / "a", tmp_path / "b")

@@ -18,7 +18,9 @@ from imbcl.longtail.vit import (
     views,
 )
 
-CFG = replace(RealParams(), embed_dim=16, heads=2, depth=2, mlp_neurons=10, proj_dim=8)
+CFG = replace(
+    RealParams(), extra_ratios=[1.0], embed_dim=16, heads=2, depth=2, mlp_neurons=10, proj_dim=8
+)
 
 
 def nt_xent_oracle(z1: torch.Tensor, z2: torch.Tensor, tau: float) -> float:

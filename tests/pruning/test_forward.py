@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 from conftest import tiny_params
+from imbcl.core.blocks import SPACED, block_seeds
 from imbcl.core.verdicts import decide
 from imbcl.pruning import claims as fc
-from imbcl.pruning.forward import block_seeds, cells, design, run_table, setting
+from imbcl.pruning.forward import cells, design, run_table, setting
 from imbcl.pruning.params import ForwardEffects, PruneForwardStage
 from imbcl.pruning.sensitivity import cell_effects
 from imbcl.pruning.study import study
@@ -40,7 +41,7 @@ def table(dense: list[float], random: list[float], seeds: list[int]) -> pd.DataF
 
 
 def verdict(dense: list[float], random: list[float]) -> str:
-    d, c = block_seeds(0, len(dense))
+    d, c = block_seeds(0, len(dense), SPACED)
     dec = fc.decisions(table(dense, random, d), table(dense, random, c), MIN, SD)
     return fc.combine(dec[("slope", "dense")], dec[("slope", "random")])[0]
 
@@ -86,7 +87,7 @@ def test_design_has_no_duplicates_and_controls_in_every_cell() -> None:
 
 
 def test_blocks_are_disjoint() -> None:
-    d, c = block_seeds(3, 5)
+    d, c = block_seeds(3, 5, SPACED)
     assert not set(d) & set(c) and len(d) == len(c) == 5
 
 

@@ -1,10 +1,14 @@
-"""Per-seed effects -> a replicated decision: the seeds split into the two blocks fixed in
-params (discovery seed .. seed+n-1, confirmation seed+n .. seed+2n-1), decided on the healthy
-seeds only (core.verdicts.decide), with a health summary for the claim's row."""
+"""Seed blocks and the replicated decision on them.
+
+Every seed a stage adds to params' `seed` is named here: the two replication blocks of a
+claim (its layout in core.claims_registry), the sensitivity map's seeds and the pilot's.
+Per-seed effects are decided on the healthy seeds of both blocks (core.verdicts.decide),
+with a health summary for the claim's row."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -15,12 +19,29 @@ from imbcl.core.verdicts import Decision, decide
 UNHEALTHY = "encoder unhealthy"
 
 
-def block_seeds(base: int, per_block: int) -> tuple[list[int], list[int]]:
-    """The discovery and the confirmation seeds."""
+Layout = Literal["contiguous", "spaced"]
+CONTIGUOUS: Layout = "contiguous"  # discovery seed .. seed+n-1, confirmation seed+n ..
+SPACED: Layout = "spaced"  # discovery seed .. seed+n-1, confirmation seed+100 ..
+SPACED_CONFIRMATION = 100  # SPACED: the confirmation block's first seed, less `seed`
+SENSITIVITY_OFFSET = 300  # the sensitivity map's seeds: seed+300 .. (disjoint from C6's)
+PILOT_OFFSET = 1000  # make pilot moves `seed` by this (disjoint from every block above)
+
+
+def block_seeds(
+    base: int, per_block: int, layout: Layout = CONTIGUOUS
+) -> tuple[list[int], list[int]]:
+    """The discovery and the confirmation seeds of `per_block` seeds each."""
+    start = per_block if layout == CONTIGUOUS else SPACED_CONFIRMATION
     return (
         list(range(base, base + per_block)),
-        list(range(base + per_block, base + 2 * per_block)),
+        list(range(base + start, base + start + per_block)),
     )
+
+
+def run_seeds(base: int, per_block: int, layout: Layout = CONTIGUOUS) -> list[int]:
+    """Every seed of both blocks, discovery first: the runs a claim's stage trains."""
+    discovery, confirmation = block_seeds(base, per_block, layout)
+    return discovery + confirmation
 
 
 def decide_blocks(

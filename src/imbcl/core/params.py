@@ -1,9 +1,9 @@
 """Typed parameters: the params.yaml reader, the base models of a section and of a stage, and
 `load`, which checks the sections one stage reads and nothing else.
 
-`params.yaml` is read with ruamel.yaml (YAML 1.2, the dialect DVC itself writes), so a float
-written by `dvc exp run -S lr=0.000001` as `1e-06` loads as a number, not as the string
-PyYAML (YAML 1.1) would make of it.
+`params.yaml` is read (`core.params_file`) with ruamel.yaml (YAML 1.2, the dialect DVC
+writes), so a float written by `dvc exp run -S lr=0.000001` as `1e-06` loads as a number,
+not as the string PyYAML (YAML 1.1) would make of it.
 
 A section is a frozen pydantic model (`Section`); each field's type carries its check and the
 phrase shown when the check fails (`expect(...)` and the helpers below). A wrong, missing or
@@ -21,10 +21,9 @@ with `cfg.model_dump()`.
 """
 
 import math
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -35,12 +34,18 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
-from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, PydanticCustomError
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from imbcl.core.errors import ParamError
+from imbcl.core.params_file import (
+    expectation,
+    first_error,
+    lookup,
+    model_of,
+    read_yaml,
+    walk,
+    wrong_type,
+)
 
 # --- numbers -------------------------------------------------------------------------------
 
@@ -186,76 +191,6 @@ StageT = TypeVar("StageT", bound=Stage)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-def read_yaml(path: str | Path, sections: Iterable[str] = ()) -> dict[str, Any]:
-    """Read a params file as plain dicts (YAML 1.2), with a clear error when it is absent."""
-    path = Path(path)
-    if not path.is_file():
-        wanted = ", ".join(sections)
-        raise ParamError(
-            f"{path}: file not found; expected a params.yaml"
-            + (f" with the sections {wanted}" if wanted else "")
-        )
-    text = path.read_text()
-    try:
-        raw = YAML(typ="safe", pure=True).load(text)
-    except YAMLError as err:
-        raise ParamError(_yaml_message(path, text, err)) from None
-    if not isinstance(raw, dict):
-        raise ParamError(f"{path}: expected a mapping of sections at the top level")
-    return raw
-
-
-def _dotted(lines: list[str], n: int) -> str:
-    """The dotted key written on line n (0-based) of a YAML file: its own key and those of
-    the less indented lines above it."""
-    keys, indent = [], None
-    for line in reversed(lines[: n + 1]):
-        body = line.split("#", 1)[0].rstrip()
-        if not body.strip() or ":" not in body:
-            continue
-        width = len(body) - len(body.lstrip())
-        if indent is None or width < indent:
-            keys.append(body.strip().split(":", 1)[0].strip())
-            indent = width
-        if width == 0:
-            break
-    return ".".join(reversed(keys))
-
-
-def _yaml_message(path: Path, text: str, err: YAMLError) -> str:
-    """One line for a YAML error: the file and line, the dotted key there, what is wrong."""
-    mark = getattr(err, "problem_mark", None)
-    problem = str(getattr(err, "problem", None) or str(err).splitlines()[0])
-    if mark is None:
-        return f"{path}: not valid YAML ({problem})"
-    lines = text.splitlines()
-    n = min(mark.line, len(lines) - 1)
-    key = _dotted(lines, n)
-    dup = re.match(r'found duplicate key "([^"]*)"', problem)
-    if dup:
-        name, width = dup.group(1), len(lines[n]) - len(lines[n].lstrip())
-        start = getattr(err, "context_mark", mark).line
-        first = next(
-            (
-                i
-                for i in range(start, n)
-                if lines[i][width:].startswith(f"{name}:")
-                and len(lines[i]) - len(lines[i].lstrip()) == width
-            ),
-            None,
-        )
-        where = f" (first at line {first + 1})" if first is not None else ""
-        return f"{path}:{n + 1}: {key}: written twice{where}; expected each key once"
-    if r"'\t'" in problem:
-        return f"{path}:{n + 1}: {key}: a tab; expected spaces for indentation"
-    if "mapping values are not allowed" in problem or "<block end>" in problem:
-        return (
-            f"{path}:{n + 1}: {key}: indented unlike the keys beside it, or a second ':'; "
-            "expected the keys of one section indented alike"
-        )
-    return f"{path}:{n + 1}: {key}: not valid YAML ({problem})"
-
-
 def load(path: str | Path, schema: type[StageT]) -> StageT:
     """Load the seed and the sections of `schema` from the params file at `path`, checked."""
     return schema.parse(read_yaml(path, schema.model_fields), path)
@@ -280,42 +215,8 @@ def _validate(
     try:
         return model.model_validate(raw, context={_FROM_FILE: True})
     except ValidationError as err:
-        first = _first(err.errors(), depth=1 if issubclass(model, Stage) else 0)
+        first = first_error(err.errors(), depth=1 if issubclass(model, Stage) else 0)
         raise ParamError(_message(model, raw, first, prefix, path)) from None
-
-
-def _first(errors: list[ErrorDetails], depth: int) -> ErrorDetails:
-    """The error a one-pass check meets first: sections in order; in a section its unknown
-    keys (by name), then its fields in order; in a field, a wrong type before a bad range.
-    `depth`: 1 where the model's keys are sections (a Stage), 0 for one section."""
-    groups: dict[Any, int] = {}
-    fields: dict[Any, int] = {}
-    for e in errors:
-        groups.setdefault(e["loc"][:depth], len(groups))
-        fields.setdefault(_field_loc(e), len(fields))
-
-    def rank(e: ErrorDetails) -> tuple:
-        extra = e["type"] == "extra_forbidden"
-        return (
-            groups[e["loc"][:depth]],
-            not extra,
-            str(e["loc"][-1]) if extra else "",
-            fields[_field_loc(e)],
-            not _wrong_type(e),
-        )
-
-    return min(errors, key=rank)  # the first of equals: pydantic reports in field order
-
-
-def _wrong_type(e: ErrorDetails) -> bool:
-    """A value of the wrong type, rather than one of the right type out of range."""
-    return e["type"].endswith("_type") or (
-        e["type"] == "literal_error" and not isinstance(e["input"], str)
-    )
-
-
-def _field_loc(e: ErrorDetails) -> tuple:
-    return tuple(p for p in e["loc"] if isinstance(p, str))  # list indices dropped
 
 
 def _message(
@@ -328,75 +229,34 @@ def _message(
     cause = (err.get("ctx") or {}).get("error")
     if isinstance(cause, ParamError):  # a cross-field check wrote the whole message
         return str(cause)
-    owner, field, names = _walk(model, err["loc"])
+    owner, field, names = walk(model, err["loc"])
     key = ".".join((*prefix, *names))
     if err["type"] == "extra_forbidden":
         return f"{key}: unknown key; expected one of " + ", ".join(owner.model_fields)
     if err["type"] == "memory":  # Section._arrays_fit
         ctx = err.get("ctx") or {}
-        value = _lookup(raw, [*names, ctx["key"]])
+        value = lookup(raw, [*names, ctx["key"]])
         return (
             f"{key}.{ctx['key']} = {value!r}: expected sizes whose arrays fit in "
             f"{MEMORY_LIMIT / 2**30:g} GiB; {ctx['dims']} x 4 bytes needs "
             f"{ctx['need'] / 2**30:,.0f} GiB"
         )
     if field is None:  # the mapping itself
-        if _wrong_type(err):
+        if wrong_type(err):
             return f"{key or path}: expected a mapping of keys, got {type(err['input']).__name__}"
         return f"{key or path}: {err['msg']}"
-    nested = _model_of(field)
+    nested = model_of(field)
     if err["type"] == "missing" or err["input"] is MISSING:
         if nested is not None and issubclass(owner, Stage):
             return f"{key}: missing section; expected the keys of {key} in {path}"
-        return f"{key}: missing; expected {_expectation(field) or 'a value'}"
+        return f"{key}: missing; expected {expectation(field) or 'a value'}"
     if nested is not None:
         return f"{key}: expected a mapping of keys, got {type(err['input']).__name__}"
     # A list element of the wrong type is shown alone; any other failure shows the value.
-    element = isinstance(err["loc"][-1], int) and _wrong_type(err)
-    value = err["input"] if element else _lookup(raw, names)
+    element = isinstance(err["loc"][-1], int) and wrong_type(err)
+    value = err["input"] if element else lookup(raw, names)
     kind = field.annotation
-    phrase = _expectation(field) or (
+    phrase = expectation(field) or (
         "true or false" if kind is bool else getattr(kind, "__name__", "a value")
     )
     return f"{key} = {value!r}: expected {phrase}"
-
-
-def _walk(
-    model: type[BaseModel], loc: tuple[int | str, ...]
-) -> tuple[type[BaseModel], FieldInfo | None, list[str]]:
-    """The model holding the key at `loc`, the key's field (None: unknown, or the mapping
-    itself) and the key's dotted names."""
-    owner, field, names = model, None, []
-    for part in loc:
-        if isinstance(part, int):  # an element of a list field: the field is what is named
-            break
-        if field is not None:
-            nested = _model_of(field)
-            if nested is None:
-                break
-            owner = nested
-        names.append(part)
-        field = owner.model_fields.get(part)
-        if field is None:
-            break
-    return owner, field, names
-
-
-def _model_of(field: FieldInfo) -> type[BaseModel] | None:
-    kind = field.annotation
-    return kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
-
-
-def _expectation(field: FieldInfo) -> str | None:
-    extra = field.json_schema_extra
-    if isinstance(extra, dict) and isinstance(extra.get("expect"), str):
-        return str(extra["expect"])
-    if get_origin(field.annotation) is Literal:
-        return "one of " + ", ".join(str(a) for a in get_args(field.annotation))
-    return None
-
-
-def _lookup(raw: Any, names: list[str]) -> Any:
-    for name in names:
-        raw = raw.get(name) if isinstance(raw, dict) else None
-    return raw

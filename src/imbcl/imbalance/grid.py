@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imbcl.core.blocks import run_seeds
 from imbcl.core.io import load_npz, read_json, save_npz, write_json
 from imbcl.core.params import replace
 from imbcl.imbalance.params import SweepParams
@@ -76,10 +77,10 @@ def grid_specs(sweep: SweepParams, seed: int) -> list[RunSpec]:
     """Every (rho, width, seed) of the grid; run seeds seed .. seed + 2n - 1 (n =
     sweep.seeds_per_block): the discovery block, then the confirmation block."""
     return [
-        RunSpec(float(rho), int(m), seed + s)
+        RunSpec(float(rho), int(m), s)
         for rho in sweep.ratios
         for m in sweep.widths
-        for s in range(sweep.seeds)
+        for s in run_seeds(seed, sweep.seeds_per_block)
     ]
 
 

@@ -50,7 +50,7 @@ class SweepParams(Section):
     ] = [4, 8, 16, 32, 64]
     # seeds per replication block in every (rho, m) cell: discovery seed .. seed+n-1,
     # confirmation seed+n .. seed+2n-1
-    seeds_per_block: Annotated[Int, at_least(2)] = 5
+    seeds_per_block: Annotated[Int, at_least(2)] = 14
     test_ratio: Annotated[Float, at_least(1.0)] = 10.0  # C3, C5 evidence: this rho against 1
     cover_share: Annotated[Float, open_unit()] = 0.5  # pooled m*: 'most seeds'
     bootstrap: Annotated[Int, at_least(10)] = 1000  # resamples of seeds for the pooled m* slope
@@ -62,9 +62,9 @@ class SweepParams(Section):
     # less than plateau_bound x max(|value|, its margin); else the value is dated "at step T"
     plateau_window: Annotated[Float, open_unit()] = 0.2
     plateau_bound: Annotated[Float, positive()] = 0.05
-    c3: ClaimRule = ClaimRule(min_effect=0.1, pilot_sd=0.1)  # slope of the specialist gap
-    c4: ClaimRule = ClaimRule(min_effect=0.1, pilot_sd=0.1)  # slope of log m* on log rho
-    c5: ClaimRule = ClaimRule(min_effect=0.05, pilot_sd=0.05)  # slope of the separation gap
+    c3: ClaimRule = ClaimRule(min_effect=0.1, pilot_sd=0.084)  # slope of the specialist gap
+    c4: ClaimRule = ClaimRule(min_effect=0.1, pilot_sd=0.067)  # slope of log m* on log rho
+    c5: ClaimRule = ClaimRule(min_effect=0.05, pilot_sd=0.032)  # slope of the separation gap
 
     @property
     def seeds(self) -> int:

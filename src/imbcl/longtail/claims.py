@@ -8,7 +8,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from imbcl.core import regime
+from imbcl.core import claims_registry, regime
+from imbcl.core.blocks import block_seeds
 from imbcl.core.claims import INCONCLUSIVE, Claim, Interval, mean_ci, paired_difference
 from imbcl.core.verdicts import claim_row, decide, seeds_needed
 from imbcl.longtail.params import RealParams
@@ -54,8 +55,7 @@ def effects(
 ) -> tuple[np.ndarray, np.ndarray]:
     """C7's per-seed statistic in the discovery and the confirmation block: a - dense of
     `col` at C7's rho, paired by seed."""
-    n = cfg.seeds_per_block
-    blocks = [seed + k for k in range(n)], [seed + n + k for k in range(n)]
+    blocks = block_seeds(seed, cfg.seeds_per_block, claims_registry.entry("C7").layout)
     rho = cfg.imbalance_ratio
     return tuple(  # type: ignore[return-value]
         paired(_block(rows, b), rho, a, "dense", col) for b in blocks
@@ -135,8 +135,7 @@ def c7_row(claim: Claim, rows: pd.DataFrame, cfg: RealParams, seed: int) -> dict
     real.min_effect on the few group against its own balanced run (mean over seeds of dense
     few at rho 1 minus at rho, paired by seed); elsewhere "not tested as intended" (not
     testable on these data). `claim` (claim_c7) gives the evidence fields and the health."""
-    n = cfg.seeds_per_block
-    disc, conf = [seed + k for k in range(n)], [seed + n + k for k in range(n)]
+    disc, conf = block_seeds(seed, cfg.seeds_per_block, claims_registry.entry("C7").layout)
     rhos = sorted(r for r in cfg.ratios if r > 1)
     conds = []
     for rho in rhos:

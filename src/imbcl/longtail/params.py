@@ -49,7 +49,7 @@ class RealParams(Section):
     # more rho trained and evaluated beside imbalance_ratio (1.0: the balanced control)
     extra_ratios: Annotated[
         list[Annotated[Float, Field(ge=1)]], expect("a list of ratios >= 1, may be empty")
-    ] = [1.0]
+    ] = [1.0, 50.0, 100.0]
     test_per_class: Annotated[Int, at_least(1)] = 50  # held-out images per class
     probe_per_class: Annotated[Int, at_least(1)] = 80  # balanced probe-training images
     # stage longtail_train: encoder

@@ -46,6 +46,8 @@ from typing import Any
 
 import torch
 
+from imbcl.core import claims_registry
+from imbcl.core.blocks import block_seeds
 from imbcl.core.errors import ParamError
 from imbcl.core.runtime import resolve_device
 from imbcl.longtail import splits
@@ -78,7 +80,6 @@ __all__ = [
     "Trained",
     "_loop",
     "black",
-    "block_seeds",
     "chain_workers",
     "chains",
     "check",
@@ -96,12 +97,6 @@ __all__ = [
     "train_seed",
     "variants_at",
 ]
-
-
-def block_seeds(cfg: RealParams, seed: int) -> tuple[list[int], list[int]]:
-    """The discovery and the confirmation block: seed .. seed+n-1 and seed+n .. seed+2n-1."""
-    n = cfg.seeds_per_block
-    return [seed + k for k in range(n)], [seed + n + k for k in range(n)]
 
 
 def check(cfg: RealParams, meta: dict[str, Any]) -> None:
@@ -144,7 +139,8 @@ def run(data: str | Path, cfg: RealParams, seed: int) -> Trained:
         rho: normalise(splits.load_train(data, rho).x, meta["mean"], meta["std"]).to(ctx.device)
         for rho in cfg.ratios
     }
-    discovery, confirmation = block_seeds(cfg, seed)
+    layout = claims_registry.entry("C7").layout
+    discovery, confirmation = block_seeds(seed, cfg.seeds_per_block, layout)
     t0 = time.perf_counter()
     runs = train_all(xs, cfg, discovery + confirmation, ctx, black(meta["mean"], meta["std"]))
     return Trained(runs, ctx, chain_workers(cfg, ctx), time.perf_counter() - t0)

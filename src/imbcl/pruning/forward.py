@@ -52,7 +52,6 @@ from imbcl.synthetic.runs import RunResult, RunSpec
 from imbcl.synthetic.train import train_runs
 
 ARMS = ("dense", "magnitude", "random", "dropout")
-CONFIRMATION_OFFSET = 100  # confirmation seeds: seed + 100 + i (disjoint from discovery)
 
 
 @dataclass(frozen=True)
@@ -307,11 +306,3 @@ def tabulate(
         return table
     marked = mark(pd.DataFrame(certs), health[0])
     return table.assign(healthy=marked["healthy"], failure=marked["failure"])
-
-
-def block_seeds(seed: int, n: int) -> tuple[list[int], list[int]]:
-    """Discovery seeds seed .. seed+n-1 and confirmation seeds seed+100 .. (disjoint)."""
-    return (
-        [seed + i for i in range(n)],
-        [seed + CONFIRMATION_OFFSET + i for i in range(n)],
-    )

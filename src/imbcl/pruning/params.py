@@ -66,7 +66,9 @@ class PruneParams(Section):
     seeds_per_block: Annotated[Int, at_least(2)] = 6  # discovery and confirmation
     primary: ForwardStatistic = "slope"  # the statistic that decides C6
     min_effect: Annotated[ForwardEffects, expect("a mapping growth/slope/...")] = ForwardEffects()
-    pilot_sd: Annotated[ForwardEffects, expect("a mapping growth/slope/...")] = ForwardEffects()
+    pilot_sd: Annotated[ForwardEffects, expect("a mapping growth/slope/...")] = ForwardEffects(
+        growth=0.1867, slope=0.072, specialists=0.289, sign=0.032
+    )
     # The sensitivity map (pipeline sensitivity/dvc.yaml): alpha x every x unit per rho.
     sensitivity_alphas: Annotated[
         list[Annotated[Float, Field(ge=0, lt=1)]],

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from imbcl.core import claims_registry
+from imbcl.core.blocks import block_seeds
 from imbcl.core.report import Part
 from imbcl.pruning import claims as fc
 from imbcl.pruning import mechanism
 from imbcl.pruning.figures import ratio_figure
-from imbcl.pruning.forward import Setting, block_seeds, design, setting, tabulate, train_arms
+from imbcl.pruning.forward import Setting, design, setting, tabulate, train_arms
 from imbcl.pruning.params import PruneForwardStage
 from imbcl.synthetic.health_rule import claim_health, healthy_by_seed
 from imbcl.synthetic.params import HealthParams
@@ -144,7 +146,7 @@ def study(p: PruneForwardStage, figure: str | Path) -> Study:
     q = p.prune
     s = study_setting(p)
     arms = design(q.rhos, [q.alpha], [q.every], [q.unit], q.start, q.masked_grad, dropout=True)
-    disc, conf = block_seeds(p.seed, q.seeds_per_block)
+    disc, conf = block_seeds(p.seed, q.seeds_per_block, claims_registry.entry("C6").layout)
     results = train_arms(arms, disc + conf, s, progress=True)
     runs = tabulate(results, s, health=(p.health, p.seed))
     amp = mechanism.amplification(

@@ -216,9 +216,9 @@ class AnalyzeParams(Section):
     confidence: Annotated[Float, open_unit()] = 0.95
     # C1: per seed, (majority - minority stage-1 log-growth rate) at the imbalanced rho minus
     # the same at rho = 1, log units per 1000 steps
-    c1: ClaimRule = ClaimRule(min_effect=0.5, pilot_sd=1.0)
+    c1: ClaimRule = ClaimRule(min_effect=10.0, pilot_sd=8.0)
     # C2: per seed, (final majority - minority strength) imbalanced minus balanced
-    c2: ClaimRule = ClaimRule(min_effect=0.05, pilot_sd=0.05)
+    c2: ClaimRule = ClaimRule(min_effect=0.05, pilot_sd=0.0804)
 
 
 class CalibrateParams(Section):

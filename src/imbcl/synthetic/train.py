@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
+from imbcl.core.blocks import run_seeds
 from imbcl.core.errors import DivergenceError
 from imbcl.core.params import replace
 from imbcl.core.progress import bar as progress_bar
@@ -319,8 +320,8 @@ def role_runs(
     """
     roles = {"imbalanced": data.imbalance_ratio, "balanced": train.control_ratio}
     specs = [
-        RunSpec(rho, model.width, seed + i)
+        RunSpec(rho, model.width, s)
         for rho in dict.fromkeys(roles.values())
-        for i in range(2 * train.seeds_per_block)
+        for s in run_seeds(seed, train.seeds_per_block)
     ]
     return train_runs(specs, data, model, train, M, bias_fn=bias_fn), roles
