@@ -19,7 +19,7 @@ from imbcl.core import cli
 from imbcl.core.cli import InDir, OutDir, OutPrefix
 from imbcl.core.io import atomic_dir, atomic_path, load_npz, write_json, write_text
 from imbcl.core.params import load
-from imbcl.core.report import write_part
+from imbcl.core.parts import write_part
 from imbcl.dynamics.analysis import certified, decide
 from imbcl.dynamics.conditions import Blocks
 from imbcl.dynamics.params import AnalyzeStage

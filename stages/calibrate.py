@@ -23,7 +23,7 @@ from imbcl.core.cli import OutDir
 from imbcl.core.errors import ParamError
 from imbcl.core.io import atomic_dir, atomic_path, write_json, write_text
 from imbcl.core.params import load
-from imbcl.core.report import write_part
+from imbcl.core.parts import write_part
 from imbcl.core.runtime import set_threads
 from imbcl.synthetic import calibrate
 from imbcl.synthetic.params import CalibrateStage

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this che
 from imbcl.core import cli
 from imbcl.core.cli import InDir, OutDir, OutFile
 from imbcl.core.io import atomic_dir, atomic_path, load_npz, read_json
-from imbcl.core.report import Part, write_part
+from imbcl.core.parts import Part, write_part
 from imbcl.dynamics.figures import draw
 from imbcl.synthetic.train import load_runs
 

@@ -16,7 +16,7 @@ from imbcl.core import cli
 from imbcl.core.cli import InDir, OutDir
 from imbcl.core.io import atomic_dir, atomic_path, write_text
 from imbcl.core.params import load
-from imbcl.core.report import write_part
+from imbcl.core.parts import write_part
 from imbcl.imbalance.experiment import decide
 from imbcl.imbalance.grid import load_sweep
 from imbcl.imbalance.params import ImbalanceStage

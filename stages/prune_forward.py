@@ -22,7 +22,7 @@ from imbcl.core import cli
 from imbcl.core.cli import OutDir, OutFile, OutPrefix
 from imbcl.core.io import atomic_dir, atomic_path, write_text
 from imbcl.core.params import load
-from imbcl.core.report import write_part
+from imbcl.core.parts import write_part
 from imbcl.core.runtime import set_threads
 from imbcl.pruning.params import PruneForwardStage
 from imbcl.pruning.study import study

@@ -18,7 +18,7 @@ from imbcl.core import cli
 from imbcl.core.cli import OutDir, OutFile
 from imbcl.core.io import atomic_dir, atomic_path, write_text
 from imbcl.core.params import load
-from imbcl.core.report import write_part
+from imbcl.core.parts import write_part
 from imbcl.core.runtime import set_threads
 from imbcl.imbalance import regimes
 from imbcl.imbalance.figures import plot_regimes

@@ -2,50 +2,20 @@
 tools read (reports/metrics.json, reports/claims.json) and the page a reader opens first
 (reports/README.md): the summary (core.summary), the findings and the claims in full
 (core.findings), the reference boxes (core.glossary), the theory table and each stage's
-section."""
+section. Stages hand it their results through core.parts."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from imbcl.core import findings as body
 from imbcl.core.claims import merge
 from imbcl.core.glossary import LIMITATIONS, deviations, glossary
-from imbcl.core.io import read_json, write_json
+from imbcl.core.io import read_json
 from imbcl.core.mdtext import escape
 from imbcl.core.summary import settings, summary_table
-
-
-@dataclass(frozen=True)
-class Part:
-    """What one stage hands the report, written by `write_part` into its output directory.
-
-    metrics: flat numeric keys (prefixed with the part's directory name by `collect`);
-    claims: claim rows (`Claim.as_dict()`); section, text and figures: the report section's
-    title, its markdown body (e.g. a table) and its figures, each {"file": name under
-    reports/figures, "caption": text}. A field left at None is not written.
-    """
-
-    metrics: dict[str, float] | None = None
-    claims: list[dict] | None = None
-    section: str | None = None
-    figures: list[dict] = field(default_factory=list)
-    text: str = ""
-
-
-def write_part(directory: Path, part: Part) -> None:
-    """metrics.json, claims.json and figures.json of `part` in `directory` (the stage's
-    temporary output directory, renamed into place by `core.io.atomic_dir`)."""
-    if part.metrics is not None:
-        write_json(directory / "metrics.json", part.metrics)
-    if part.claims is not None:
-        write_json(directory / "claims.json", part.claims)
-    if part.section is not None:
-        body = {"section": part.section, "figures": part.figures}
-        write_json(directory / "figures.json", {**body, "text": part.text} if part.text else body)
 
 
 def collect(parts: list[Path]) -> tuple[dict[str, float], list[dict], list[dict]]:

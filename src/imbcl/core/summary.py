@@ -7,19 +7,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from imbcl.core import claims_registry
 from imbcl.core.mdtext import interval, num, table
 from imbcl.core.regime import MEANING
 
-# Each claim in one plain sentence (the paper's, in our words).
-PLAIN = {
-    "C1": "Neuron weights evolve in three stages; majority, minority and noise move differently.",
-    "C2": "Majority features are learned first and end stronger than minority features.",
-    "C3": "Imbalance leaves fewer neurons specialised in minority features.",
-    "C4": "Imbalance raises the width needed before every minority feature is captured.",
-    "C5": "Imbalance makes minority features harder to separate from noise.",
-    "C6": "Magnitude pruning (Algorithm 1) gives back what imbalance took from the minority.",
-    "C7": "On real long-tailed images, pruning raises tail-class probe accuracy.",
-}
+# Each claim in one plain sentence (the paper's, in our words): the registry's.
+PLAIN = {c.id: c.plain for c in claims_registry.CLAIMS}
 
 
 def reading(row: dict) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from imbcl.core.report import Part
+from imbcl.core.parts import Part
 from imbcl.dynamics.claims import claim_metrics, claim_rows
 from imbcl.dynamics.conditions import Blocks
 from imbcl.dynamics.params import AnalyzeStage

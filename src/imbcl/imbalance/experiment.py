@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imbcl.core.report import Part
+from imbcl.core.parts import Part
 from imbcl.core.verdicts import claim_metrics
 from imbcl.imbalance import figures
 from imbcl.imbalance.claims import (

@@ -25,7 +25,7 @@ import pandas as pd
 
 from imbcl.core.claims import mean_ci
 from imbcl.core.params import replace
-from imbcl.core.report import Part
+from imbcl.core.parts import Part
 from imbcl.imbalance.measures import by_group, feature_separation, strong_specialists
 from imbcl.imbalance.params import RegimesParams
 from imbcl.synthetic.bias import candidate_bias

@@ -11,7 +11,7 @@ import pandas as pd
 
 from imbcl.core import claims_registry
 from imbcl.core.blocks import block_seeds
-from imbcl.core.report import Part
+from imbcl.core.parts import Part
 from imbcl.pruning import claims as fc
 from imbcl.pruning import mechanism
 from imbcl.pruning.figures import ratio_figure

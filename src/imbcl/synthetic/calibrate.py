@@ -26,7 +26,7 @@ from __future__ import annotations
 import pandas as pd
 
 from imbcl.core.params import replace
-from imbcl.core.report import Part
+from imbcl.core.parts import Part
 from imbcl.synthetic.bias import Bias, candidate_bias
 from imbcl.synthetic.data import make_dictionary
 from imbcl.synthetic.health import run_health
