@@ -3,7 +3,7 @@
     python stages/report.py REPORTS DESIGN HISTORY PART... TABLE...
         (the design record, linked; the verdict history, included; the stages' part
         directories in report order; then tables: *.md are linked, *.csv are read for the
-        theory table, *.json are study summaries)
+        theory table)
 reads   params.yaml [data, model, train; small, sweep, prune, real quoted as written]
 writes  REPORTS/metrics.json      flat numeric metrics, keys prefixed by the part's name
         REPORTS/claims.json       all claim rows, sorted by id
@@ -34,7 +34,6 @@ def main(reports: OutDir, design: InFile, history: InFile, *paths: InPath) -> No
     metrics, claims, sections = collect(parts)
     tables = [p.name for p in args if p.suffix == ".md"] + ["theory.md"]
     csvs = {p.stem: p for p in args if p.suffix == ".csv"}
-    jsons = {p.stem: p for p in args if p.suffix == ".json"}  # make study's summaries
     frame = report_inputs.theory(csvs, parts, raw)
     out, md = Path(reports), theory_markdown(frame)
     with atomic_path(out / "tables" / "theory.csv") as f:
@@ -43,7 +42,7 @@ def main(reports: OutDir, design: InFile, history: InFile, *paths: InPath) -> No
     write_json(out / "metrics.json", metrics)
     write_json(out / "claims.json", claims)
     write_json(out / "environment.json", environment.snapshot())
-    extra = report_inputs.extra_findings(csvs, claims, raw, frame, jsons)
+    extra = report_inputs.extra_findings(csvs, claims, raw, frame)
     biases = report_inputs.biases(parts)
     page = markdown(claims, sections, tables, raw, design, record, md, biases, extra)
     write_text(out / "README.md", page + environment.markdown_section())
