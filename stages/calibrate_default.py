@@ -20,8 +20,13 @@ from imbcl.core.cli import OutFile
 from imbcl.core.io import write_json, write_text
 from imbcl.core.params import load
 from imbcl.core.runtime import set_threads
-from imbcl.synthetic.calibrate import calibrate_configs, default_configs, health_summary, scores
-from imbcl.synthetic.health_rule import rule_text
+from imbcl.synthetic.calibrate import (
+    calibrate_configs,
+    default_caption,
+    default_configs,
+    health_summary,
+    scores,
+)
 from imbcl.synthetic.params import CalibrateStage
 
 
@@ -32,18 +37,10 @@ def main(table: OutFile, summary: OutFile) -> None:
     cal, hp = p.calibrate, p.health
     data, model, train = default_configs(p.data, p.model, p.train)
     runs, chosen = calibrate_configs(data, model, train, cal, hp, p.seed)
-    rows = health_summary(runs).merge(
-        scores(runs, cal, hp)[["candidate", "score", "eligible", "chosen"]], on="candidate"
-    )
+    rule = scores(runs, cal, hp)[["candidate", "score", "eligible", "chosen"]]
+    rows = health_summary(runs).merge(rule, on="candidate")
     declared = f"{cal.default_bias:g}"
-    caption = (
-        f"The calibration rule at the default size (rho = 1, m = {model.width}, "
-        f"{train.steps} steps, {cal.seeds} seeds per candidate). Healthy: {rule_text(hp)}. "
-        f"The rule: among the candidates with every run healthy, those within "
-        f"{cal.score_tolerance:g} of the best score (mean gap closed), the sparsest. "
-        f"Chosen: {chosen}; declared for the default pipeline (calibrate.default_bias): "
-        f"{declared}; {'they agree' if chosen == declared else 'they differ'}."
-    )
+    caption = default_caption(model.width, train.steps, cal, hp, str(chosen))
     write_text(table, f"{caption}\n\n{rows.round(3).to_markdown(index=False)}\n")
     write_json(
         summary,
@@ -54,10 +51,7 @@ def main(table: OutFile, summary: OutFile) -> None:
             "candidates": rows.round(6).to_dict(orient="records"),
         },
     )
-    print(
-        f"calibrate_default: {len(runs)} runs in {time.perf_counter() - start:.1f} s; "
-        f"chosen {chosen}, declared {declared}"
-    )
+    print(f"calibrate_default: {len(runs)} runs in {time.perf_counter() - start:.1f} s")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Parameters of the imbalance sweeps (claims C3-C5): the section sweep, and the schemas of
 the stages sweep and imbalance."""
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, TypeVar
 
 from pydantic import Field, model_validator
 
@@ -27,6 +27,18 @@ from imbcl.synthetic.params import (
     SmallParams,
     TrainParams,
 )
+
+S = TypeVar("S", bound=Section)
+
+
+def increasing(section: S, name: str, keys: tuple[str, ...]) -> S:
+    """`section` itself when each of its grids `keys` is increasing and distinct; else a
+    ParamError naming `name.key`."""
+    for key in keys:
+        grid = list(getattr(section, key))
+        if grid != sorted(set(grid)):
+            raise ParamError(f"{name}.{key} = {grid}: expected increasing, distinct values")
+    return section
 
 
 class ConditionRules(Section):
@@ -79,10 +91,7 @@ class SweepParams(Section):
             raise ParamError(
                 f"sweep.test_ratio = {self.test_ratio:g}: expected one of sweep.ratios"
             )
-        for key, grid in (("ratios", self.ratios), ("widths", self.widths)):
-            if list(grid) != sorted(set(grid)):
-                raise ParamError(f"sweep.{key} = {grid}: expected increasing, distinct values")
-        return self
+        return increasing(self, "sweep", ("ratios", "widths"))
 
 
 class SweepStage(Stage):
@@ -161,10 +170,7 @@ class CensoringParams(Section):
 
     @model_validator(mode="after")
     def _grid(self) -> Self:
-        for key, grid in (("ratios", self.ratios), ("widths", self.widths), ("steps", self.steps)):
-            if list(grid) != sorted(set(grid)):
-                raise ParamError(f"censoring.{key} = {grid}: expected increasing, distinct values")
-        return self
+        return increasing(self, "censoring", ("ratios", "widths", "steps"))
 
 
 class CensoringStage(Stage):

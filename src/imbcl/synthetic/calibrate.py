@@ -223,3 +223,18 @@ def bias_part(bias: Bias, default: Bias, text: str) -> Part:
         },
         section=f"Calibrated bias. {text} (tables/health.md)",
     )
+
+
+def default_caption(
+    width: int, steps: int, cal: CalibrateParams, hp: HealthParams, chosen: str
+) -> str:
+    """The caption of the calibration rule's table at the default size (make study)."""
+    declared = f"{cal.default_bias:g}"
+    return (
+        f"The calibration rule at the default size (rho = 1, m = {width}, {steps} steps, "
+        f"{cal.seeds} seeds per candidate). Healthy: {rule_text(hp)}. The rule: among the "
+        f"candidates with every run healthy, those within {cal.score_tolerance:g} of the best "
+        f"score (mean gap closed), the sparsest. Chosen: {chosen}; declared for the default "
+        f"pipeline (calibrate.default_bias): {declared}; "
+        f"{'they agree' if chosen == declared else 'they differ'}."
+    )
