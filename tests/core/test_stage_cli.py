@@ -131,3 +131,17 @@ def test_an_os_error_on_a_named_file_is_one_line(monkeypatch, capsys, tmp_path):
         cli.run(main)
     assert exit_.value.code == 2
     assert capsys.readouterr().err == f"error: {tmp_path}: Is a directory\n"
+
+
+@pytest.mark.parametrize("stage", ["synthesize.py", "report.py"])
+def test_help_prints_the_usage_and_writes_nothing(stage, tmp_path):
+    out = _run(stage, ["--help"], tmp_path)
+    assert out.returncode == 0 and "python stages/" in out.stdout
+    assert list(tmp_path.iterdir()) == []  # "--help" is not taken for an output folder
+
+
+def test_an_option_is_refused_as_a_path(tmp_path):
+    n = len(_arguments("synthesize.py"))
+    line = _one_error_line(_run("synthesize.py", ["--out", *["x"] * (n - 1)], tmp_path))
+    assert line == "error: --out: expected a path, not an option (-h for help)"
+    assert list(tmp_path.iterdir()) == []

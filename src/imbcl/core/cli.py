@@ -96,10 +96,18 @@ def run(main: Callable[..., None]) -> None:
     names every path once); turn expected failures into `error: ...` and exit 2.
 
     main's positional parameters name the paths it expects: a wrong count is refused with a
-    usage line before anything is read, a path of the wrong kind (see the module) too.
+    usage line before anything is read, a path of the wrong kind (see the module) too, and
+    an argument starting with "-" (no stage takes options); -h or --help prints the script's
+    docstring and exits 0.
     """
     tune_allocator()
     args = sys.argv[1:]
+    if any(a in ("-h", "--help") for a in args):  # the script's docstring: its usage
+        print((sys.modules[main.__module__].__doc__ or "").strip())
+        sys.exit(0)
+    if dashed := [a for a in args if a.startswith("-")]:
+        print(f"error: {dashed[0]}: expected a path, not an option (-h for help)", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
     params = list(inspect.signature(main, eval_str=True).parameters.values())
     variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
     names = [p.name for p in params if p.kind is not p.VAR_POSITIONAL]

@@ -9,7 +9,8 @@ from typing import Any
 
 def escape(text: Any) -> str:
     """Markdown-safe text: `*`, `_` and `<` outside code spans escaped (so `m*_s` or
-    `<u_i, M_j>` print as written), `|` written `/` (safe in table cells), newlines as spaces."""
+    `<u_i, M_j>` print as written), `](` escaped (so `[a](rho)` is no link), `|` written `/`
+    (safe in table cells), newlines as spaces."""
     parts = str(text).replace("\n", " ").split("`")
     for k in range(0, len(parts), 2):  # outside backticks
         parts[k] = (
@@ -18,6 +19,7 @@ def escape(text: Any) -> str:
             .replace("*", r"\*")
             .replace("_", r"\_")
             .replace("<", "&lt;")
+            .replace("](", r"]\(")
             .replace("|", "/")
         )
     return "`".join(parts)

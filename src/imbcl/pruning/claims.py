@@ -281,7 +281,8 @@ def c6_row(
     row = claim_row(
         "C6",
         CLAIM,
-        f"{LABELS[primary]}, pruned vs dense, paired by seed ({setting_text})",
+        f"{LABELS[primary]}, pruned vs dense, paired by seed ({setting_text}): evidence; "
+        f"the verdict is the per-rho conditions' (where the premise holds)",
         vs_dense,
         "a random forward mask of the same alpha, unit and schedule (redrawn only when the "
         "magnitude mask is recomputed; the control of the conditions), the same redrawn at "

@@ -64,7 +64,7 @@ class PruneParams(Section):
     ] = [0, 100, 200, 300, 400, 500]  # pruning.mechanism
     floor: Annotated[Float, probability()] = 0.5  # specialist: >= this x best neuron
     seeds_per_block: Annotated[Int, at_least(2)] = 6  # discovery and confirmation
-    primary: ForwardStatistic = "slope"  # the statistic that decides C6
+    primary: ForwardStatistic = "slope"  # the row's value (evidence); conditions decide C6
     min_effect: Annotated[ForwardEffects, expect("a mapping growth/slope/...")] = ForwardEffects()
     pilot_sd: Annotated[ForwardEffects, expect("a mapping growth/slope/...")] = ForwardEffects(
         growth=0.1867, slope=0.072, specialists=0.289, sign=0.032
