@@ -76,6 +76,37 @@ GLOSSARY = [
         "two one-sided tests: 'not supported' needs the 90% interval inside "
         "+-min_effect, the smallest effect that matters",
     ),
+    (
+        "the gate",
+        "the health check applied before a claim is decided; each gated verdict is also "
+        "given without it",
+    ),
+    ("min_effect", "the smallest effect that matters, per claim, fixed in params.yaml"),
+    (
+        "ramp",
+        "the bias rises linearly from 0 to its level over model.bias_ramp_steps (default "
+        "1000 steps; the small model's small.bias_ramp_steps, 300)",
+    ),
+    (
+        "attention variants",
+        "identity_fixed: W_Q = W_K = W_V = I, never trained (the paper's); uniform_trained: "
+        "W_Q, W_K small random, trained",
+    ),
+    (
+        "masked_grad",
+        "how a masked unit's gradient is taken under Algorithm 1: dense (forward masked, "
+        "backward unmasked: a masked unit can grow back) or exact (zero for a masked unit)",
+    ),
+    (
+        "digits-LT",
+        "scikit-learn's bundled 8x8 handwritten digits, made long-tailed at rho "
+        "(no download; CIFAR-10-LT needs a GPU, docs/longtail.md)",
+    ),
+    (
+        "SDCLR",
+        "Self-Damaging Contrastive Learning (Jiang et al. 2021): a pruned copy of the "
+        "encoder as the second branch; the paper's pruning baseline",
+    ),
     ("Delta20", "accuracy of the 20% most frequent classes minus the 20% least frequent"),
     ("many / medium / few", "class groups by training count (C7)"),
 ]

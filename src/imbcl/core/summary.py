@@ -75,7 +75,14 @@ def key_number(row: dict) -> str:
     conds = row.get("conditions") or []
     if len({c.get("rho") for c in conds}) > 1:
         n = max(int(c.get("seeds") or 0) for c in conds)
-        return f"{condition_statistic(row)}: {per_condition(conds)} (n = {n} seeds)"
+        cross = row.get("crossing") or {}
+        star = cross.get("rho_star") if isinstance(cross, dict) else None
+        where = (
+            f"; sign changes at rho* = {interval(star, cross.get('ci_low'), cross.get('ci_high'))}"
+            if star is not None
+            else ""
+        )
+        return f"{condition_statistic(row)}: {per_condition(conds)} (n = {n} seeds){where}"
     out = f"{short_statistic(row)}: {number(row)}"
     ungated = row.get("conditions_ungated") or []
     if row.get("verdict_ungated") and len(ungated) == 1 and ungated[0].get("value") is not None:
@@ -129,7 +136,7 @@ def settings(params: dict[str, Any], biases: dict[str, float] | None = None) -> 
     if real.get("dataset"):
         out["C7"] = _join(
             f"small ViT on {real['dataset']}-LT",
-            f"rho = {float(real['imbalance_ratio']):g}",
+            f"rho in {_grid([real['imbalance_ratio'], *(real.get('extra_ratios') or [])])}",
             f"alpha = {real['prune_alpha']}",
             f"masked_grad {real['masked_grad']}" if real.get("masked_grad") else "",
         )
