@@ -5,7 +5,8 @@
         directories in report order; then tables: *.md are linked, *.csv are read for the
         theory table)
 reads   params.yaml [data, model, train; small, sweep, prune, real quoted as written]
-writes  REPORTS/metrics.json      flat numeric metrics, keys prefixed by the part's name
+writes  REPORTS/metrics.json      flat numeric metrics, keys prefixed by the part's name;
+                                  verdict.<id>: the verdict's code (core.regime.code)
         REPORTS/claims.json       all claim rows, sorted by id
         REPORTS/README.md         the report
         REPORTS/environment.json  versions, threads, BLAS and CPU of this machine
@@ -17,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
 
-from imbcl.core import cli, environment, report_inputs
+from imbcl.core import cli, environment, regime, report_inputs
 from imbcl.core.cli import InFile, InPath, OutDir
 from imbcl.core.io import atomic_path, write_json, write_text
 from imbcl.core.report import collect, markdown
@@ -32,6 +33,7 @@ def main(reports: OutDir, design: InFile, history: InFile, *paths: InPath) -> No
     raw = report_inputs.settings(cli.params_path(), ReportStage)
     parts = [p for p in args if p.is_dir()]
     metrics, claims, sections = collect(parts)
+    metrics |= {f"verdict.{r['id']}": regime.code(r["verdict"]) for r in claims}
     tables = [p.name for p in args if p.suffix == ".md"] + ["theory.md"]
     csvs = {p.stem: p for p in args if p.suffix == ".csv"}
     frame = report_inputs.theory(csvs, parts, raw)

@@ -87,3 +87,11 @@ def test_the_last_crossing_is_where_the_sign_holds_to_the_end():
     assert rg.crossing(u, n_boot=20)["rho_star"] < 10.0  # first: from + to -
     last = rg.crossing(u, n_boot=20, last=True)["rho_star"]
     assert last == pytest.approx(np.sqrt(1000.0), rel=1e-6)  # midway between 10 and 100
+
+
+def test_verdict_codes_follow_the_word_list():
+    assert rg.code("supported") == 0
+    assert rg.code("supported in a regime (rho 20, 50)") == rg.VERDICTS.index(rg.IN_A_REGIME)
+    assert rg.code("not supported") == rg.VERDICTS.index(rg.NOT_SUPPORTED)
+    with pytest.raises(ValueError, match="not a verdict word"):
+        rg.code("confirmed")

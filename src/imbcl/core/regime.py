@@ -53,10 +53,20 @@ MEANING = {
     IN_A_REGIME: "supported only at the conditions named",
     REVERSED: "the interval lies below 0 in both blocks: the opposite of the paper",
     NOT_SUPPORTED: "shown absent, inside +-min_effect; a row: absent or reversed where tested",
-    UNDERPOWERED: "the interval is too wide to tell, or a block has one seed and no interval",
+    UNDERPOWERED: "the interval is too wide to tell, or a block has none (one seed, or seeds "
+    "that all give one value)",
     INCONCLUSIVE: "the two blocks disagree, or neither decides",
     NOT_TESTED: "the test could not have shown the effect: failed premise, unhealthy encoder",
 }
+
+
+def code(verdict: str) -> int:
+    """The verdict's position in VERDICTS (0 supported .. 6 underpowered), by its leading
+    words: a number `dvc metrics diff` can show. ValueError for another text."""
+    for i, word in sorted(enumerate(VERDICTS), key=lambda iv: -len(iv[1])):
+        if verdict.startswith(word):
+            return i
+    raise ValueError(f"{verdict!r}: not a verdict word")
 
 
 def _num(x: float) -> float | None:

@@ -136,7 +136,7 @@ def settings(params: dict[str, Any], biases: dict[str, float] | None = None) -> 
     if real.get("dataset"):
         out["C7"] = _join(
             f"small ViT on {real['dataset']}-LT",
-            f"rho in {_grid([real['imbalance_ratio'], *(real.get('extra_ratios') or [])])}",
+            f"rho in {_grid(sorted({real['imbalance_ratio'], *(real.get('extra_ratios') or [])}))}",
             f"alpha = {real['prune_alpha']}",
             f"masked_grad {real['masked_grad']}" if real.get("masked_grad") else "",
         )
