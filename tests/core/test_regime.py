@@ -24,12 +24,6 @@ def test_a_single_seed_has_no_interval():
     assert b["ci_low"] is None and b["ci_high"] is None and b["verdict"] == rg.UNDERPOWERED
 
 
-def test_seeds_that_all_give_one_value_have_no_interval():
-    b = rg.block([0.02, 0.02, 0.02], 0.03)  # e.g. one test image apart in every seed
-    assert b["ci_low"] is None and b["ci_high"] is None and b["verdict"] == rg.UNDERPOWERED
-    assert b["value"] == pytest.approx(0.02) and b["seeds"] == 3
-
-
 def test_an_interval_far_from_zero_is_never_underpowered():
     wide_but_far = _effects(3.0, n=4, sd=1.0)
     assert rg.block(wide_but_far, 0.1)["verdict"] == rg.SUPPORTED

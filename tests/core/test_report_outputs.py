@@ -6,8 +6,6 @@ import json
 import re
 from pathlib import Path
 
-import yaml
-
 from imbcl.core.glossary import deviations
 from imbcl.core.params import read_yaml
 from imbcl.core.report import markdown
@@ -63,7 +61,7 @@ def test_every_settings_key_the_report_reads_is_in_params_yaml():
 def locked_md5() -> dict[str, str]:
     out = {}
     for lock in LOCKS:
-        for stage in yaml.safe_load((ROOT / lock).read_text())["stages"].values():
+        for stage in read_yaml(ROOT / lock)["stages"].values():
             out |= {o["path"]: o.get("md5") for o in stage.get("outs", [])}
     return out
 

@@ -48,3 +48,14 @@ def test_theory_times_by_hand():
     assert t["T1"] == pytest.approx(math.log(100) / 0.002)
     assert t["T2"] == pytest.approx(10 * math.log(50) / 0.002)
     assert theory_times(0.01, 0.01, rate=-1.0, rho=10.0)["T1"] == math.inf
+
+
+def test_modal_median_uses_the_seeds_with_the_most_common_count():
+    from imbcl.dynamics.stages import modal_median
+
+    per_seed = [[60, 120, 320], [60, 120, 320], [40, 100, 300], [60, 900]]  # one seed of 2
+    medians, n = modal_median(per_seed)
+    assert n == 3 and medians.tolist() == [60.0, 120.0, 320.0]
+    tied, n_tied = modal_median([[1.0], [2.0, 3.0]])
+    assert n_tied == 1 and tied.tolist() == [1.0]  # a tie: the smaller count
+    assert modal_median([])[1] == 0

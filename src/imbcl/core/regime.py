@@ -53,8 +53,7 @@ MEANING = {
     IN_A_REGIME: "supported only at the conditions named",
     REVERSED: "the interval lies below 0 in both blocks: the opposite of the paper",
     NOT_SUPPORTED: "shown absent, inside +-min_effect; a row: absent or reversed where tested",
-    UNDERPOWERED: "the interval is too wide to tell, or a block has none (one seed, or seeds "
-    "that all give one value)",
+    UNDERPOWERED: "the interval is too wide to tell, or a block has one seed and no interval",
     INCONCLUSIVE: "the two blocks disagree, or neither decides",
     NOT_TESTED: "the test could not have shown the effect: failed premise, unhealthy encoder",
 }
@@ -80,9 +79,8 @@ def block(effects: Sequence[float] | np.ndarray, min_effect: float, family: int 
     effects (n,) per-seed values, paper's direction positive (non-finite values dropped);
     min_effect > 0 the equivalence margin in the statistic's units; family >= 1 the number
     of conditions in the row (Bonferroni). Returns {value, ci_low, ci_high, tost_low,
-    tost_high, seeds, verdict}; bounds are None, and the verdict underpowered, for fewer than
-    two seeds or seeds that all give one value (a discrete measure, such as accuracy on a
-    small test set, whose step hides the seeds' spread: a zero-width interval is no evidence).
+    tost_high, seeds, verdict}; bounds are None for fewer than two seeds. Seeds that all give
+    one value have a zero-width interval (core.claims.mean_ci).
     """
     if min_effect <= 0:
         raise ValueError(f"min_effect = {min_effect}: expected a number > 0")
@@ -92,7 +90,7 @@ def block(effects: Sequence[float] | np.ndarray, min_effect: float, family: int 
     x = x[np.isfinite(x)]
     ci, eq = mean_ci(x, 1 - 0.05 / family), mean_ci(x, 1 - 0.10 / family)
     out: dict[str, Any] = {"value": _num(ci.mean), "seeds": int(ci.n)}
-    if ci.n < 2 or float(x.std()) == 0.0:  # no spread to estimate: no interval
+    if ci.n < 2:
         out.update(ci_low=None, ci_high=None, tost_low=None, tost_high=None)
         out["verdict"] = UNDERPOWERED
         return out

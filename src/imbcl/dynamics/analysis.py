@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from imbcl.core.parts import Part
-from imbcl.dynamics.claims import claim_metrics, claim_rows
+from imbcl.dynamics.claims import claim_metrics, claim_rows, stage_ends
 from imbcl.dynamics.conditions import Blocks
 from imbcl.dynamics.params import AnalyzeStage
 from imbcl.dynamics.summary import RunSummary, summarise
@@ -50,9 +50,13 @@ def analyze(
         for c in table.columns
         if c not in ("run", "imbalance_ratio", "width", "seed", "failure", "healthy")
     ]
+    times = [c for c in numeric if c.startswith("stage") and c.endswith(("_start", "_end"))]
     for role, part in (("imbalanced", imb), ("balanced", bal)):
-        for col in numeric:
-            metrics[f"{role}.{col}"] = float(part[col].mean())
+        for col in numeric:  # means over seeds; the stage times as C1's row gives them
+            if col not in times:
+                metrics[f"{role}.{col}"] = float(part[col].mean())
+        ends = stage_ends(part, [c for c in times if c.endswith("_end")])
+        metrics |= {f"{role}.{k}": v for k, v in ends.items()}
         metrics[f"{role}.healthy_share"] = float(part.healthy.mean())
     rows = claim_rows(table, imbalanced, balanced, cfg, hp, blocks, setting)
     out = []

@@ -13,6 +13,7 @@ import seaborn as sns
 from matplotlib.lines import Line2D
 
 from imbcl.core.plotting import GROUP_COLORS, STAGE_SHADES, save, style
+from imbcl.dynamics.stages import modal_median
 from imbcl.synthetic.measures import GROUPS, feature_strength, group_curves
 from imbcl.synthetic.train import SavedRuns, Trajectory
 
@@ -28,8 +29,7 @@ def plot_trajectories(
     roles = list(titles)
     fig, axes = plt.subplots(1, len(roles), figsize=(6.2 * len(roles), 4.4), sharey=True)
     for ax, role in zip(np.atleast_1d(axes), roles, strict=True):
-        st = stages[stages.role == role].groupby("stage")[["start", "end"]].median()
-        for k, (start, end) in enumerate(st.itertuples(index=False)):
+        for k, (start, end) in enumerate(_modal_spans(stages[stages.role == role])[0]):
             ax.axvspan(start, end, color=STAGE_SHADES[k % len(STAGE_SHADES)], alpha=0.6, lw=0)
             ax.text(
                 (start + end) / 2,
@@ -67,24 +67,19 @@ def plot_trajectories(
     for role in roles:
         final = long[long.role == role]
         final = final[final.step == final.step.max()].groupby("group")["value"].mean()
-        st = stages[stages.role == role].groupby("seed")["end"].apply(list)
-        n_stages = st.apply(len)
-        ends = ", ".join(
-            f"{v:g}"
-            for v in np.median(
-                np.array([e[:-1] for e in st if len(e) == n_stages.mode().iloc[0]]), axis=0
-            )
-        )
+        spans, n_same = _modal_spans(stages[stages.role == role])
+        ends = ", ".join(f"{end:g}" for _, end in spans[:-1])
+        n_seeds = stages[stages.role == role].seed.nunique()
         said.append(
-            f"{titles[role]}: {n_stages.mode().iloc[0]} stages in "
-            f"{(n_stages == n_stages.mode().iloc[0]).sum()} of {len(st)} seeds, ending at "
+            f"{titles[role]}: {len(spans)} stages in {n_same} of {n_seeds} seeds, ending at "
             f"steps {ends or '-'} (median); final majority {final.get('majority', np.nan):.3g}, "
             f"minority {final.get('minority', np.nan):.3g}, noise {final.get('noise', np.nan):.3g}"
         )
     return (
         "Feature strength max_i |<u_i, M_j>| averaged over majority and minority features, "
         "and the mean noise residual, over training; shading marks the stages S1, S2, ... "
-        "found by change-point detection (median over seeds). " + ". ".join(said) + "."
+        "found by change-point detection (medians over the seeds with the most common "
+        "count). " + ". ".join(said) + "."
     )
 
 
@@ -152,12 +147,17 @@ def lucky_curves(traj: Trajectory, majority: np.ndarray) -> dict[str, np.ndarray
 
 def _median_bounds(boundaries: list[list[int]]) -> np.ndarray:
     """Median inner stage boundaries over seeds with the most common number of stages."""
-    inner = [tuple(b[1:-1]) for b in boundaries]
-    if not inner:
-        return np.zeros(0)
-    lengths = [len(x) for x in inner]
-    n = max(set(lengths), key=lengths.count)
-    return np.median([x for x in inner if len(x) == n], axis=0) if n else np.zeros(0)
+    return modal_median([list(b[1:-1]) for b in boundaries])[0]
+
+
+def _modal_spans(stages: pd.DataFrame) -> tuple[list[tuple[float, float]], int]:
+    """(start, end) of each stage, medians over the seeds with the most common number of
+    stages (dynamics.stages.modal_median), and that many seeds. stages: seed, stage, start,
+    end rows of one role."""
+    by_seed = [g.sort_values("stage") for _, g in stages.groupby("seed")]
+    starts, n = modal_median([g.start.tolist() for g in by_seed])
+    ends, _ = modal_median([g.end.tolist() for g in by_seed])
+    return list(zip(starts.tolist(), ends.tolist(), strict=True)), n
 
 
 def _above_bias(steps: np.ndarray, curve: np.ndarray, bias: np.ndarray) -> str:

@@ -118,3 +118,16 @@ def theory_times(a0_majority: float, a0_minority: float, rate: float, rho: float
     t1 = math.log(1.0 / a0_majority) / per_step if a0_majority < 1 else 0.0
     t2 = rho * math.log(1.0 / a0_minority) / per_step if a0_minority < 1 else 0.0
     return {"T1": float(t1), "T2": float(t2)}
+
+
+def modal_median(per_seed: list[list[float]]) -> tuple[np.ndarray, int]:
+    """The stage times of a group of runs: over the seeds with the most common number of
+    values (the smaller count on a tie), the median of each position; and how many seeds
+    that is. per_seed: one list per seed (e.g. its stage ends), lengths may differ.
+    The one definition of the figures' shading and captions, C1's row and the metrics."""
+    lengths = [len(x) for x in per_seed]
+    if not lengths:
+        return np.zeros(0), 0
+    n = min(set(lengths), key=lambda k: (-lengths.count(k), k))
+    same = [x for x in per_seed if len(x) == n]
+    return (np.median(np.asarray(same, dtype=float), axis=0) if n else np.zeros(0)), len(same)

@@ -166,7 +166,8 @@ class CensoringParams(Section):
     ] = [600, 1200]
     seeds: Annotated[Int, at_least(2)] = 10  # per cell (an even count: two blocks)
     margin: Annotated[Float, open_unit()] = 0.2  # a change of the censored share that matters
-    prediction: dict[str, Reading] = {}  # rho -> the reading predicted before the runs
+    # rho -> the reading predicted before the runs (params.yaml's reasons)
+    prediction: dict[str, Reading] = {"1": "covered", "20": "neither", "50": "neither"}
 
     @model_validator(mode="after")
     def _grid(self) -> Self:
