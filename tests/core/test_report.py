@@ -266,3 +266,17 @@ def test_deviations_show_each_model_size_with_its_bias():
     assert "| ViT (C7) |" in box and "0.5 (synthetic), 0.25 (images)" in box
     assert "5 steps (default model; small model: lr 0.2, batch 64, 600 steps)" in box
     assert "None" not in box
+
+
+def test_findings_say_why_the_ungated_verdict_is_what_it_is():
+    from imbcl.core.findings import findings
+
+    row = {
+        "id": "C1",
+        "verdict": "not tested as intended",
+        "reason": "encoder unhealthy: 3 of 8 seeds healthy",
+        "verdict_ungated": "inconclusive",
+        "conditions_ungated": [{"rho": 10.0, "reason": "stage count not identified"}],
+    }
+    line = next(x for x in findings([row], []) if x.startswith("- **C1**"))
+    assert "without the gate inconclusive (stage count not identified)" in line

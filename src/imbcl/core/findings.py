@@ -43,7 +43,9 @@ def findings(rows: list[dict], extra: list[str]) -> list[str]:
     for r in rows:
         said = [str(r[k]) for k in ("regime", "reason") if r.get(k)]
         said += [where] if (where := by_condition(r)) and not r.get("regime") else []
-        said += [f"without the gate {r['verdict_ungated']}"] if r.get("verdict_ungated") else []
+        if r.get("verdict_ungated"):
+            why = "; ".join(dict.fromkeys(str(c["reason"]) for c in ungated(r) if c.get("reason")))
+            said.append(f"without the gate {r['verdict_ungated']}" + (f" ({why})" if why else ""))
         line = f"- **{r['id']}** {escape(r['verdict'])}"
         out.append(line + (": " + escape("; ".join(said)) if said else "") + ".")
     return out + [f"- {escape(f)}." for f in extra] + [""]
@@ -122,3 +124,8 @@ def stage_sections(sections: list[dict]) -> list[str]:
                 "",
             ]
     return out
+
+
+def ungated(row: dict) -> list[dict]:
+    """The row's conditions decided without the health gate (none where it has no gate)."""
+    return [c for c in row.get("conditions_ungated") or [] if isinstance(c, dict)]
